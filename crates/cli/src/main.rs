@@ -1,0 +1,70 @@
+//! The `medguard` binary: argument parsing and wiring only. Each subcommand lives in `cmd/`.
+
+mod cmd;
+mod exit;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "medguard",
+    version,
+    about = "Find and fix cyber threats in a medical or dental practice",
+    long_about = "medguard finds every device on a practice network and what is wrong with it, finds \
+patient data where it should not be, knows which devices carry known vulnerabilities, catches attacks \
+in the logs and turns the evidence into a HIPAA risk analysis and a plan.\n\nExit codes: 0 ok, \
+1 error, 2 usage error, 3 completed with per-item errors, 4 findings at or above --fail-on."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// The store file (SQLite). Default: the per-user data directory.
+    #[arg(long, global = true, env = "MEDGUARD_DB")]
+    pub db: Option<PathBuf>,
+    /// Machine-readable JSON Lines on stdout (see docs/json-schema.md).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// No progress bars or chatter on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// When to use colour: auto, always, never (NO_COLOR is honoured).
+    #[arg(long, global = true, default_value = "auto")]
+    pub color: output::ColorChoice,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Everything known about the practice's devices: first/last seen, what changed.
+    Inventory(cmd::inventory::Args),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            if exit::is_broken_pipe(&err) {
+                exit::OK
+            } else {
+                eprintln!("medguard: error: {err:#}");
+                exit::ERROR
+            }
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Inventory(args) => cmd::inventory::run(g, args),
+    }
+}

@@ -1,0 +1,12 @@
+//! The shared vocabulary of medguard.
+//!
+//! Collectors (discover, phi, detect, intel) turn the outside world into these typed facts; the store
+//! persists them; judgement (risk) and outputs (report, CLI) read them. Nothing downstream re-parses raw
+//! input. Every type here is plain data with a stable serde form, because the JSON output of the CLI
+//! and the store both depend on it.
+
+pub mod asset;
+pub mod severity;
+
+pub use asset::{Asset, Category, Finding, HostStatus, Service, Transport};
+pub use severity::Severity;

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Install the lab's real third-party peers (Debian and PyPI packages). Idempotent; needs root.
+# Used by .ci/run and by anyone who wants to run the full test suite on a fresh Debian machine.
+set -euo pipefail
+
+APT_PACKAGES=(
+  dcmtk orthanc            # DICOM: storescp/dcmqrscp/echoscu, Orthanc PACS
+  snmpd snmp               # SNMP agent
+  mosquitto                # MQTT broker
+  vsftpd                   # FTP (anonymous)
+  openssh-server           # SSH
+  inetutils-telnetd openbsd-inetd  # Telnet under inetd
+  lighttpd                 # HTTP
+  samba smbclient          # SMB (SMBv1 on)
+  cups-daemon              # IPP printer
+  tigervnc-standalone-server  # VNC
+  xrdp                     # RDP
+  nmap                     # the peer tool for bench/ and `medguard import nmap`
+  ripgrep hyperfine        # peers and timing for bench/
+  iproute2 python3-venv
+)
+VENV=/var/cache/medguard/venv
+PIP_PACKAGES=(pymodbus bacpypes3 hl7)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "lab: installing ${missing[*]}"
+  # Packages must not start their daemons system-wide: the tests start their own, on loopback.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x "$VENV/bin/python3" ]; then
+  mkdir -p "$(dirname "$VENV")"
+  python3 -m venv "$VENV"
+fi
+for p in "${PIP_PACKAGES[@]}"; do
+  "$VENV/bin/python3" -m pip show -q "$p" >/dev/null 2>&1 || need_pip=1
+done
+if [ "${need_pip:-0}" = 1 ]; then
+  echo "lab: installing PyPI peers ${PIP_PACKAGES[*]}"
+  "$VENV/bin/python3" -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
+fi
+echo "lab: peers installed"
