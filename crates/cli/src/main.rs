@@ -44,6 +44,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Everything known about the practice's devices: first/last seen, what changed.
     Inventory(cmd::inventory::Args),
+    /// Write the report (single-file HTML) from everything medguard knows.
+    Report(cmd::report::Args),
 }
 
 fn main() {
@@ -66,5 +68,6 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     let g = &cli.global;
     match cli.command {
         Command::Inventory(args) => cmd::inventory::run(g, args),
+        Command::Report(args) => cmd::report::run(g, args),
     }
 }

@@ -1,1 +1,2 @@
 pub mod inventory;
+pub mod report;
