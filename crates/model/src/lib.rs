@@ -6,6 +6,7 @@
 //! and the store both depend on it.
 
 pub mod asset;
+pub mod risk;
 pub mod severity;
 
 pub use asset::{Asset, Category, Finding, HostStatus, Service, Transport};

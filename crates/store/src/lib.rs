@@ -13,10 +13,12 @@
 mod error;
 mod inventory;
 mod migrate;
+mod risk;
 mod sqlite;
 
 pub use error::StoreError;
 pub use inventory::{Change, ChangeKind, InventoryStore, ScanSummary};
+pub use risk::{DraftAssessment, IncidentRecord, RiskStore};
 pub use sqlite::SqliteStore;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

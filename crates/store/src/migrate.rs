@@ -10,11 +10,18 @@ pub(crate) struct Migration {
 }
 
 /// Every migration, in version order. Each capability owns its own range (see the crate docs).
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "inventory",
-    sql: include_str!("../migrations/sqlite/0001_inventory.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "inventory",
+        sql: include_str!("../migrations/sqlite/0001_inventory.sql"),
+    },
+    Migration {
+        version: 50,
+        name: "risk",
+        sql: include_str!("../migrations/sqlite/0050_risk.sql"),
+    },
+];
 
 pub(crate) fn apply(conn: &mut Connection) -> Result<()> {
     conn.execute_batch(
