@@ -4,5 +4,6 @@
 pub mod io;
 pub mod probe;
 pub mod probes;
+pub mod sim;
 
 pub use probe::{Intrusiveness, Observation, Probe, ProbeContext, ProbeError, RawFinding};

@@ -1,0 +1,4 @@
+//! Simulated devices speaking the real protocols (server side), for `medguard demo` and tests.
+
+pub mod dicom;
+pub mod ssh;
