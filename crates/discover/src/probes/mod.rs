@@ -3,6 +3,7 @@
 
 use crate::probe::Probe;
 
+pub mod dicom;
 pub mod ssh;
 
 /// Every probe medguard knows, in trial order.
@@ -11,4 +12,4 @@ pub fn registry() -> &'static [&'static Probe] {
 }
 
 // A `static` (not a temporary) because references to statics are not promoted to `'static`.
-static REGISTRY: &[&Probe] = &[&ssh::PROBE];
+static REGISTRY: &[&Probe] = &[&ssh::PROBE, &dicom::PROBE];
