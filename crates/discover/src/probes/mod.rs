@@ -4,7 +4,9 @@
 use crate::probe::Probe;
 
 pub mod dicom;
+pub mod ftp;
 pub mod ssh;
+pub mod telnet;
 
 /// Every probe medguard knows, in trial order.
 pub fn registry() -> &'static [&'static Probe] {
@@ -12,4 +14,4 @@ pub fn registry() -> &'static [&'static Probe] {
 }
 
 // A `static` (not a temporary) because references to statics are not promoted to `'static`.
-static REGISTRY: &[&Probe] = &[&ssh::PROBE, &dicom::PROBE];
+static REGISTRY: &[&Probe] = &[&ftp::PROBE, &telnet::PROBE, &ssh::PROBE, &dicom::PROBE];

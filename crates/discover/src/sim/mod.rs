@@ -1,4 +1,6 @@
 //! Simulated devices speaking the real protocols (server side), for `medguard demo` and tests.
 
 pub mod dicom;
+pub mod ftp;
 pub mod ssh;
+pub mod telnet;
