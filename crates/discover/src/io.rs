@@ -8,7 +8,9 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::{Instant, timeout};
 
 /// Connect over TCP within the context's I/O timeout.
+/// Waits for the scan's rate limiter first (every connection counts against the host's rate).
 pub async fn connect(ctx: &ProbeContext) -> Result<TcpStream, ProbeError> {
+    ctx.pace().await;
     match timeout(ctx.io_timeout, TcpStream::connect(ctx.addr)).await {
         Ok(Ok(s)) => {
             // Small request/response exchanges: don't wait for Nagle.
@@ -23,9 +25,9 @@ pub async fn connect(ctx: &ProbeContext) -> Result<TcpStream, ProbeError> {
     }
 }
 
-/// Write all of `buf` within the I/O timeout.
-pub async fn send(
-    stream: &mut TcpStream,
+/// Write all of `buf` within the I/O timeout (a TCP stream or a TLS session over one).
+pub async fn send<S: tokio::io::AsyncWrite + Unpin>(
+    stream: &mut S,
     buf: &[u8],
     ctx: &ProbeContext,
 ) -> Result<(), ProbeError> {
@@ -37,14 +39,15 @@ pub async fn send(
 
 /// Read until `complete(buf)` returns `Some(n)` (a whole message of `n` bytes is in `buf`), the peer
 /// closes, `max` bytes arrive (error) or the I/O timeout passes without progress. Slow-drip peers are
-/// cut off by `ctx.deadline` overall.
-pub async fn read_until<F>(
-    stream: &mut TcpStream,
+/// cut off by `ctx.deadline` overall. Works on a TCP stream or a TLS session over one.
+pub async fn read_until<S, F>(
+    stream: &mut S,
     ctx: &ProbeContext,
     max: usize,
     mut complete: F,
 ) -> Result<Vec<u8>, ProbeError>
 where
+    S: tokio::io::AsyncRead + Unpin,
     F: FnMut(&[u8]) -> Option<usize>,
 {
     let max = max.min(ctx.max_reply);
@@ -116,6 +119,7 @@ pub async fn udp_exchange(ctx: &ProbeContext, request: &[u8]) -> Result<Vec<u8>,
     };
     let sock = UdpSocket::bind(bind).await?;
     sock.connect(ctx.addr).await?;
+    ctx.pace().await;
     sock.send(request).await?;
     let mut buf = vec![0u8; ctx.max_reply.min(65_535)];
     match timeout(ctx.io_timeout, sock.recv(&mut buf)).await {

@@ -38,6 +38,9 @@ pub struct ProbeContext {
     pub deadline: Duration,
     /// Upper bound on bytes read from the peer.
     pub max_reply: usize,
+    /// The scan's rate limiter; [`crate::io::connect`] and [`crate::io::udp_exchange`] wait on it
+    /// before every connection or datagram. `None` (the default) means unpaced, for unit tests.
+    pub pacer: Option<std::sync::Arc<crate::rate::Pacer>>,
 }
 
 impl ProbeContext {
@@ -48,6 +51,14 @@ impl ProbeContext {
             io_timeout: Duration::from_secs(2),
             deadline: Duration::from_secs(6),
             max_reply: 64 * 1024,
+            pacer: None,
+        }
+    }
+
+    /// Wait for the rate limiter, if the context has one.
+    pub async fn pace(&self) {
+        if let Some(p) = &self.pacer {
+            p.wait().await;
         }
     }
 }
