@@ -131,7 +131,10 @@ pub enum Pdu {
     PData(Vec<(u8, u8, Vec<u8>)>),
     ReleaseRq,
     ReleaseRp,
-    Abort { source: u8, reason: u8 },
+    Abort {
+        source: u8,
+        reason: u8,
+    },
 }
 
 /// If `buf` starts with a whole PDU, its total length (header included). Used to frame reads.
@@ -198,9 +201,7 @@ pub fn parse_pdu(buf: &[u8]) -> Result<Pdu, PduError> {
                 if l < 2 {
                     return Err(PduError::Invalid("pdv item shorter than its header"));
                 }
-                let item = body
-                    .get(at + 4..at + 4 + l)
-                    .ok_or(PduError::Truncated)?;
+                let item = body.get(at + 4..at + 4 + l).ok_or(PduError::Truncated)?;
                 pdvs.push((item[0], item[1], item[2..].to_vec()));
                 at += 4 + l;
                 if pdvs.len() > 64 {
@@ -239,9 +240,7 @@ fn parse_associate(body: &[u8], ac: bool) -> Result<Associate, PduError> {
     while at < body.len() {
         let ty = body[at];
         let l = be16(body, at + 2)? as usize;
-        let item = body
-            .get(at + 4..at + 4 + l)
-            .ok_or(PduError::Truncated)?;
+        let item = body.get(at + 4..at + 4 + l).ok_or(PduError::Truncated)?;
         match ty {
             0x10 => a.application_context = Some(text(item)),
             0x20 | 0x21 if (ty == 0x21) == ac => {
@@ -552,7 +551,10 @@ pub fn infer_product(
     let uid = class_uid.unwrap_or("");
     let upper = name.to_ascii_uppercase();
     let tail = |prefix: &str| {
-        let rest = name.get(prefix.len()..).unwrap_or("").trim_matches(['_', ' ', '-']);
+        let rest = name
+            .get(prefix.len()..)
+            .unwrap_or("")
+            .trim_matches(['_', ' ', '-']);
         (!rest.is_empty()).then(|| rest.to_string())
     };
     if upper.starts_with("ORTHANC") {
@@ -592,10 +594,12 @@ async fn read_pdu(
     ctx: &ProbeContext,
 ) -> Result<Vec<u8>, ProbeError> {
     let known = |t: u8| (pdu_type::ASSOCIATE_RQ..=pdu_type::ABORT).contains(&t);
-    let buf = io::read_until(stream, ctx, MAX_PDU, |b| match (b.first(), declared_len(b)) {
-        (Some(&t), _) if !known(t) => Some(b.len()),
-        (_, Some(n)) if n > MAX_PDU => Some(b.len()),
-        _ => pdu_len(b),
+    let buf = io::read_until(stream, ctx, MAX_PDU, |b| {
+        match (b.first(), declared_len(b)) {
+            (Some(&t), _) if !known(t) => Some(b.len()),
+            (_, Some(n)) if n > MAX_PDU => Some(b.len()),
+            _ => pdu_len(b),
+        }
     })
     .await?;
     if buf.first().is_some_and(|&t| !known(t)) {
@@ -844,7 +848,10 @@ mod tests {
         assert_eq!(command_us(&cmd, tag::COMMAND_FIELD), Some(0x0030));
         assert_eq!(command_us(&cmd, tag::MESSAGE_ID), Some(7));
         // Group length counts the bytes after the group-length element (PS3.7 §E.1).
-        assert_eq!(cmd[0], (tag::GROUP_LENGTH, CmdValue::Ul((rq.len() - 12) as u32)));
+        assert_eq!(
+            cmd[0],
+            (tag::GROUP_LENGTH, CmdValue::Ul((rq.len() - 12) as u32))
+        );
         let pd = encode_command_pdata(1, &c_echo_rsp(7, 0));
         let Ok(Pdu::PData(pdvs)) = parse_pdu(&pd) else {
             panic!("not pdata")
@@ -865,7 +872,10 @@ mod tests {
             rq.contexts[0].abstract_syntax.as_deref(),
             Some(VERIFICATION_SOP_CLASS)
         );
-        assert_eq!(rq.implementation_version_name.as_deref(), Some(IMPLEMENTATION_VERSION));
+        assert_eq!(
+            rq.implementation_version_name.as_deref(),
+            Some(IMPLEMENTATION_VERSION)
+        );
     }
 
     proptest! {

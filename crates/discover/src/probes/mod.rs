@@ -5,6 +5,7 @@ use crate::probe::Probe;
 
 pub mod dicom;
 pub mod ftp;
+pub mod hl7;
 pub mod ssh;
 pub mod telnet;
 
@@ -14,4 +15,10 @@ pub fn registry() -> &'static [&'static Probe] {
 }
 
 // A `static` (not a temporary) because references to statics are not promoted to `'static`.
-static REGISTRY: &[&Probe] = &[&ftp::PROBE, &telnet::PROBE, &ssh::PROBE, &dicom::PROBE];
+static REGISTRY: &[&Probe] = &[
+    &ftp::PROBE,
+    &telnet::PROBE,
+    &ssh::PROBE,
+    &dicom::PROBE,
+    &hl7::PROBE,
+];

@@ -2,5 +2,6 @@
 
 pub mod dicom;
 pub mod ftp;
+pub mod hl7;
 pub mod ssh;
 pub mod telnet;
