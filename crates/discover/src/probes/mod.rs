@@ -6,8 +6,12 @@ use crate::probe::Probe;
 pub mod dicom;
 pub mod ftp;
 pub mod hl7;
+pub mod http;
+pub mod ipp;
+pub mod rtsp;
 pub mod ssh;
 pub mod telnet;
+pub mod tls;
 
 /// Every probe medguard knows, in trial order.
 pub fn registry() -> &'static [&'static Probe] {
@@ -21,4 +25,9 @@ static REGISTRY: &[&Probe] = &[
     &ssh::PROBE,
     &dicom::PROBE,
     &hl7::PROBE,
+    &ipp::PROBE,
+    &rtsp::PROBE,
+    &http::HTTPS_PROBE,
+    &tls::PROBE,
+    &http::PROBE,
 ];

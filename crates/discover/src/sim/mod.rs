@@ -3,5 +3,9 @@
 pub mod dicom;
 pub mod ftp;
 pub mod hl7;
+pub mod http;
+pub mod ipp;
+pub mod rtsp;
 pub mod ssh;
 pub mod telnet;
+pub mod tls;
