@@ -46,6 +46,8 @@ pub enum Command {
     Inventory(cmd::inventory::Args),
     /// Write the report (single-file HTML) from everything medguard knows.
     Report(cmd::report::Args),
+    /// Discover, identify and assess every device on a network, store it, show what changed.
+    Scan(cmd::scan::Args),
 }
 
 fn main() {
@@ -69,5 +71,6 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Inventory(args) => cmd::inventory::run(g, args),
         Command::Report(args) => cmd::report::run(g, args),
+        Command::Scan(args) => cmd::scan::run(g, args),
     }
 }

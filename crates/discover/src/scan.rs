@@ -201,6 +201,8 @@ pub fn connection_window() -> usize {
 
 /// Ports tried first to tell whether a host is there at all.
 const DISCOVERY_PORTS: &[u16] = &[80, 443, 445, 22, 3389, 104, 139, 8080, 23, 9100];
+/// Probes of protocols where the server greets first: skipped as fallbacks on a silent port.
+const SERVER_SPEAKS_FIRST: &[&str] = &["ssh", "ftp", "telnet", "vnc", "smtp", "pop3", "imap"];
 /// How many discovery connects before a silent host is given up.
 const DISCOVERY_TRIES: usize = 6;
 
@@ -549,6 +551,7 @@ impl Host<'_> {
     async fn identify(&self, t: Transport, port: u16) {
         let mut tried: Vec<&'static str> = Vec::new();
         let mut errors: Vec<String> = Vec::new();
+        let mut guess_errors: Vec<String> = Vec::new();
         let mut found: Option<Observation> = None;
         let mut banner = None;
         for probe in self.port_probes(t, port) {
@@ -559,6 +562,7 @@ impl Host<'_> {
         }
         if found.is_none() && t == Transport::Tcp {
             banner = self.banner(port).await;
+            let silent = banner.is_none();
             let fallbacks: Vec<&'static Probe> = self
                 .scanner
                 .probes
@@ -568,13 +572,19 @@ impl Host<'_> {
                     p.transport == Transport::Tcp
                         && !tried.contains(&p.name)
                         && self.opts().allows(p.intrusiveness)
+                        // A service that said nothing is not one that greets first.
+                        && !(silent && SERVER_SPEAKS_FIRST.contains(&p.name))
                         && (p.fallback
                             || (self.opts().try_all_probes
                                 && p.intrusiveness <= Intrusiveness::Safe))
                 })
                 .collect();
+            // Fallback guesses that fail are not the port's fault: they stay on the service only.
             for probe in fallbacks {
-                if let Some(obs) = self.attempt(probe, t, port, &mut tried, &mut errors).await {
+                if let Some(obs) = self
+                    .attempt(probe, t, port, &mut tried, &mut guess_errors)
+                    .await
+                {
                     found = Some(obs);
                     break;
                 }
@@ -587,6 +597,7 @@ impl Host<'_> {
             }
             return;
         }
+        let identified = found.is_some();
         let (mut service, raw) = match found {
             Some(obs) => to_service(port, t, obs),
             None => (
@@ -603,10 +614,16 @@ impl Host<'_> {
                 Vec::new(),
             ),
         };
-        if !errors.is_empty() {
+        let mut shown = errors.clone();
+        if !identified {
+            shown.extend(guess_errors);
+        }
+        if !shown.is_empty() {
             service
                 .attributes
-                .insert("probe_error".into(), errors.join("; "));
+                .insert("probe_error".into(), shown.join("; "));
+        }
+        if !errors.is_empty() {
             lock(&self.errors).extend(errors.iter().map(|e| format!("{port}/{t} {e}")));
         }
         let findings = raw

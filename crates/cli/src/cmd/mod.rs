@@ -1,2 +1,3 @@
 pub mod inventory;
 pub mod report;
+pub mod scan;
