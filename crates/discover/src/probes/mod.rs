@@ -8,6 +8,8 @@ pub mod ftp;
 pub mod hl7;
 pub mod http;
 pub mod ipp;
+pub mod modbus;
+pub mod mqtt;
 pub mod rtsp;
 pub mod ssh;
 pub mod telnet;
@@ -30,4 +32,6 @@ static REGISTRY: &[&Probe] = &[
     &http::HTTPS_PROBE,
     &tls::PROBE,
     &http::PROBE,
+    &modbus::PROBE,
+    &mqtt::PROBE,
 ];

@@ -5,6 +5,8 @@ pub mod ftp;
 pub mod hl7;
 pub mod http;
 pub mod ipp;
+pub mod modbus;
+pub mod mqtt;
 pub mod rtsp;
 pub mod ssh;
 pub mod telnet;
