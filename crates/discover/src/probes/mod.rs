@@ -11,6 +11,7 @@ pub mod ipp;
 pub mod modbus;
 pub mod mqtt;
 pub mod rtsp;
+pub mod snmp;
 pub mod ssh;
 pub mod telnet;
 pub mod tls;
@@ -34,4 +35,5 @@ static REGISTRY: &[&Probe] = &[
     &http::PROBE,
     &modbus::PROBE,
     &mqtt::PROBE,
+    &snmp::PROBE,
 ];
