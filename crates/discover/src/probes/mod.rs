@@ -11,7 +11,7 @@ pub mod ipp;
 pub mod modbus;
 pub mod mqtt;
 pub mod rtsp;
-pub mod snmp;
+pub mod smb;
 pub mod ssh;
 pub mod telnet;
 pub mod tls;
@@ -23,6 +23,7 @@ pub fn registry() -> &'static [&'static Probe] {
 
 // A `static` (not a temporary) because references to statics are not promoted to `'static`.
 static REGISTRY: &[&Probe] = &[
+    &smb::PROBE,
     &ftp::PROBE,
     &telnet::PROBE,
     &ssh::PROBE,
@@ -35,5 +36,4 @@ static REGISTRY: &[&Probe] = &[
     &http::PROBE,
     &modbus::PROBE,
     &mqtt::PROBE,
-    &snmp::PROBE,
 ];

@@ -8,7 +8,7 @@ pub mod ipp;
 pub mod modbus;
 pub mod mqtt;
 pub mod rtsp;
-pub mod snmp;
+pub mod smb;
 pub mod ssh;
 pub mod telnet;
 pub mod tls;
