@@ -6,8 +6,12 @@
 //! and the store both depend on it.
 
 pub mod asset;
+pub mod phi;
 pub mod risk;
 pub mod severity;
 
 pub use asset::{Asset, Category, Finding, HostStatus, Service, Transport};
+pub use phi::{
+    Confidence, PhiExposure, PhiFileReport, PhiFinding, PhiKind, PhiLocation, PhiScanSummary,
+};
 pub use severity::Severity;

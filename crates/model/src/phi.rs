@@ -1,0 +1,408 @@
+//! Patient data (PHI) exposure: what the file scanner found, where, and how bad it is.
+//!
+//! Raw values never live in these types except [`PhiFinding::value`], which is filled only when the
+//! user asked for `--unmask` and is never persisted (the store drops it).
+
+use crate::Severity;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The kind of identifier (or health indicator) a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PhiKind {
+    /// A person's name.
+    Name,
+    /// A street address.
+    Address,
+    /// A date of birth.
+    Dob,
+    /// A telephone or fax number.
+    Phone,
+    /// An e-mail address.
+    Email,
+    /// A US Social Security number.
+    Ssn,
+    /// A medical record (chart) number.
+    Mrn,
+    /// A Medicare Beneficiary Identifier.
+    Mbi,
+    /// A health plan member / subscriber ID.
+    PlanId,
+    /// A patient account number.
+    Account,
+    /// A provider's National Provider Identifier.
+    Npi,
+    /// A DEA registration number.
+    Dea,
+    /// A payment card number.
+    Card,
+    /// An ABA bank routing number.
+    Routing,
+    /// A bank account number.
+    BankAccount,
+    /// An ICD-10-CM diagnosis code (health information).
+    Icd10,
+    /// A CPT, CDT or HCPCS procedure code (health information).
+    Procedure,
+    /// An IP address.
+    Ip,
+    /// A URL.
+    Url,
+}
+
+impl PhiKind {
+    /// Every kind, in a stable order.
+    pub const ALL: [PhiKind; 19] = [
+        PhiKind::Name,
+        PhiKind::Address,
+        PhiKind::Dob,
+        PhiKind::Phone,
+        PhiKind::Email,
+        PhiKind::Ssn,
+        PhiKind::Mrn,
+        PhiKind::Mbi,
+        PhiKind::PlanId,
+        PhiKind::Account,
+        PhiKind::Npi,
+        PhiKind::Dea,
+        PhiKind::Card,
+        PhiKind::Routing,
+        PhiKind::BankAccount,
+        PhiKind::Icd10,
+        PhiKind::Procedure,
+        PhiKind::Ip,
+        PhiKind::Url,
+    ];
+
+    /// The stable machine name (as in JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhiKind::Name => "name",
+            PhiKind::Address => "address",
+            PhiKind::Dob => "dob",
+            PhiKind::Phone => "phone",
+            PhiKind::Email => "email",
+            PhiKind::Ssn => "ssn",
+            PhiKind::Mrn => "mrn",
+            PhiKind::Mbi => "mbi",
+            PhiKind::PlanId => "plan-id",
+            PhiKind::Account => "account",
+            PhiKind::Npi => "npi",
+            PhiKind::Dea => "dea",
+            PhiKind::Card => "card",
+            PhiKind::Routing => "routing",
+            PhiKind::BankAccount => "bank-account",
+            PhiKind::Icd10 => "icd10",
+            PhiKind::Procedure => "procedure",
+            PhiKind::Ip => "ip",
+            PhiKind::Url => "url",
+        }
+    }
+
+    /// Parse the machine name.
+    pub fn parse(s: &str) -> Option<Self> {
+        PhiKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// A plain-language plural for a practice manager ("Social Security numbers").
+    pub fn plain(self) -> &'static str {
+        match self {
+            PhiKind::Name => "names",
+            PhiKind::Address => "home addresses",
+            PhiKind::Dob => "dates of birth",
+            PhiKind::Phone => "phone numbers",
+            PhiKind::Email => "e-mail addresses",
+            PhiKind::Ssn => "Social Security numbers",
+            PhiKind::Mrn => "medical record numbers",
+            PhiKind::Mbi => "Medicare numbers",
+            PhiKind::PlanId => "insurance member IDs",
+            PhiKind::Account => "account numbers",
+            PhiKind::Npi => "provider NPIs",
+            PhiKind::Dea => "DEA numbers",
+            PhiKind::Card => "credit card numbers",
+            PhiKind::Routing => "bank routing numbers",
+            PhiKind::BankAccount => "bank account numbers",
+            PhiKind::Icd10 => "diagnosis codes",
+            PhiKind::Procedure => "procedure codes",
+            PhiKind::Ip => "IP addresses",
+            PhiKind::Url => "web addresses",
+        }
+    }
+
+    /// A short label for the headline ("SSN", "date of birth").
+    pub fn short(self) -> &'static str {
+        match self {
+            PhiKind::Ssn => "SSN",
+            PhiKind::Dob => "date of birth",
+            PhiKind::Mbi => "Medicare number",
+            PhiKind::Card => "card number",
+            PhiKind::BankAccount => "bank account",
+            PhiKind::Mrn => "chart number",
+            PhiKind::PlanId => "insurance ID",
+            PhiKind::Address => "home address",
+            PhiKind::Name => "name",
+            PhiKind::Phone => "phone number",
+            PhiKind::Email => "e-mail",
+            PhiKind::Routing => "routing number",
+            PhiKind::Account => "account number",
+            PhiKind::Npi => "NPI",
+            PhiKind::Dea => "DEA number",
+            PhiKind::Icd10 => "diagnosis",
+            PhiKind::Procedure => "procedure",
+            PhiKind::Ip => "IP address",
+            PhiKind::Url => "web address",
+        }
+    }
+
+    /// Codes that say something about health (diagnosis, procedure): PHI only next to identity.
+    pub fn is_health_info(self) -> bool {
+        matches!(self, PhiKind::Icd10 | PhiKind::Procedure)
+    }
+
+    /// Identifies or locates a patient (used to count individuals).
+    pub fn identifies_person(self) -> bool {
+        matches!(
+            self,
+            PhiKind::Name
+                | PhiKind::Address
+                | PhiKind::Dob
+                | PhiKind::Phone
+                | PhiKind::Email
+                | PhiKind::Ssn
+                | PhiKind::Mrn
+                | PhiKind::Mbi
+                | PhiKind::PlanId
+                | PhiKind::Account
+                | PhiKind::Card
+                | PhiKind::BankAccount
+        )
+    }
+
+    /// How much harm one leaked value does (identity theft, fraud), 0-10.
+    pub fn weight(self) -> u32 {
+        match self {
+            PhiKind::Ssn | PhiKind::Card | PhiKind::BankAccount => 10,
+            PhiKind::Mbi | PhiKind::PlanId | PhiKind::Routing => 8,
+            PhiKind::Dob | PhiKind::Mrn | PhiKind::Account => 6,
+            PhiKind::Address | PhiKind::Name => 4,
+            PhiKind::Phone | PhiKind::Email | PhiKind::Dea => 3,
+            PhiKind::Icd10 | PhiKind::Procedure => 3,
+            PhiKind::Npi | PhiKind::Ip | PhiKind::Url => 1,
+        }
+    }
+
+    /// Whether the detector validates the value with a checksum or a strict format rule.
+    pub fn is_validated(self) -> bool {
+        matches!(
+            self,
+            PhiKind::Ssn
+                | PhiKind::Npi
+                | PhiKind::Dea
+                | PhiKind::Mbi
+                | PhiKind::Card
+                | PhiKind::Routing
+        )
+    }
+}
+
+impl fmt::Display for PhiKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How sure the detector is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// Shape only, weak context.
+    Low,
+    /// Shape plus validation or context.
+    Medium,
+    /// Structural context (column, tag, field) or checksum plus context.
+    High,
+}
+
+/// Where in a file a value was found. Only the fields that apply are set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhiLocation {
+    /// Archive members / attachments leading to the value, outermost first (`export.zip!2024/pat.csv`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+    /// 1-based line number in the extracted text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// 1-based column (characters) in that line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<u64>,
+    /// Structural context: CSV header, JSON key path, XML element, SQL column, spreadsheet cell
+    /// (`Sheet1!B7`), DICOM tag (`(0010,0010) PatientName`), HL7 field (`PID-7`), e-mail header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// 1-based page (PDF) or slide (PPTX).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
+    /// 1-based record: CSV/sheet row, SQL row, HL7 message, JSON array element, mailbox message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<u64>,
+}
+
+/// One identifier found in one file. Evidence is masked; `hash` is an HMAC of the normalized value
+/// under the install's key, so a later scan can recognise the same value without storing it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhiFinding {
+    /// The scanned file on disk.
+    pub path: String,
+    /// The identifier type.
+    pub kind: PhiKind,
+    /// Masked evidence (`***-**-6789`, `J*** S****`).
+    pub masked: String,
+    /// HMAC-SHA256 (hex, truncated to 32 characters) of the normalized value.
+    pub hash: String,
+    /// The full value: only with `--unmask`, only to the terminal or JSON stream, never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Where it is.
+    pub location: PhiLocation,
+    /// How sure the detector is.
+    pub confidence: Confidence,
+    /// Why it was reported (`checksum`, `column:dob`, `keyword:ssn`, `hl7:PID-7`, ...).
+    pub reason: String,
+}
+
+/// Who can reach a file, judged from where it lies and its permissions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhiExposure {
+    /// Any local user can read it (Unix "other" read bit).
+    pub world_readable: bool,
+    /// Readable by a group beyond the owner.
+    pub group_readable: bool,
+    /// Lies in a shared or public folder (`share`, `Public`, `Shared`, a mounted share).
+    pub shared_folder: bool,
+    /// Lies in a cloud-synced folder (Dropbox, OneDrive, Google Drive, iCloud, Box).
+    pub synced_folder: bool,
+    /// Lies on a desktop or in a downloads folder.
+    pub desktop: bool,
+    /// Sits inside an archive that is not encrypted.
+    pub unencrypted_archive: bool,
+    /// Sits in an e-mail message or mailbox.
+    pub in_email: bool,
+}
+
+impl PhiExposure {
+    /// Plain-language reasons, most serious first.
+    pub fn reasons(&self) -> Vec<&'static str> {
+        let mut r = Vec::new();
+        if self.synced_folder {
+            r.push("in a cloud-synced folder");
+        }
+        if self.shared_folder {
+            r.push("on a shared drive");
+        }
+        if self.world_readable {
+            r.push("readable by every user of the computer");
+        } else if self.group_readable {
+            r.push("readable by a group of users");
+        }
+        if self.desktop {
+            r.push("on a desktop or in downloads");
+        }
+        if self.in_email {
+            r.push("in an e-mail");
+        }
+        if self.unencrypted_archive {
+            r.push("in an unencrypted archive");
+        }
+        r
+    }
+}
+
+/// What one file holds, judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhiFileReport {
+    /// The file on disk.
+    pub path: String,
+    /// Detected format (`csv`, `docx`, `dicom`, `hl7`, ...).
+    pub format: String,
+    /// Size on disk in bytes.
+    pub size: u64,
+    /// Findings per identifier type.
+    pub counts: BTreeMap<PhiKind, u64>,
+    /// Distinct individuals: records (rows, messages, images) or distinct people that carry identifiers.
+    pub individuals: u64,
+    /// Health information sits next to identity (diagnosis/procedure codes, drug names, clinical words).
+    pub health_info: bool,
+    /// Who can reach it.
+    pub exposure: PhiExposure,
+    /// 0-100, higher is worse.
+    pub risk: u32,
+    /// The risk as a severity.
+    pub severity: Severity,
+    /// One plain line for the practice manager.
+    pub headline: String,
+    /// Members of an archive that could not be read (the rest of the file was scanned).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl PhiFileReport {
+    /// Total findings.
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
+}
+
+/// Totals of one scan run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PhiScanSummary {
+    /// The roots that were scanned.
+    pub roots: Vec<String>,
+    /// Files looked at.
+    pub files_scanned: u64,
+    /// Files holding at least one identifier (after `--min-records`).
+    pub files_with_phi: u64,
+    /// Bytes read from disk.
+    pub bytes_scanned: u64,
+    /// Files that could not be read or parsed.
+    pub errors: u64,
+    /// Sum of individuals over reported files.
+    pub individuals: u64,
+    /// Findings per kind over reported files.
+    pub counts: BTreeMap<PhiKind, u64>,
+    /// Wall time in milliseconds.
+    pub elapsed_ms: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_round_trip() {
+        for k in PhiKind::ALL {
+            assert_eq!(PhiKind::parse(k.as_str()), Some(k));
+            let json = serde_json::to_string(&k).expect("ser");
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+        }
+    }
+
+    #[test]
+    fn finding_without_value_has_no_value_field() {
+        let f = PhiFinding {
+            path: "a.csv".into(),
+            kind: PhiKind::Ssn,
+            masked: "***-**-6789".into(),
+            hash: "00".into(),
+            value: None,
+            location: PhiLocation::default(),
+            confidence: Confidence::High,
+            reason: "column:ssn".into(),
+        };
+        let v = serde_json::to_value(&f).expect("ser");
+        assert!(v.get("value").is_none());
+        let back: PhiFinding = serde_json::from_value(v).expect("de");
+        assert_eq!(back, f);
+    }
+}

@@ -1,0 +1,1348 @@
+//! Detectors: one per identifier type, run together in one multi-pattern regex pass.
+//!
+//! A text unit comes with optional structural context (a CSV header, JSON key, HL7 field, DICOM
+//! tag). When that context names an identifier type ("DOB", `PID-7`, `(0010,0030)`), the whole value
+//! is checked against that type's rules: structure decides better than any regex. Otherwise every
+//! detector's shapes are searched in the text, validated (checksums, calendar, issuer ranges) and
+//! weighed against keywords in a window before the match ("SSN:", "DOB", "NPI") and negative
+//! keywords ("invoice", "part", "lot", "order").
+
+use crate::names;
+use crate::validate as v;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use medguard_model::{Confidence, PhiKind};
+use regex_automata::meta::Regex;
+use regex_automata::util::syntax;
+use std::sync::OnceLock;
+
+/// How far before a match a keyword counts, in bytes.
+const WINDOW: usize = 48;
+
+/// Keyword classes that give a match its meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kw {
+    Ssn,
+    Dob,
+    Npi,
+    Dea,
+    Routing,
+    Bank,
+    Account,
+    Mrn,
+    Plan,
+    Mbi,
+    Phone,
+    Card,
+    Icd,
+    Procedure,
+    Name,
+    Address,
+    /// Invoice, order, part, lot, serial, sample...: the number is not about a person.
+    Negative,
+}
+
+const KEYWORDS: &[(&str, Kw)] = &[
+    ("ssn", Kw::Ssn),
+    ("social security", Kw::Ssn),
+    ("soc sec", Kw::Ssn),
+    ("ss#", Kw::Ssn),
+    ("ss #", Kw::Ssn),
+    ("dob", Kw::Dob),
+    ("d.o.b", Kw::Dob),
+    ("date of birth", Kw::Dob),
+    ("birth date", Kw::Dob),
+    ("birthdate", Kw::Dob),
+    ("born", Kw::Dob),
+    ("npi", Kw::Npi),
+    ("dea", Kw::Dea),
+    ("routing", Kw::Routing),
+    ("aba", Kw::Routing),
+    ("rtn", Kw::Routing),
+    ("bank account", Kw::Bank),
+    ("checking", Kw::Bank),
+    ("savings", Kw::Bank),
+    ("acct", Kw::Account),
+    ("account", Kw::Account),
+    ("mrn", Kw::Mrn),
+    ("medical record", Kw::Mrn),
+    ("chart", Kw::Mrn),
+    ("patient id", Kw::Mrn),
+    ("member id", Kw::Plan),
+    ("member #", Kw::Plan),
+    ("subscriber", Kw::Plan),
+    ("policy", Kw::Plan),
+    ("insurance id", Kw::Plan),
+    ("mbi", Kw::Mbi),
+    ("medicare", Kw::Mbi),
+    ("phone", Kw::Phone),
+    ("tel", Kw::Phone),
+    ("cell", Kw::Phone),
+    ("mobile", Kw::Phone),
+    ("fax", Kw::Phone),
+    ("call", Kw::Phone),
+    ("card", Kw::Card),
+    ("visa", Kw::Card),
+    ("mastercard", Kw::Card),
+    ("amex", Kw::Card),
+    ("diagnosis", Kw::Icd),
+    ("dx", Kw::Icd),
+    ("icd", Kw::Icd),
+    ("cpt", Kw::Procedure),
+    ("cdt", Kw::Procedure),
+    ("procedure", Kw::Procedure),
+    ("proc", Kw::Procedure),
+    ("patient", Kw::Name),
+    ("name", Kw::Name),
+    ("dear", Kw::Name),
+    ("mr.", Kw::Name),
+    ("mrs.", Kw::Name),
+    ("ms.", Kw::Name),
+    ("dr.", Kw::Name),
+    ("guarantor", Kw::Name),
+    ("insured", Kw::Name),
+    ("address", Kw::Address),
+    ("lives at", Kw::Address),
+    ("invoice", Kw::Negative),
+    ("order", Kw::Negative),
+    ("part", Kw::Negative),
+    ("lot", Kw::Negative),
+    ("serial", Kw::Negative),
+    ("s/n", Kw::Negative),
+    ("sku", Kw::Negative),
+    ("tracking", Kw::Negative),
+    ("ref", Kw::Negative),
+    ("po #", Kw::Negative),
+    ("p.o.", Kw::Negative),
+    ("confirmation", Kw::Negative),
+    ("ticket", Kw::Negative),
+    ("model", Kw::Negative),
+    ("asset tag", Kw::Negative),
+    ("sample", Kw::Negative),
+    ("example", Kw::Negative),
+    ("catalog", Kw::Negative),
+    ("item", Kw::Negative),
+    ("batch", Kw::Negative),
+    ("expires", Kw::Negative),
+    ("printed", Kw::Negative),
+    ("warranty", Kw::Negative),
+];
+
+/// Words that say a file holds health information (drug names, clinical words).
+const HEALTH_TERMS: &[&str] = &[
+    "diagnosis",
+    "diagnosed",
+    "prescription",
+    "prescribed",
+    "medication",
+    "allergy",
+    "allergies",
+    "diabetes",
+    "hypertension",
+    "asthma",
+    "depression",
+    "anxiety",
+    "hiv",
+    "hepatitis",
+    "pregnan",
+    "cancer",
+    "oncology",
+    "chemotherapy",
+    "metformin",
+    "lisinopril",
+    "atorvastatin",
+    "amoxicillin",
+    "ibuprofen",
+    "hydrocodone",
+    "oxycodone",
+    "insulin",
+    "warfarin",
+    "sertraline",
+    "gabapentin",
+    "periodont",
+    "caries",
+    "root canal",
+    "extraction",
+    "crown",
+    "radiograph",
+    "x-ray",
+    "mri",
+    "treatment plan",
+    "chief complaint",
+    "history of present illness",
+    "blood pressure",
+    "lab result",
+    "icd-10",
+    "cpt",
+];
+
+/// Context handed to a detector for one candidate.
+pub struct Context<'a> {
+    /// Keyword classes seen in the window before the match (or in the field name).
+    kws: &'a [Kw],
+    /// The text just before the match (up to [`WINDOW`] bytes).
+    pub before: &'a str,
+}
+
+impl Context<'_> {
+    /// A keyword of this class is near.
+    pub fn has(&self, k: Kw) -> bool {
+        self.kws.contains(&k)
+    }
+    /// A negative keyword is near and no positive keyword for `k` is.
+    pub fn negative(&self) -> bool {
+        self.kws.contains(&Kw::Negative)
+    }
+}
+
+/// Why a candidate was accepted.
+pub struct Verdict {
+    pub confidence: Confidence,
+    pub reason: &'static str,
+}
+
+fn ok(confidence: Confidence, reason: &'static str) -> Option<Verdict> {
+    Some(Verdict { confidence, reason })
+}
+
+/// One identifier type: its free-text shapes, its validation in context, and its structural check.
+pub trait Detector: Send + Sync {
+    /// The identifier type reported.
+    fn kind(&self) -> PhiKind;
+    /// Regular expressions (ASCII, linear time) for the free-text shapes.
+    fn patterns(&self) -> &'static [&'static str];
+    /// Validate a free-text candidate in its context.
+    fn check(&self, candidate: &str, cx: &Context<'_>) -> Option<Verdict>;
+    /// Validate a whole value found in a field that structure says is of this type.
+    fn check_field(&self, value: &str) -> bool;
+}
+
+struct Ssn;
+impl Detector for Ssn {
+    fn kind(&self) -> PhiKind {
+        PhiKind::Ssn
+    }
+    fn patterns(&self) -> &'static [&'static str] {
+        &[r"\b[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}\b", r"\b[0-9]{9}\b"]
+    }
+    fn check(&self, c: &str, cx: &Context<'_>) -> Option<Verdict> {
+        if !v::ssn(c) {
+            return None;
+        }
+        if cx.has(Kw::Ssn) {
+            return ok(Confidence::High, "keyword:ssn");
+        }
+        if c.len() == 11 && !cx.negative() && !cx.has(Kw::Phone) && !cx.has(Kw::Account) {
+            return ok(Confidence::Medium, "shape:ssn");
+        }
+        None
+    }
+    fn check_field(&self, value: &str) -> bool {
+        v::ssn(value)
+    }
+}
+
+struct Npi;
+impl Detector for Npi {
+    fn kind(&self) -> PhiKind {
+        PhiKind::Npi
+    }
+    fn patterns(&self) -> &'static [&'static str] {
+        &[r"\b[12][0-9]{9}\b"]
+    }
+    fn check(&self, c: &str, cx: &Context<'_>) -> Option<Verdict> {
+        (v::npi(c) && cx.has(Kw::Npi)).then_some(Verdict {
+            confidence: Confidence::High,
+            reason: "checksum+keyword:npi",
+        })
+    }
+    fn check_field(&self, value: &str) -> bool {
+        v::npi(value)
+    }
+}
+
+struct Dea;
+impl Detector for Dea {
+    fn kind(&self) -> PhiKind {
+        PhiKind::Dea
+    }
+    fn patterns(&self) -> &'static [&'static str] {
+        &[r"\b[A-Z][A-Z9][0-9]{7}\b"]
+    }
+    fn check(&self, c: &str, cx: &Context<'_>) -> Option<Verdict> {
+        (v::dea(c) && cx.has(Kw::Dea)).then_some(Verdict {
+            confidence: Confidence::High,
+            reason: "checksum+keyword:dea",
+        })
+    }
+    fn check_field(&self, value: &str) -> bool {
+        v::dea(value)
+    }
+}
+
+struct Mbi;
+impl Detector for Mbi {
+    fn kind(&self) -> PhiKind {
+        PhiKind::Mbi
+    }
+    fn patterns(&self) -> &'static [&'static str] {
+        &[r"\b[1-9][A-Za-z][A-Za-z0-9][0-9]-?[A-Za-z][A-Za-z0-9][0-9]-?[A-Za-z]{2}[0-9]{2}\b"]
+    }
+    fn check(&self, c: &str, cx: &Context<'_>) -> Option<Verdict> {
+        if !v::mbi(c) {
+            return None;
+        }
+        if cx.has(Kw::Mbi) {
+            ok(Confidence::High, "format+keyword:mbi")
+        } else if cx.negative() {
+            None
+        } else {
+            ok(Confidence::Medium, "format:mbi")
+        }
+    }
+    fn check_field(&self, value: &str) -> bool {
+        v::mbi(value)
+    }
+}
+
+struct Card;
+impl Detector for Card {
+    fn kind(&self) -> PhiKind {
+        PhiKind::Card
+    }
+    fn patterns(&self) -> &'static [&'static str] {
+        &[
+            r"\b[0-9]{4}(?:[- ]?[0-9]{4}){2}[- ]?[0-9]{1,7}\b",
+            r"\b3[47][0-9]{2}[- ]?[0-9]{6}[- ]?[0-9]{5}\b",
+        ]
+    }
+    fn check(&self, c: &str, cx: &Context<'_>) -> Option<Verdict> {
+        if !v::card(c) {
+            return None;
+        }
+        if cx.has(Kw::Card) {
+            ok(Confidence::High, "luhn+issuer+keyword:card")
+        } else if cx.negative() {
+            None
+        } else {
+            ok(Confidence::Medium, "luhn+issuer")
+        }
+    }
+    fn check_field(&self, value: &str) -> bool {
+        v::card(value)
+    }
+}
+
+struct Routing;
+impl Detector for Routing {
+    fn kind(&self) -> PhiKind {
+        PhiKind::Routing
+    }
+    fn patterns(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn check(&self, c: &str, cx: &Context<'_>) -> Option<Verdict> {
+        (v::aba(c) && cx.has(Kw::Routing)).then_some(Verdict {
+            confidence: Confidence::High,
+            reason: "checksum+keyword:routing",
+        })
+    }
+    fn check_field(&self, value: &str) -> bool {
+        v::aba(value)
+    }
+}
+
+fn digits_only(s: &str, min: usize, max: usize) -> bool {
+    let s = s.trim();
+    (min..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn id_token(s: &str, min: usize, max: usize) -> bool {
+    let s = s.trim();
+    (min..=max).contains(&s.len())
+        && s.bytes().any(|b| b.is_ascii_digit())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+struct BankAccount;
+impl Detector for BankAccount {
+    fn kind(&self) -> PhiKind {
+        PhiKind::BankAccount
+    }
+    fn patterns(&self) -> &'static [&'static str] {
+        &[r"\b[0-9]{4,17}\b"]
+    }
+    fn check(&self, c: &str, cx: &Context<'_>) -> Option<Verdict> {
+        (digits_only(c, 4, 17) && cx.has(Kw::Bank) && !cx.has(Kw::Routing)).then_some(Verdict {
+            confidence: Confidence::Medium,
+            reason: "keyword:bank-account",
+        })
+    }
+    fn check_field(&self, value: &str) -> bool {
+        digits_only(value, 4, 17)
+    }
+}
+
+struct Phone;
+impl Detector for Phone {
+    fn kind(&self) -> PhiKind {
+        PhiKind::Phone
+    }
+    fn patterns(&self) -> &'static [&'static str] {
+        &[r"(?:\+1[-. ]?)?(?:\([2-9][0-9]{2}\) ?|\b[2-9][0-9]{2}[-. ])[2-9][0-9]{2}[-. ][0-9]{4}\b"]
+    }
+    fn check(&self, c: &str, cx: &Context<'_>) -> Option<Verdict> {
+        if !v::phone(c) {
+            return None;
+        }
+        if cx.has(Kw::Phone) {
+            ok(Confidence::High, "keyword:phone")
+        } else if cx.negative() {
+            None
+        } else {
+            ok(Confidence::Medium, "shape:phone")
+        }
+    }
+    fn check_field(&self, value: &str) -> bool {
+        v::phone(value)
+    }
+}
+
+struct Email;
+impl Detector for Email {
+    fn kind(&self) -> PhiKind {
+        PhiKind::Email
+    }
+    fn patterns(&self) -> &'static [&'static str] {
+        &[
+            r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b",
+        ]
+    }
+    fn check(&self, c: &str, _cx: &Context<'_>) -> Option<Verdict> {
+        v::email(c).then_some(Verdict {
+            confidence: Confidence::High,
+            reason: "shape:email",
+        })
+    }
+    fn check_field(&self, value: &str) -> bool {
+        v::email(value.trim())
+    }
+}
+
+struct Dob;
+impl Detector for Dob {
+    fn kind(&self) -> PhiKind {
+        PhiKind::Dob
+    }
+    fn patterns(&self) -> &'static [&'static str] {
+        &[
+            r"\b[0-9]{1,2}[/-][0-9]{1,2}[/-](?:[0-9]{4}|[0-9]{2})\b",
+            r"\b(?:19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}\b",
+            r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]{0,6}\.? [0-9]{1,2},? [0-9]{4}\b",
+            r"\b[0-9]{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]{0,6} [0-9]{4}\b",
+            r"\b(?:19|20)[0-9]{6}\b",
+        ]
+    }
+    fn check(&self, c: &str, cx: &Context<'_>) -> Option<Verdict> {
+        if !cx.has(Kw::Dob) {
+            return None;
+        }
+        let d = v::parse_date(&c.replace(',', ", ").replace(",  ", ", "))
+            .or_else(|| v::parse_date(c))?;
+        v::plausible_dob(d).then_some(Verdict {
+            confidence: Confidence::High,
+            reason: "keyword:dob",
+        })
+    }
+    fn check_field(&self, value: &str) -> bool {
+        let value = value.trim();
+        // Spreadsheet date-times arrive as `1980-02-14 00:00:00`.
+        let value = value.split(['T', ' ']).next().unwrap_or(value);
+        v::parse_date(value).is_some_and(v::plausible_dob)
+    }
+}
+
+struct Icd10;
+impl Detector for Icd10 {
+    fn kind(&self) -> PhiKind {
+        PhiKind::Icd10
+    }
+    fn patterns(&self) -> &'static [&'static str] {
+        &[r"\b[A-TV-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?\b"]
+    }
+    fn check(&self, c: &str, cx: &Context<'_>) -> Option<Verdict> {
+        if !v::icd10(c) {
+            return None;
+        }
+        if cx.has(Kw::Icd) {
+            ok(Confidence::High, "keyword:diagnosis")
+        } else {
+            None
+        }
+    }
+    fn check_field(&self, value: &str) -> bool {
+        v::icd10(value.trim())
+    }
+}
+
+struct Procedure;
+impl Detector for Procedure {
+    fn kind(&self) -> PhiKind {
+        PhiKind::Procedure
+    }
+    fn patterns(&self) -> &'static [&'static str] {
+        &[r"\bD[0-9]{4}\b", r"\b[0-9]{4}[0-9FTU]\b"]
+    }
+    fn check(&self, c: &str, cx: &Context<'_>) -> Option<Verdict> {
+        (cx.has(Kw::Procedure) && procedure_code(c)).then_some(Verdict {
+            confidence: Confidence::High,
+            reason: "keyword:procedure",
+        })
+    }
+    fn check_field(&self, value: &str) -> bool {
+        procedure_code(value.trim())
+    }
+}
+
+fn procedure_code(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 5
+        && (b[0] == b'D' || b[0].is_ascii_digit())
+        && b[1..4].iter().all(u8::is_ascii_digit)
+        && (b[4].is_ascii_digit() || b"FTU".contains(&b[4]))
+}
+
+struct Address;
+impl Detector for Address {
+    fn kind(&self) -> PhiKind {
+        PhiKind::Address
+    }
+    fn patterns(&self) -> &'static [&'static str] {
+        &[
+            r"\b[0-9]{1,6} (?:[NSEW]\.? )?(?:[A-Z][a-z]+ |[0-9]{1,3}(?:st|nd|rd|th) ){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Drive|Dr|Lane|Ln|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Trail|Trl|Square|Sq)\b\.?(?: (?:Apt|Suite|Ste|Unit|#) ?#?[0-9A-Za-z]{1,5}\b)?",
+        ]
+    }
+    fn check(&self, c: &str, cx: &Context<'_>) -> Option<Verdict> {
+        if cx.negative() && !cx.has(Kw::Address) {
+            return None;
+        }
+        ok(
+            if cx.has(Kw::Address) {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            },
+            "shape:street-address",
+        )
+        .filter(|_| !c.is_empty())
+    }
+    fn check_field(&self, value: &str) -> bool {
+        let t = value.trim();
+        let mut words = t.split_whitespace();
+        words
+            .next()
+            .is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()) && w.len() <= 6)
+            && words
+                .next()
+                .is_some_and(|w| w.bytes().any(|b| b.is_ascii_alphabetic()))
+    }
+}
+
+struct Name;
+impl Detector for Name {
+    fn kind(&self) -> PhiKind {
+        PhiKind::Name
+    }
+    fn patterns(&self) -> &'static [&'static str] {
+        &[
+            r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?,? (?:[A-Z]\.? )?[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)?\b",
+            r"\b[A-Z]{2,}, [A-Z]{2,}\b",
+        ]
+    }
+    fn check(&self, c: &str, cx: &Context<'_>) -> Option<Verdict> {
+        let tokens: Vec<&str> = c
+            .split([' ', ','])
+            .filter(|t| !t.is_empty() && t.len() > 1 && !t.ends_with('.'))
+            .collect();
+        let (first, last) = match (tokens.first(), tokens.last()) {
+            (Some(f), Some(l)) if tokens.len() >= 2 => (*f, *l),
+            _ => return None,
+        };
+        // "Smith, John" lists the surname first.
+        let (first, last) = if c.contains(',') {
+            (last, first)
+        } else {
+            (first, last)
+        };
+        let f = names::is_first(first);
+        let l = names::is_last(last);
+        if names::is_stop(first) || names::is_stop(last) {
+            return None;
+        }
+        if f && l {
+            return ok(
+                if cx.has(Kw::Name) {
+                    Confidence::High
+                } else {
+                    Confidence::Medium
+                },
+                "name-lists",
+            );
+        }
+        let titled = cx.before.trim_end().ends_with("Mr.")
+            || cx.before.trim_end().ends_with("Mrs.")
+            || cx.before.trim_end().ends_with("Ms.")
+            || cx.before.trim_end().ends_with("Dr.");
+        if (f || l) && (titled || label_before(cx.before)) {
+            return ok(Confidence::Medium, "keyword:name");
+        }
+        None
+    }
+    fn check_field(&self, value: &str) -> bool {
+        person_name(value)
+    }
+}
+
+/// "Patient: " or "Name: " directly before the candidate.
+fn label_before(before: &str) -> bool {
+    let b = before.trim_end().to_ascii_lowercase();
+    [
+        "patient:",
+        "name:",
+        "patient name:",
+        "dear",
+        "pt:",
+        "insured:",
+        "guarantor:",
+    ]
+    .iter()
+    .any(|l| b.ends_with(l))
+}
+
+/// A value that a "name" column can hold: 1-5 alphabetic tokens.
+pub fn person_name(value: &str) -> bool {
+    let tokens: Vec<&str> = value
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '^')
+        .filter(|t| !t.is_empty())
+        .collect();
+    !tokens.is_empty()
+        && tokens.len() <= 5
+        && tokens
+            .iter()
+            .any(|t| t.chars().filter(|c| c.is_alphabetic()).count() >= 2)
+        && tokens.iter().all(|t| {
+            t.chars()
+                .all(|c| c.is_alphabetic() || c == '\'' || c == '-' || c == '.')
+        })
+        && value.chars().next().is_some_and(char::is_uppercase)
+}
+
+struct Ip;
+impl Detector for Ip {
+    fn kind(&self) -> PhiKind {
+        PhiKind::Ip
+    }
+    fn patterns(&self) -> &'static [&'static str] {
+        &[r"\b[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\b"]
+    }
+    fn check(&self, c: &str, cx: &Context<'_>) -> Option<Verdict> {
+        (v::ipv4(c) && !cx.before.ends_with('.') && !cx.before.to_ascii_lowercase().ends_with('v'))
+            .then_some(Verdict {
+                confidence: Confidence::Low,
+                reason: "shape:ipv4",
+            })
+    }
+    fn check_field(&self, value: &str) -> bool {
+        v::ipv4(value.trim())
+    }
+}
+
+struct Url;
+impl Detector for Url {
+    fn kind(&self) -> PhiKind {
+        PhiKind::Url
+    }
+    fn patterns(&self) -> &'static [&'static str] {
+        &[r"\bhttps?://[A-Za-z0-9.-]{1,253}(?:/[A-Za-z0-9._~%/?#=&+-]{0,2000})?"]
+    }
+    fn check(&self, _c: &str, _cx: &Context<'_>) -> Option<Verdict> {
+        ok(Confidence::Low, "shape:url")
+    }
+    fn check_field(&self, value: &str) -> bool {
+        let v = value.trim();
+        v.starts_with("http://") || v.starts_with("https://")
+    }
+}
+
+/// Value kinds found only by a label in front of them ("MRN: A12345", "Member ID W123456789").
+struct Labelled {
+    kind: PhiKind,
+    kw: Kw,
+    min: usize,
+}
+impl Detector for Labelled {
+    fn kind(&self) -> PhiKind {
+        self.kind
+    }
+    fn patterns(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn check(&self, c: &str, cx: &Context<'_>) -> Option<Verdict> {
+        (cx.has(self.kw) && id_token(c, self.min, 20)).then_some(Verdict {
+            confidence: Confidence::Medium,
+            reason: "label",
+        })
+    }
+    fn check_field(&self, value: &str) -> bool {
+        id_token(value, self.min, 24)
+    }
+}
+
+/// What structural context (a field name) says a value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldClass {
+    /// The field holds this kind of identifier.
+    Kind(PhiKind),
+    /// The field holds something that is not about a person (invoice number, part number, ...).
+    NotPhi,
+}
+
+/// Classify a field name (CSV header, JSON key, SQL column, XML element, HL7 field, DICOM tag).
+pub fn classify_field(field: &str) -> Option<FieldClass> {
+    use FieldClass::{Kind, NotPhi};
+    if let Some(k) = hl7_field(field) {
+        return Some(Kind(k));
+    }
+    if let Some(k) = dicom_field(field) {
+        return Some(Kind(k));
+    }
+    let f: String = field
+        .rsplit(['.', '/', ':'])
+        .next()
+        .unwrap_or(field)
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .flat_map(|c| c.to_lowercase())
+        .collect();
+    let has = |s: &str| f.contains(s);
+    let k = if has("invoice")
+        || has("order")
+        || has("part")
+        || has("lot")
+        || has("serial")
+        || has("sku")
+        || has("tracking")
+        || has("filename")
+        || has("username")
+        || has("hostname")
+        || has("drug")
+        || has("product")
+        || has("practice")
+        || has("company")
+        || has("vendor")
+        || has("item")
+        || has("batch")
+    {
+        NotPhi
+    } else if has("dob") || has("birth") {
+        Kind(PhiKind::Dob)
+    } else if has("ssn") || has("socialsec") || has("socsec") {
+        Kind(PhiKind::Ssn)
+    } else if has("mbi") || has("medicare") {
+        Kind(PhiKind::Mbi)
+    } else if has("npi") {
+        Kind(PhiKind::Npi)
+    } else if f == "dea" || has("deanumber") || has("deano") {
+        Kind(PhiKind::Dea)
+    } else if has("routing") || f == "aba" || f == "rtn" {
+        Kind(PhiKind::Routing)
+    } else if has("bankaccount") || has("checking") || has("accountnumberbank") {
+        Kind(PhiKind::BankAccount)
+    } else if has("card") || f == "pan" || has("ccnum") {
+        Kind(PhiKind::Card)
+    } else if has("email") {
+        Kind(PhiKind::Email)
+    } else if has("ipaddr") || f == "ip" || has("clientip") {
+        Kind(PhiKind::Ip)
+    } else if has("mrn") || has("medicalrecord") || has("chart") || f == "patientid" || f == "ptid"
+    {
+        Kind(PhiKind::Mrn)
+    } else if has("memberid")
+        || has("subscriberid")
+        || has("policy")
+        || has("insuranceid")
+        || has("insuredid")
+        || has("planid")
+    {
+        Kind(PhiKind::PlanId)
+    } else if has("account") || has("acct") {
+        Kind(PhiKind::Account)
+    } else if has("phone") || has("tel") || has("mobile") || has("cell") || has("fax") {
+        Kind(PhiKind::Phone)
+    } else if has("street") || has("address") || has("addr") {
+        Kind(PhiKind::Address)
+    } else if has("diagnos") || has("icd") || f == "dx" {
+        Kind(PhiKind::Icd10)
+    } else if has("cpt") || has("cdt") || has("proccode") || has("procedurecode") || has("hcpcs") {
+        Kind(PhiKind::Procedure)
+    } else if has("url") || has("website") {
+        Kind(PhiKind::Url)
+    } else if has("name")
+        || f == "first"
+        || f == "last"
+        || f == "given"
+        || f == "family"
+        || f == "patient"
+        || f == "guarantor"
+        || f == "insured"
+        || has("physician")
+        || has("provider")
+        || has("doctor")
+        || f == "fname"
+        || f == "lname"
+    {
+        Kind(PhiKind::Name)
+    } else {
+        return None;
+    };
+    Some(k)
+}
+
+/// HL7 v2 fields by position (`PID-7`).
+fn hl7_field(field: &str) -> Option<PhiKind> {
+    let (seg, n) = field.split_once('-')?;
+    if seg.len() != 3
+        || !seg
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    {
+        return None;
+    }
+    let n: u32 = n.parse().ok()?;
+    Some(match (seg, n) {
+        ("PID", 3) | ("PID", 2) | ("PID", 4) => PhiKind::Mrn,
+        ("PID", 5) | ("PID", 6) | ("PID", 9) => PhiKind::Name,
+        ("PID", 7) | ("GT1", 8) | ("IN1", 18) | ("NK1", 16) => PhiKind::Dob,
+        ("PID", 11) | ("NK1", 4) | ("GT1", 5) | ("IN1", 19) => PhiKind::Address,
+        ("PID", 13) | ("PID", 14) | ("NK1", 5) | ("NK1", 6) | ("GT1", 6) | ("GT1", 7) => {
+            PhiKind::Phone
+        }
+        ("PID", 18) => PhiKind::Account,
+        ("PID", 19) | ("GT1", 12) | ("NK1", 37) => PhiKind::Ssn,
+        ("NK1", 2) | ("GT1", 3) | ("IN1", 16) | ("PV1", 7) | ("PV1", 8) | ("PV1", 9) => {
+            PhiKind::Name
+        }
+        ("IN1", 36) | ("IN1", 49) | ("IN2", 1) => PhiKind::PlanId,
+        ("DG1", 3) => PhiKind::Icd10,
+        ("PR1", 3) | ("FT1", 25) => PhiKind::Procedure,
+        _ => return None,
+    })
+}
+
+/// DICOM attributes by tag (`(0010,0030) PatientBirthDate`).
+fn dicom_field(field: &str) -> Option<PhiKind> {
+    let tag = field.strip_prefix('(')?.get(..9)?;
+    Some(match tag {
+        "0010,0010" | "0010,1001" | "0008,0090" | "0008,1050" | "0008,1060" | "0008,1070"
+        | "0010,1060" | "0032,1032" => PhiKind::Name,
+        "0010,0020" | "0010,1000" | "0010,1090" => PhiKind::Mrn,
+        "0010,0030" => PhiKind::Dob,
+        "0010,1040" => PhiKind::Address,
+        "0010,2154" => PhiKind::Phone,
+        _ => return None,
+    })
+}
+
+/// One accepted match in a unit's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub kind: PhiKind,
+    pub start: usize,
+    pub end: usize,
+    pub confidence: Confidence,
+    pub reason: String,
+}
+
+/// All detectors compiled into one multi-pattern regex plus keyword automata.
+pub struct Engine {
+    detectors: Vec<Box<dyn Detector>>,
+    /// Pattern id -> detectors that share the shape (first is the pattern's owner).
+    pattern_owner: Vec<usize>,
+    regex: Regex,
+    keywords: AhoCorasick,
+    health: AhoCorasick,
+    labels: AhoCorasick,
+}
+
+/// The labels that introduce a value with no checkable shape.
+const LABELS: &[(&str, PhiKind)] = &[
+    ("mrn", PhiKind::Mrn),
+    ("medical record number", PhiKind::Mrn),
+    ("medical record #", PhiKind::Mrn),
+    ("chart #", PhiKind::Mrn),
+    ("chart number", PhiKind::Mrn),
+    ("chart no", PhiKind::Mrn),
+    ("patient id", PhiKind::Mrn),
+    ("member id", PhiKind::PlanId),
+    ("member #", PhiKind::PlanId),
+    ("subscriber id", PhiKind::PlanId),
+    ("policy #", PhiKind::PlanId),
+    ("policy number", PhiKind::PlanId),
+    ("policy no", PhiKind::PlanId),
+    ("insurance id", PhiKind::PlanId),
+    ("account #", PhiKind::Account),
+    ("account number", PhiKind::Account),
+    ("account no", PhiKind::Account),
+    ("acct #", PhiKind::Account),
+    ("acct", PhiKind::Account),
+    ("bank account", PhiKind::BankAccount),
+    ("checking account", PhiKind::BankAccount),
+    ("checking", PhiKind::BankAccount),
+    ("routing", PhiKind::Routing),
+    ("aba", PhiKind::Routing),
+];
+
+static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
+
+impl Engine {
+    /// The shared engine (compiled once per process).
+    pub fn get() -> Result<&'static Engine, String> {
+        ENGINE
+            .get_or_init(|| Engine::build().map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    fn build() -> Result<Engine, Box<dyn std::error::Error>> {
+        let detectors: Vec<Box<dyn Detector>> = vec![
+            Box::new(Email),
+            Box::new(Url),
+            Box::new(Ssn),
+            Box::new(Card),
+            Box::new(Phone),
+            Box::new(Npi),
+            Box::new(Dob),
+            Box::new(Mbi),
+            Box::new(Dea),
+            Box::new(Address),
+            Box::new(Ip),
+            Box::new(Icd10),
+            Box::new(Procedure),
+            Box::new(Name),
+            Box::new(Routing),
+            Box::new(BankAccount),
+            Box::new(Labelled {
+                kind: PhiKind::Mrn,
+                kw: Kw::Mrn,
+                min: 4,
+            }),
+            Box::new(Labelled {
+                kind: PhiKind::PlanId,
+                kw: Kw::Plan,
+                min: 5,
+            }),
+            Box::new(Labelled {
+                kind: PhiKind::Account,
+                kw: Kw::Account,
+                min: 4,
+            }),
+        ];
+        let mut pats = Vec::new();
+        let mut owner = Vec::new();
+        for (i, d) in detectors.iter().enumerate() {
+            for p in d.patterns() {
+                pats.push(*p);
+                owner.push(i);
+            }
+        }
+        let regex = Regex::builder()
+            .syntax(syntax::Config::new().unicode(false).utf8(false))
+            .build_many(&pats)?;
+        let keywords = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(KEYWORDS.iter().map(|(k, _)| k))?;
+        let health = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(HEALTH_TERMS)?;
+        let labels = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(LABELS.iter().map(|(k, _)| k))?;
+        Ok(Engine {
+            detectors,
+            pattern_owner: owner,
+            regex,
+            keywords,
+            health,
+            labels,
+        })
+    }
+
+    fn detector(&self, kind: PhiKind) -> Option<&dyn Detector> {
+        self.detectors
+            .iter()
+            .find(|d| d.kind() == kind)
+            .map(|d| d.as_ref())
+    }
+
+    /// Whether the text mentions health information (clinical words, drug names).
+    pub fn mentions_health(&self, text: &str) -> bool {
+        self.health.is_match(text)
+    }
+
+    /// Check a value whose field says what it is. `None` when the field does not classify it.
+    pub fn check_field(&self, field: &str, value: &str) -> Option<Result<Hit, FieldClass>> {
+        let class = classify_field(field)?;
+        let FieldClass::Kind(kind) = class else {
+            return Some(Err(class));
+        };
+        let trimmed = value.trim();
+        let start = value.len() - value.trim_start().len();
+        if trimmed.is_empty() {
+            return Some(Err(class));
+        }
+        let valid = self.detector(kind).is_some_and(|d| d.check_field(trimmed));
+        if valid {
+            Some(Ok(Hit {
+                kind,
+                start,
+                end: start + trimmed.len(),
+                confidence: Confidence::High,
+                reason: format!("field:{field}"),
+            }))
+        } else {
+            Some(Err(class))
+        }
+    }
+
+    /// Find identifiers in free text. `field` (if any) counts as context before every match.
+    pub fn scan_text(&self, text: &str, field: Option<&str>, out: &mut Vec<Hit>) {
+        let base = out.len();
+        let mut kws_at: Option<Vec<(usize, usize, Kw)>> = None;
+        let field_kws: Vec<Kw> = field
+            .map(|f| {
+                self.keywords
+                    .find_overlapping_iter(f)
+                    .filter_map(|m| KEYWORDS.get(m.pattern().as_usize()).map(|k| k.1))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let context_at = |kws_at: &mut Option<Vec<(usize, usize, Kw)>>, start: usize| {
+            let all = kws_at.get_or_insert_with(|| {
+                self.keywords
+                    .find_overlapping_iter(text)
+                    .filter_map(|m| {
+                        KEYWORDS
+                            .get(m.pattern().as_usize())
+                            .filter(|_| word_bounded(text, m.start(), m.end()))
+                            .map(|k| (m.start(), m.end(), k.1))
+                    })
+                    .collect()
+            });
+            let lo = start.saturating_sub(WINDOW);
+            let mut v = field_kws.clone();
+            for &(s, e, k) in all.iter() {
+                if e <= start && e >= lo && s >= lo.saturating_sub(8) {
+                    v.push(k);
+                }
+            }
+            v
+        };
+        let mut pos = 0usize;
+        while pos < text.len() {
+            let input = regex_automata::Input::new(text).span(pos..text.len());
+            let Some(m) = self.regex.search(&input) else {
+                break;
+            };
+            let (s, e) = (m.start(), m.end());
+            let accepted = self.try_candidate(
+                text,
+                s,
+                e,
+                m.pattern().as_usize(),
+                &mut kws_at,
+                &context_at,
+                out,
+            );
+            pos = if accepted {
+                e.max(s + 1)
+            } else {
+                // A rejected candidate may hide a real one inside it ("Patient John Smith"):
+                // resume after its first word.
+                let first_word = text[s..e]
+                    .find([' ', ',', '-', '/', '.'])
+                    .map(|i| s + i + 1)
+                    .unwrap_or(e);
+                first_word.max(s + 1)
+            };
+            while pos < text.len() && !text.is_char_boundary(pos) {
+                pos += 1;
+            }
+        }
+        self.scan_labels(text, out);
+        dedupe(out, base);
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "one call site, hot loop state")]
+    fn try_candidate(
+        &self,
+        text: &str,
+        s: usize,
+        e: usize,
+        pid: usize,
+        kws_at: &mut Option<Vec<(usize, usize, Kw)>>,
+        context_at: &dyn Fn(&mut Option<Vec<(usize, usize, Kw)>>, usize) -> Vec<Kw>,
+        out: &mut Vec<Hit>,
+    ) -> bool {
+        let Some(cand) = text.get(s..e) else {
+            return false;
+        };
+        let Some(&owner) = self.pattern_owner.get(pid) else {
+            return false;
+        };
+        let kws = context_at(kws_at, s);
+        let cx = Context {
+            kws: &kws,
+            before: window_before(text, s),
+        };
+        // A shape can mean several things: a 9-digit number is an SSN, a routing or an account
+        // number depending on the keyword before it.
+        let Some(first) = self.detectors.get(owner) else {
+            return false;
+        };
+        let mut tried: Vec<&dyn Detector> = vec![first.as_ref()];
+        for alt in self.alternatives(cand) {
+            if let Some(d) = self.detector(*alt) {
+                tried.push(d);
+            }
+        }
+        for d in tried {
+            if let Some(vd) = d.check(cand, &cx) {
+                out.push(Hit {
+                    kind: d.kind(),
+                    start: s,
+                    end: e,
+                    confidence: vd.confidence,
+                    reason: vd.reason.to_string(),
+                });
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Shapes shared by several kinds: bare digit strings.
+    fn alternatives(&self, cand: &str) -> &'static [PhiKind] {
+        let b = cand.as_bytes();
+        if !b.iter().all(u8::is_ascii_digit) {
+            return if b.len() >= 11 {
+                &[PhiKind::Account]
+            } else {
+                &[]
+            };
+        }
+        match b.len() {
+            9 => &[
+                PhiKind::Routing,
+                PhiKind::BankAccount,
+                PhiKind::PlanId,
+                PhiKind::Account,
+                PhiKind::Mrn,
+            ],
+            10 => &[
+                PhiKind::Phone,
+                PhiKind::BankAccount,
+                PhiKind::Account,
+                PhiKind::Mrn,
+                PhiKind::PlanId,
+            ],
+            _ => &[
+                PhiKind::BankAccount,
+                PhiKind::Account,
+                PhiKind::Mrn,
+                PhiKind::PlanId,
+            ],
+        }
+    }
+
+    /// "MRN: 0012345", "Member ID W123456789": the token after a label.
+    fn scan_labels(&self, text: &str, out: &mut Vec<Hit>) {
+        for m in self.labels.find_iter(text) {
+            if !word_bounded(text, m.start(), m.end()) {
+                continue;
+            }
+            let Some(&(_, kind)) = LABELS.get(m.pattern().as_usize()) else {
+                continue;
+            };
+            let rest = &text[m.end()..];
+            let skip = rest
+                .char_indices()
+                .take_while(|(i, c)| {
+                    *i < 16 && (c.is_whitespace() || matches!(c, ':' | '#' | '=' | '-' | '.'))
+                })
+                .count();
+            let mut vstart = m.end() + skip;
+            // "Policy number:", "ID:" words between the label and the value.
+            let tail = &text[vstart..];
+            for filler in ["number", "no.", "no", "num", "id", "#"] {
+                let t = tail.get(..filler.len());
+                if t.is_some_and(|t| t.eq_ignore_ascii_case(filler))
+                    && tail[filler.len()..].starts_with([' ', ':', '#'])
+                {
+                    vstart += filler.len();
+                    vstart += text[vstart..]
+                        .chars()
+                        .take_while(|c| c.is_whitespace() || matches!(c, ':' | '#'))
+                        .count();
+                    break;
+                }
+            }
+            let value_len = text[vstart..]
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'-')
+                .count();
+            let vend = vstart + value_len;
+            let value = &text[vstart..vend];
+            let valid = match kind {
+                PhiKind::Routing => v::aba(value),
+                PhiKind::BankAccount => digits_only(value, 4, 17),
+                _ => {
+                    id_token(value, 4, 20) && value.bytes().filter(u8::is_ascii_digit).count() >= 3
+                }
+            };
+            if valid {
+                out.push(Hit {
+                    kind,
+                    start: vstart,
+                    end: vend,
+                    confidence: Confidence::Medium,
+                    reason: "label".to_string(),
+                });
+            }
+        }
+    }
+}
+
+/// Keep one hit per span: the first (most specific) wins where spans overlap.
+fn dedupe(out: &mut Vec<Hit>, base: usize) {
+    if out.len() - base < 2 {
+        return;
+    }
+    let mut hits: Vec<Hit> = out.drain(base..).collect();
+    hits.sort_by_key(|h| (h.start, std::cmp::Reverse(h.end)));
+    let mut last_end = 0usize;
+    for h in hits {
+        if h.start >= last_end || out.len() == base {
+            last_end = h.end;
+            out.push(h);
+        }
+    }
+}
+
+fn word_bounded(text: &str, s: usize, e: usize) -> bool {
+    let b = text.as_bytes();
+    let before = s == 0 || !b.get(s - 1).is_some_and(u8::is_ascii_alphanumeric);
+    let last_alnum = b
+        .get(e.wrapping_sub(1))
+        .is_some_and(u8::is_ascii_alphanumeric);
+    let after = !last_alnum || !b.get(e).is_some_and(u8::is_ascii_alphabetic);
+    before && after
+}
+
+fn window_before(text: &str, start: usize) -> &str {
+    let mut lo = start.saturating_sub(WINDOW);
+    while lo < start && !text.is_char_boundary(lo) {
+        lo += 1;
+    }
+    text.get(lo..start).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(text: &str) -> Vec<(PhiKind, String)> {
+        let e = Engine::get().expect("engine");
+        let mut out = Vec::new();
+        e.scan_text(text, None, &mut out);
+        out.into_iter()
+            .map(|h| (h.kind, text[h.start..h.end].to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn finds_validated_identifiers_in_prose() {
+        let t = "Patient John Smith, DOB 02/14/1980, SSN 536-22-8726, phone (415) 867-5309, \
+                 card 4111 1111 1111 1111, NPI 1234567893, DEA AB1234563, MBI 1EG4-TE5-MK73.";
+        let got = kinds(t);
+        for want in [
+            (PhiKind::Name, "John Smith"),
+            (PhiKind::Dob, "02/14/1980"),
+            (PhiKind::Ssn, "536-22-8726"),
+            (PhiKind::Phone, "(415) 867-5309"),
+            (PhiKind::Card, "4111 1111 1111 1111"),
+            (PhiKind::Npi, "1234567893"),
+            (PhiKind::Dea, "AB1234563"),
+            (PhiKind::Mbi, "1EG4-TE5-MK73"),
+        ] {
+            assert!(
+                got.contains(&(want.0, want.1.to_string())),
+                "missing {want:?} in {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_hard_negatives() {
+        let t = "Invoice 536-22-8726 printed 02/14/2024. Part No. 536-22-8726. \
+                 Sample SSN 078-05-1120. Order ref 415-867-5309. Lot 123456789.";
+        let got = kinds(t);
+        assert!(
+            got.iter()
+                .all(|(k, _)| *k != PhiKind::Ssn && *k != PhiKind::Dob && *k != PhiKind::Phone),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn labels_give_meaning_to_bare_numbers() {
+        let got =
+            kinds("MRN: A0012345  Member ID: W123456789  Routing 021000021 Account # 99887766");
+        assert!(got.contains(&(PhiKind::Mrn, "A0012345".into())), "{got:?}");
+        assert!(
+            got.contains(&(PhiKind::PlanId, "W123456789".into())),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&(PhiKind::Routing, "021000021".into())),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&(PhiKind::Account, "99887766".into())),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn fields_classify() {
+        assert_eq!(classify_field("DOB"), Some(FieldClass::Kind(PhiKind::Dob)));
+        assert_eq!(
+            classify_field("patient_last_name"),
+            Some(FieldClass::Kind(PhiKind::Name))
+        );
+        assert_eq!(
+            classify_field("PID-19"),
+            Some(FieldClass::Kind(PhiKind::Ssn))
+        );
+        assert_eq!(
+            classify_field("(0010,0030) PatientBirthDate"),
+            Some(FieldClass::Kind(PhiKind::Dob))
+        );
+        assert_eq!(classify_field("invoice_no"), Some(FieldClass::NotPhi));
+        assert_eq!(
+            classify_field("email_address"),
+            Some(FieldClass::Kind(PhiKind::Email))
+        );
+        assert_eq!(classify_field("notes"), None);
+    }
+}

@@ -1,0 +1,194 @@
+//! HL7 v2 messages: delimiters from MSH, escapes decoded, fields addressed by position (`PID-7`).
+//! Person fields are reduced to the components that carry the identifier (CX id, XPN family/given,
+//! XAD street, XTN number) so structure decides what each value is.
+
+use super::text::{Lines, decode, decoded};
+use super::{Cx, ExtractError, Unit};
+use std::io::BufRead;
+
+/// The delimiters a message declares in MSH-1/MSH-2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delims {
+    pub field: char,
+    pub component: char,
+    pub repetition: char,
+    pub escape: char,
+    pub sub: char,
+}
+
+impl Default for Delims {
+    fn default() -> Self {
+        Delims {
+            field: '|',
+            component: '^',
+            repetition: '~',
+            escape: '\\',
+            sub: '&',
+        }
+    }
+}
+
+impl Delims {
+    /// Read the delimiters from an MSH (or FHS/BHS) segment.
+    pub fn from_header(seg: &str) -> Option<Delims> {
+        let mut c = seg.chars().skip(3);
+        let field = c.next()?;
+        let enc: Vec<char> = c.take_while(|&ch| ch != field).take(4).collect();
+        let d = Delims::default();
+        Some(Delims {
+            field,
+            component: enc.first().copied().unwrap_or(d.component),
+            repetition: enc.get(1).copied().unwrap_or(d.repetition),
+            escape: enc.get(2).copied().unwrap_or(d.escape),
+            sub: enc.get(3).copied().unwrap_or(d.sub),
+        })
+    }
+
+    /// Decode HL7 escape sequences (`\F\`, `\S\`, `\T\`, `\R\`, `\E\`, `\.br\`, `\Xhh\`).
+    pub fn unescape(&self, s: &str) -> String {
+        if !s.contains(self.escape) {
+            return s.to_string();
+        }
+        let mut out = String::with_capacity(s.len());
+        let mut parts = s.split(self.escape);
+        if let Some(first) = parts.next() {
+            out.push_str(first);
+        }
+        let mut in_esc = true;
+        for p in parts {
+            if in_esc {
+                match p {
+                    "F" => out.push(self.field),
+                    "S" => out.push(self.component),
+                    "T" => out.push(self.sub),
+                    "R" => out.push(self.repetition),
+                    "E" => out.push(self.escape),
+                    ".br" => out.push('\n'),
+                    x if x.starts_with('X') => {
+                        if let Ok(b) = hex::decode(&x[1..]) {
+                            out.push_str(&String::from_utf8_lossy(&b));
+                        }
+                    }
+                    _ => {}
+                }
+            } else {
+                out.push_str(p);
+            }
+            in_esc = !in_esc;
+        }
+        out
+    }
+}
+
+/// Which components of a field carry the identifier.
+fn components_for(seg: &str, n: usize) -> &'static [usize] {
+    match (seg, n) {
+        // XPN: family^given^middle
+        ("PID", 5) | ("PID", 6) | ("PID", 9) | ("NK1", 2) | ("GT1", 3) | ("IN1", 16) => &[0, 1, 2],
+        // XCN: id^family^given
+        ("PV1", 7) | ("PV1", 8) | ("PV1", 9) => &[1, 2],
+        // XAD: street^other^city
+        ("PID", 11) | ("NK1", 4) | ("GT1", 5) | ("IN1", 19) => &[0],
+        // CX / CE / XTN / TS: first component
+        _ => &[0],
+    }
+}
+
+/// One segment of a message: emit its fields as units.
+pub fn segment(
+    seg: &str,
+    d: &Delims,
+    record: u64,
+    line: u64,
+    cx: &mut Cx<'_>,
+) -> Result<(), ExtractError> {
+    let mut fields = seg.split(d.field);
+    let Some(name) = fields.next() else {
+        return Ok(());
+    };
+    if name.len() != 3
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    {
+        // Not a segment: free text (a note continued on a new line).
+        return cx.unit(Unit {
+            text: seg,
+            line: Some(line),
+            record: Some(record),
+            ..Unit::default()
+        });
+    }
+    // MSH-1 is the field separator itself, so MSH fields are numbered one higher.
+    let offset = if name == "MSH" || name == "FHS" || name == "BHS" {
+        2
+    } else {
+        1
+    };
+    for (i, raw) in fields.enumerate() {
+        if raw.is_empty() || (offset == 2 && i == 0) {
+            continue;
+        }
+        let n = i + offset;
+        let label = format!("{name}-{n}");
+        let known = crate::detect::classify_field(&label).is_some();
+        for rep in raw.split(d.repetition) {
+            let text = if known {
+                let comps: Vec<&str> = rep.split(d.component).collect();
+                let pick: Vec<String> = components_for(name, n)
+                    .iter()
+                    .filter_map(|&c| comps.get(c))
+                    .map(|c| d.unescape(&c.replace(d.sub, " ")))
+                    .filter(|c| !c.is_empty())
+                    .collect();
+                pick.join(" ")
+            } else {
+                d.unescape(&rep.replace([d.component, d.sub], " "))
+            };
+            cx.unit(Unit {
+                text: &text,
+                field: Some(&label),
+                line: Some(line),
+                record: Some(record),
+                ..Unit::default()
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// A stream of HL7 v2 messages (segments separated by CR, LF or CRLF; MLLP framing tolerated).
+pub fn hl7(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
+    let mut r = decoded(r);
+    let mut lines = Lines::new(&mut r, cx.limits.max_line, true);
+    let mut delims = Delims::default();
+    let mut record = 0u64;
+    while let Some((n, raw)) = lines.next_line()? {
+        let text = decode(raw);
+        let seg = text.trim_matches(|c| c == '\x0b' || c == '\x1c' || c == '\u{feff}');
+        if seg.is_empty() {
+            continue;
+        }
+        if seg.starts_with("MSH") {
+            record += 1;
+            if let Some(d) = Delims::from_header(seg) {
+                delims = d;
+            }
+        }
+        segment(seg, &delims, record.max(1), n, cx)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiters_and_escapes() {
+        let d = Delims::from_header("MSH|^~\\&|APP").expect("delims");
+        assert_eq!(d, Delims::default());
+        assert_eq!(d.unescape("A\\F\\B\\S\\C"), "A|B^C");
+        assert_eq!(d.unescape("x\\X41\\y"), "xAy");
+    }
+}

@@ -1,0 +1,425 @@
+//! JSON (incl. FHIR resources and JSON Lines) with key paths as context, and XML (generic, HL7 CDA,
+//! and the document XML inside DOCX/PPTX/ODT) with element names as context.
+
+use super::{Cx, ExtractError, Unit};
+use quick_xml::XmlVersion;
+use quick_xml::events::Event;
+use serde_json::Value;
+
+/// Deepest JSON/XML nesting followed.
+const MAX_NESTING: usize = 256;
+
+/// Scan a JSON document, or JSON Lines when the whole does not parse.
+pub fn json(data: &[u8], cx: &mut Cx<'_>) -> Result<(), ExtractError> {
+    match serde_json::from_slice::<Value>(data) {
+        Ok(v) => {
+            let top_records = matches!(v, Value::Array(_));
+            walk(
+                &v,
+                None,
+                None,
+                if top_records { None } else { Some(1) },
+                0,
+                top_records,
+                cx,
+            )
+        }
+        Err(first_err) => {
+            let text = String::from_utf8_lossy(data);
+            let mut any = false;
+            for (i, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() {
+                    continue;
+                }
+                match serde_json::from_str::<Value>(line) {
+                    Ok(v) => {
+                        any = true;
+                        walk(&v, None, None, Some(i as u64 + 1), 0, false, cx)?;
+                    }
+                    Err(_) if any => {
+                        cx.unit(Unit {
+                            text: line,
+                            line: Some(i as u64 + 1),
+                            ..Unit::default()
+                        })?;
+                    }
+                    Err(_) => return Err(ExtractError::corrupt("json", first_err)),
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// What a FHIR `identifier`/`telecom` object is, from its `system` and `type`.
+fn fhir_field(map: &serde_json::Map<String, Value>) -> Option<String> {
+    let system = map.get("system").and_then(Value::as_str).unwrap_or("");
+    let code = map
+        .get("type")
+        .and_then(|t| t.get("coding"))
+        .and_then(Value::as_array)
+        .and_then(|c| c.first())
+        .and_then(|c| c.get("code"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let s = system.to_ascii_lowercase();
+    let f = match (code, s.as_str()) {
+        ("MR", _) => "mrn",
+        ("SS", _) => "ssn",
+        ("MB", _) | ("MA", _) | ("SN", _) => "memberid",
+        ("MC", _) => "medicare",
+        ("NPI", _) | ("PRN", _) => "npi",
+        ("DEA", _) => "dea",
+        (_, s) if s.contains("us-ssn") || s.ends_with("ssn") => "ssn",
+        (_, s) if s.contains("us-npi") => "npi",
+        (_, s) if s.contains("us-mbi") || s.contains("medicare") => "medicare",
+        (_, "phone") | (_, "fax") | (_, "sms") => "phone",
+        (_, "email") => "email",
+        (_, s) if s.contains("mrn") || s.contains("patient") => "mrn",
+        _ => return None,
+    };
+    Some(f.to_string())
+}
+
+fn walk(
+    v: &Value,
+    key: Option<&str>,
+    parent: Option<&str>,
+    record: Option<u64>,
+    depth: usize,
+    records_here: bool,
+    cx: &mut Cx<'_>,
+) -> Result<(), ExtractError> {
+    if depth > MAX_NESTING {
+        return Ok(());
+    }
+    match v {
+        Value::Object(map) => {
+            let special = fhir_field(map);
+            for (k, child) in map {
+                if k == "system" || k == "resourceType" {
+                    continue;
+                }
+                let key_here = if k == "value" {
+                    special.as_deref().or(key).unwrap_or(k)
+                } else {
+                    k.as_str()
+                };
+                let child_records = k == "entry" && child.is_array();
+                walk(
+                    child,
+                    Some(key_here),
+                    key,
+                    record,
+                    depth + 1,
+                    child_records,
+                    cx,
+                )?;
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let rec = if records_here {
+                    Some(i as u64 + 1)
+                } else {
+                    record
+                };
+                walk(item, key, parent, rec, depth + 1, false, cx)?;
+            }
+        }
+        Value::String(s) => emit(s, key, parent, record, cx)?,
+        Value::Number(n) => emit(&n.to_string(), key, parent, record, cx)?,
+        _ => {}
+    }
+    Ok(())
+}
+
+fn emit(
+    s: &str,
+    key: Option<&str>,
+    parent: Option<&str>,
+    record: Option<u64>,
+    cx: &mut Cx<'_>,
+) -> Result<(), ExtractError> {
+    // "line" under "address", "given" under "name": the parent says what it is.
+    let field = match (key, parent) {
+        (Some(k), Some(p)) if crate::detect::classify_field(k).is_none() => format!("{p}.{k}"),
+        (Some(k), _) => k.to_string(),
+        (None, _) => String::new(),
+    };
+    let field = (!field.is_empty()).then_some(field.as_str());
+    for line in s.lines() {
+        cx.unit(Unit {
+            text: line,
+            field,
+            record,
+            ..Unit::default()
+        })?;
+    }
+    Ok(())
+}
+
+/// How to read an XML part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XmlMode {
+    /// Element names are the context of their text.
+    Generic,
+    /// WordprocessingML: `w:p` paragraphs of `w:t` runs; `w:tbl` tables with a header row.
+    Docx,
+    /// PresentationML/DrawingML: `a:p` paragraphs of `a:t` runs on a slide.
+    Pptx,
+    /// OpenDocument text: `text:p`/`text:h` paragraphs, `table:table-row` tables.
+    Odt,
+}
+
+/// Scan a generic XML document.
+pub fn xml(data: &[u8], cx: &mut Cx<'_>) -> Result<(), ExtractError> {
+    xml_mode(data, XmlMode::Generic, None, cx)
+}
+
+fn local(name: &str) -> String {
+    name.rsplit(':').next().unwrap_or(name).to_string()
+}
+
+#[derive(Default)]
+struct Table {
+    row: u64,
+    cell: usize,
+    headers: Vec<String>,
+    cell_text: String,
+}
+
+/// Scan an XML part in a mode.
+pub fn xml_mode(
+    data: &[u8],
+    mode: XmlMode,
+    page: Option<u32>,
+    cx: &mut Cx<'_>,
+) -> Result<(), ExtractError> {
+    let mut reader = quick_xml::Reader::from_reader(data);
+    reader.config_mut().trim_text(false);
+    let mut buf = Vec::new();
+    let mut stack: Vec<String> = Vec::new();
+    let mut para = String::new();
+    let mut tables: Vec<Table> = Vec::new();
+    let mut record = 0u64;
+    let (p_tag, t_tag, row_tag, cell_tag, tbl_tag) = match mode {
+        XmlMode::Docx => ("p", "t", "tr", "tc", "tbl"),
+        XmlMode::Pptx => ("p", "t", "tr", "tc", "tbl"),
+        XmlMode::Odt => ("p", "", "table-row", "table-cell", "table"),
+        XmlMode::Generic => ("", "", "", "", ""),
+    };
+    let mut events = 0u64;
+    loop {
+        events += 1;
+        if events % 65536 == 0 {
+            cx.check_deadline()?;
+        }
+        let ev = match reader.read_event_into(&mut buf) {
+            Ok(e) => e,
+            Err(e) => {
+                if events > 1 {
+                    cx.warnings.push(format!("xml ends early: {e}"));
+                    break;
+                }
+                return Err(ExtractError::corrupt("xml", e));
+            }
+        };
+        match ev {
+            Event::Eof => break,
+            Event::Start(e) if mode == XmlMode::Generic => {
+                generic_attrs(&e, stack.len(), &mut record, cx)?;
+                if stack.len() < MAX_NESTING {
+                    stack.push(local(e.name().as_ref()));
+                }
+            }
+            Event::Empty(e) if mode == XmlMode::Generic => {
+                generic_attrs(&e, stack.len(), &mut record, cx)?;
+            }
+            Event::Start(e) => {
+                let name = local(e.name().as_ref());
+                if name == tbl_tag {
+                    tables.push(Table::default());
+                } else if name == row_tag {
+                    if let Some(t) = tables.last_mut() {
+                        t.row += 1;
+                        t.cell = 0;
+                    }
+                } else if name == cell_tag {
+                    if let Some(t) = tables.last_mut() {
+                        t.cell_text.clear();
+                    }
+                }
+                if stack.len() < MAX_NESTING {
+                    stack.push(name);
+                }
+            }
+            Event::Empty(e) => {
+                let name = local(e.name().as_ref());
+                if matches!(name.as_str(), "tab" | "s") {
+                    para.push(' ');
+                } else if matches!(name.as_str(), "br" | "line-break" | "cr") {
+                    para.push('\n');
+                }
+            }
+            Event::End(e) => {
+                let name = local(e.name().as_ref());
+                stack.pop();
+                if mode == XmlMode::Generic {
+                    continue;
+                }
+                if name == p_tag || (mode == XmlMode::Odt && name == "h") {
+                    if let Some(t) = tables.last_mut().filter(|t| t.row > 0) {
+                        if !t.cell_text.is_empty() {
+                            t.cell_text.push(' ');
+                        }
+                        t.cell_text.push_str(&para);
+                    } else {
+                        cx.unit(Unit {
+                            text: &para,
+                            page,
+                            ..Unit::default()
+                        })?;
+                    }
+                    para.clear();
+                } else if name == cell_tag {
+                    if let Some(t) = tables.last_mut() {
+                        let text = std::mem::take(&mut t.cell_text);
+                        if t.row == 1 {
+                            t.headers.push(text.trim().to_string());
+                        } else {
+                            let field = t.headers.get(t.cell).cloned();
+                            let looks_header = field.as_deref().is_some_and(|f| !f.is_empty());
+                            cx.unit(Unit {
+                                text: &text,
+                                field: field.as_deref().filter(|_| looks_header),
+                                page,
+                                record: Some(t.row - 1),
+                                ..Unit::default()
+                            })?;
+                        }
+                        t.cell += 1;
+                    }
+                } else if name == tbl_tag {
+                    if let Some(t) = tables.pop() {
+                        // A one-row table: its "headers" were content.
+                        if t.row == 1 {
+                            let joined = t.headers.join(" ");
+                            cx.unit(Unit {
+                                text: &joined,
+                                page,
+                                ..Unit::default()
+                            })?;
+                        }
+                    }
+                }
+            }
+            Event::Text(t) => {
+                let text = t.xml_content(XmlVersion::Implicit1_0).into_owned();
+                match mode {
+                    XmlMode::Generic => {
+                        let field = stack.last().cloned();
+                        let parent = stack.len().checked_sub(2).and_then(|i| stack.get(i));
+                        let field = match (&field, parent) {
+                            (Some(f), Some(p)) if crate::detect::classify_field(f).is_none() => {
+                                Some(format!("{p}.{f}"))
+                            }
+                            _ => field,
+                        };
+                        for line in text.lines() {
+                            cx.unit(Unit {
+                                text: line,
+                                field: field.as_deref(),
+                                record: (record > 0).then_some(record),
+                                ..Unit::default()
+                            })?;
+                        }
+                    }
+                    XmlMode::Odt => para.push_str(&text),
+                    _ => {
+                        if stack.last().map(String::as_str) == Some(t_tag) {
+                            para.push_str(&text);
+                        }
+                    }
+                }
+            }
+            Event::CData(t) => {
+                let text = t.xml_content(XmlVersion::Implicit1_0).into_owned();
+                for line in text.lines() {
+                    cx.unit(Unit {
+                        text: line,
+                        field: stack.last().map(String::as_str),
+                        page,
+                        ..Unit::default()
+                    })?;
+                }
+            }
+            Event::GeneralRef(r) => {
+                let s: String = r.as_ref().to_string();
+                let ch = match s.as_str() {
+                    "amp" => Some('&'),
+                    "lt" => Some('<'),
+                    "gt" => Some('>'),
+                    "quot" => Some('"'),
+                    "apos" => Some('\''),
+                    _ => s
+                        .strip_prefix("#x")
+                        .and_then(|h| u32::from_str_radix(h, 16).ok())
+                        .or_else(|| s.strip_prefix('#').and_then(|d| d.parse().ok()))
+                        .and_then(char::from_u32),
+                };
+                if let Some(c) = ch
+                    && mode != XmlMode::Generic
+                {
+                    para.push(c);
+                }
+            }
+            _ => {}
+        }
+        buf.clear();
+    }
+    if !para.trim().is_empty() {
+        cx.unit(Unit {
+            text: &para,
+            page,
+            ..Unit::default()
+        })?;
+    }
+    Ok(())
+}
+
+/// Attributes of a generic XML element: `<birthTime value="19800214"/>` is the element's value.
+fn generic_attrs(
+    e: &quick_xml::events::BytesStart<'_>,
+    depth: usize,
+    record: &mut u64,
+    cx: &mut Cx<'_>,
+) -> Result<(), ExtractError> {
+    let name = local(e.name().as_ref());
+    if depth == 1 {
+        *record += 1;
+    }
+    for a in e.attributes().flatten() {
+        if a.key.as_ref().starts_with("xmlns") {
+            continue;
+        }
+        let an = local(a.key.as_ref());
+        let val = a
+            .normalized_value(XmlVersion::Implicit1_0)
+            .map(|c| c.into_owned())
+            .unwrap_or_default();
+        let field = if matches!(an.as_str(), "value" | "extension" | "root") {
+            name.clone()
+        } else {
+            an
+        };
+        cx.unit(Unit {
+            text: &val,
+            field: Some(&field),
+            record: (*record > 0).then_some(*record),
+            ..Unit::default()
+        })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,623 @@
+//! Extractors: bytes of a format -> text units with structural context (CSV header, JSON key, XML
+//! element, DICOM tag, HL7 field, SQL column, archive member, page), fed straight into detection.
+//!
+//! Every extractor treats its input as hostile: sizes are capped, archives are bounded in depth,
+//! entry count, expansion ratio and total output, each file has a time budget, and parsers of
+//! third-party crates that may panic run behind `catch_unwind`.
+
+pub mod dicom;
+pub mod hl7;
+pub mod mail;
+pub mod markup;
+pub mod office;
+pub mod pdf;
+pub mod rtf;
+pub mod sql;
+pub mod table;
+pub mod text;
+
+use crate::detect::{Engine, FieldClass, Hit};
+use crate::mask::{self, Hasher};
+use medguard_model::{PhiFinding, PhiKind, PhiLocation};
+use std::collections::{BTreeMap, HashSet};
+use std::io::{BufRead, Read};
+use std::time::Instant;
+
+/// Size and time limits for one file.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest file (or archive member) read whole into memory for formats that need it.
+    pub max_whole: u64,
+    /// Longest line handled as one unit; longer lines are cut into pieces of this size.
+    pub max_line: usize,
+    /// Archive nesting depth.
+    pub max_depth: usize,
+    /// Members per archive.
+    pub max_entries: usize,
+    /// Expansion ratio (uncompressed / compressed) above which a member is a zip bomb.
+    pub max_ratio: u64,
+    /// Total bytes expanded from archives for one file on disk.
+    pub max_expanded: u64,
+    /// Wall-clock budget for one file on disk.
+    pub time_budget: std::time::Duration,
+    /// Findings kept per file (counts go on beyond it).
+    pub max_findings: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_whole: 256 << 20,
+            max_line: 1 << 20,
+            max_depth: 4,
+            max_entries: 20_000,
+            max_ratio: 200,
+            max_expanded: 2 << 30,
+            time_budget: std::time::Duration::from_secs(60),
+            max_findings: 100_000,
+        }
+    }
+}
+
+/// Why a file (or member) could not be read. Messages read after "failed to ...".
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error("read the file")]
+    Io(#[from] std::io::Error),
+    #[error("read the file: it is larger than the {limit}-byte limit for {format}")]
+    TooLarge { format: &'static str, limit: u64 },
+    #[error("parse {format}: {reason}")]
+    Corrupt {
+        format: &'static str,
+        reason: String,
+    },
+    #[error("finish within the per-file time budget of {secs} s")]
+    Timeout { secs: u64 },
+    #[error("expand the archive: {reason} (zip bomb defence)")]
+    Bomb { reason: String },
+    #[error("scan binary content in a file named like text")]
+    BinaryText,
+}
+
+impl ExtractError {
+    pub(crate) fn corrupt(format: &'static str, reason: impl std::fmt::Display) -> Self {
+        ExtractError::Corrupt {
+            format,
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// A file format, sniffed from content first and the name second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Csv,
+    Json,
+    Xml,
+    Sql,
+    Hl7,
+    Rtf,
+    Pdf,
+    Eml,
+    Mbox,
+    Dicom,
+    /// A zip container: archive, DOCX, XLSX, PPTX, ODT, ODS.
+    Zip,
+    Gzip,
+    /// Legacy Excel (OLE2).
+    Xls,
+    /// Media, executables and other binaries without text worth scanning.
+    Binary,
+}
+
+impl Format {
+    /// The stable name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::Xml => "xml",
+            Format::Sql => "sql",
+            Format::Hl7 => "hl7",
+            Format::Rtf => "rtf",
+            Format::Pdf => "pdf",
+            Format::Eml => "eml",
+            Format::Mbox => "mbox",
+            Format::Dicom => "dicom",
+            Format::Zip => "zip",
+            Format::Gzip => "gzip",
+            Format::Xls => "xls",
+            Format::Binary => "binary",
+        }
+    }
+}
+
+fn ext_of(name: &str) -> String {
+    name.rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+fn is_text_ext(ext: &str) -> bool {
+    matches!(
+        ext,
+        "txt"
+            | "log"
+            | "csv"
+            | "tsv"
+            | "json"
+            | "ndjson"
+            | "xml"
+            | "sql"
+            | "hl7"
+            | "md"
+            | "rtf"
+            | "eml"
+            | "htm"
+            | "html"
+    )
+}
+
+/// Decide the format of `head` (the first bytes of a file named `name`).
+pub fn sniff(name: &str, head: &[u8]) -> Format {
+    let ext = ext_of(name);
+    if head.get(128..132) == Some(b"DICM") {
+        return Format::Dicom;
+    }
+    if head.starts_with(b"%PDF")
+        || head
+            .get(..1024)
+            .is_some_and(|h| memchr::memmem::find(h, b"%PDF-").is_some())
+            && ext == "pdf"
+    {
+        return Format::Pdf;
+    }
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        return Format::Zip;
+    }
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return Format::Gzip;
+    }
+    if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return if matches!(ext.as_str(), "xls" | "xla" | "xlt") {
+            Format::Xls
+        } else {
+            Format::Binary
+        };
+    }
+    if ext == "dcm" && head.len() > 8 && dicom::looks_raw(head) {
+        return Format::Dicom;
+    }
+    let utf16 = head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]);
+    let decoded;
+    let text: &[u8] = if utf16 {
+        let (cow, _, _) = if head.starts_with(&[0xFF, 0xFE]) {
+            encoding_rs::UTF_16LE.decode(head)
+        } else {
+            encoding_rs::UTF_16BE.decode(head)
+        };
+        decoded = cow.into_owned();
+        decoded.as_bytes()
+    } else {
+        head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head)
+    };
+    if let Some(t) = infer::get(head) {
+        match t.mime_type() {
+            "application/pdf" => return Format::Pdf,
+            "application/gzip" => return Format::Gzip,
+            "application/rtf" => return Format::Rtf,
+            "application/dicom" => return Format::Dicom,
+            "application/vnd.ms-excel" => return Format::Xls,
+            _ => {}
+        }
+        if matches!(
+            t.matcher_type(),
+            infer::MatcherType::Image
+                | infer::MatcherType::Video
+                | infer::MatcherType::Audio
+                | infer::MatcherType::App
+                | infer::MatcherType::Font
+        ) {
+            return Format::Binary;
+        }
+    }
+    if !utf16 && looks_binary(head) {
+        return Format::Binary;
+    }
+    let trimmed = trim_ascii_start(text);
+    let trimmed = trimmed.strip_prefix(b"\x0b").unwrap_or(trimmed);
+    if trimmed.starts_with(b"{\\rtf") {
+        return Format::Rtf;
+    }
+    if trimmed.starts_with(b"MSH|")
+        || trimmed.starts_with(b"MSH^")
+        || trimmed.starts_with(b"FHS|")
+        || trimmed.starts_with(b"BHS|")
+    {
+        return Format::Hl7;
+    }
+    if trimmed.starts_with(b"From ") && memchr::memmem::find(trimmed, b"\nFrom:").is_some()
+        || (ext == "mbox" && trimmed.starts_with(b"From "))
+    {
+        return Format::Mbox;
+    }
+    if mail::looks_like_message(trimmed) || (ext == "eml" && !trimmed.is_empty()) {
+        return Format::Eml;
+    }
+    if (trimmed.starts_with(b"{") || trimmed.starts_with(b"["))
+        && (matches!(ext.as_str(), "json" | "ndjson" | "jsonl" | "fhir") || json_like(trimmed))
+    {
+        return Format::Json;
+    }
+    if trimmed.starts_with(b"<?xml")
+        || (trimmed.starts_with(b"<") && matches!(ext.as_str(), "xml" | "cda" | "ccd" | "xhtml"))
+    {
+        return Format::Xml;
+    }
+    if ext == "sql" || sql::looks_like_sql(trimmed) {
+        return Format::Sql;
+    }
+    if matches!(ext.as_str(), "csv" | "tsv") || table::looks_like_csv(trimmed) {
+        return Format::Csv;
+    }
+    Format::Text
+}
+
+fn trim_ascii_start(b: &[u8]) -> &[u8] {
+    let n = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    &b[n..]
+}
+
+fn json_like(b: &[u8]) -> bool {
+    let first = b.iter().skip(1).find(|c| !c.is_ascii_whitespace());
+    matches!(
+        first,
+        Some(b'"') | Some(b'{') | Some(b'[') | Some(b']') | Some(b'}')
+    )
+}
+
+/// NUL bytes or many control bytes: not text.
+fn looks_binary(head: &[u8]) -> bool {
+    let sample = &head[..head.len().min(8192)];
+    if sample.is_empty() {
+        return false;
+    }
+    if memchr::memchr(0, sample).is_some() {
+        return true;
+    }
+    let ctrl = sample
+        .iter()
+        .filter(|&&b| b < 0x09 || (0x0e..0x1b).contains(&b) && b != 0x0b)
+        .count();
+    ctrl * 20 > sample.len()
+}
+
+/// One piece of text with its structural context.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unit<'a> {
+    pub text: &'a str,
+    /// Context that names what the value is (header, key, tag, HL7 field).
+    pub field: Option<&'a str>,
+    /// Where to point the reader, when different from `field` (`Sheet1!B7`).
+    pub label: Option<&'a str>,
+    pub line: Option<u64>,
+    pub page: Option<u32>,
+    pub record: Option<u64>,
+}
+
+/// Per-file state: detection, evidence, counting, limits. Extractors push units into it.
+pub struct Cx<'e> {
+    engine: &'e Engine,
+    hasher: &'e Hasher,
+    unmask: bool,
+    pub(crate) limits: Limits,
+    path: String,
+    started: Instant,
+    member: Vec<String>,
+    member_id: u32,
+    next_member_id: u32,
+    expanded: u64,
+    hits: Vec<Hit>,
+    pub(crate) findings: Vec<PhiFinding>,
+    pub(crate) counts: BTreeMap<PhiKind, u64>,
+    records: HashSet<(u32, u64)>,
+    distinct: BTreeMap<PhiKind, HashSet<String>>,
+    pub(crate) health: bool,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) in_archive: bool,
+    pub(crate) encrypted_members: bool,
+    pub(crate) in_email: bool,
+    units: u64,
+}
+
+impl<'e> Cx<'e> {
+    /// Fresh state for the file at `path`.
+    pub fn new(
+        engine: &'e Engine,
+        hasher: &'e Hasher,
+        unmask: bool,
+        limits: Limits,
+        path: String,
+    ) -> Self {
+        Cx {
+            engine,
+            hasher,
+            unmask,
+            limits,
+            path,
+            started: Instant::now(),
+            member: Vec::new(),
+            member_id: 0,
+            next_member_id: 1,
+            expanded: 0,
+            hits: Vec::new(),
+            findings: Vec::new(),
+            counts: BTreeMap::new(),
+            records: HashSet::new(),
+            distinct: BTreeMap::new(),
+            health: false,
+            warnings: Vec::new(),
+            in_archive: false,
+            encrypted_members: false,
+            in_email: false,
+            units: 0,
+        }
+    }
+
+    /// Fail when the file's time budget is spent.
+    pub fn check_deadline(&self) -> Result<(), ExtractError> {
+        if self.started.elapsed() > self.limits.time_budget {
+            Err(ExtractError::Timeout {
+                secs: self.limits.time_budget.as_secs(),
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Account for bytes expanded out of an archive.
+    pub fn expand(&mut self, n: u64) -> Result<(), ExtractError> {
+        self.expanded = self.expanded.saturating_add(n);
+        if self.expanded > self.limits.max_expanded {
+            return Err(ExtractError::Bomb {
+                reason: format!(
+                    "more than {} bytes expanded from one file",
+                    self.limits.max_expanded
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Distinct individuals seen so far.
+    pub fn individuals(&self) -> u64 {
+        let free = self
+            .distinct
+            .iter()
+            .filter(|(k, _)| {
+                matches!(
+                    k,
+                    PhiKind::Name | PhiKind::Ssn | PhiKind::Mrn | PhiKind::Mbi | PhiKind::PlanId
+                )
+            })
+            .map(|(_, s)| s.len() as u64)
+            .max()
+            .unwrap_or(0);
+        let any_free = self.distinct.values().any(|s| !s.is_empty());
+        self.records.len() as u64 + if free == 0 && any_free { 1 } else { free }
+    }
+
+    /// Detect identifiers in one unit and record them.
+    pub fn unit(&mut self, u: Unit<'_>) -> Result<(), ExtractError> {
+        self.units += 1;
+        if self.units % 4096 == 0 {
+            self.check_deadline()?;
+        }
+        if u.text.trim().is_empty() {
+            return Ok(());
+        }
+        if !self.health && self.engine.mentions_health(u.text) {
+            self.health = true;
+        }
+        let mut hits = std::mem::take(&mut self.hits);
+        hits.clear();
+        match u.field.map(|f| self.engine.check_field(f, u.text)) {
+            Some(Some(Ok(hit))) => hits.push(hit),
+            Some(Some(Err(FieldClass::NotPhi))) => {}
+            _ => self.engine.scan_text(u.text, u.field, &mut hits),
+        }
+        for h in &hits {
+            let Some(value) = u.text.get(h.start..h.end) else {
+                continue;
+            };
+            self.record(h, value, &u);
+        }
+        self.hits = hits;
+        Ok(())
+    }
+
+    fn record(&mut self, h: &Hit, value: &str, u: &Unit<'_>) {
+        *self.counts.entry(h.kind).or_default() += 1;
+        if h.kind.is_health_info() {
+            self.health = true;
+        }
+        let hash = self.hasher.hash(h.kind, value);
+        if h.kind.identifies_person() {
+            match u.record {
+                Some(r) => {
+                    self.records.insert((self.member_id, r));
+                }
+                None => {
+                    let set = self.distinct.entry(h.kind).or_default();
+                    if set.len() < 1_000_000 {
+                        set.insert(hash.clone());
+                    }
+                }
+            }
+        }
+        if self.findings.len() >= self.limits.max_findings {
+            return;
+        }
+        let column = u.line.map(|_| {
+            u.text
+                .get(..h.start)
+                .map(|p| p.chars().count() as u64 + 1)
+                .unwrap_or(1)
+        });
+        self.findings.push(PhiFinding {
+            path: self.path.clone(),
+            kind: h.kind,
+            masked: mask::mask(h.kind, value),
+            hash,
+            value: self.unmask.then(|| value.to_string()),
+            location: PhiLocation {
+                member: (!self.member.is_empty()).then(|| self.member.join("!")),
+                line: u.line,
+                column,
+                field: u.label.or(u.field).map(str::to_string),
+                page: u.page,
+                record: u.record,
+            },
+            confidence: h.confidence,
+            reason: h.reason.clone(),
+        });
+    }
+
+    /// Scan an embedded file (archive member, attachment) with its own format.
+    pub fn member(&mut self, name: &str, data: &[u8]) -> Result<(), ExtractError> {
+        if self.member.len() >= self.limits.max_depth {
+            self.warnings.push(format!(
+                "{}: not opened: nested deeper than {} levels",
+                name, self.limits.max_depth
+            ));
+            return Ok(());
+        }
+        self.check_deadline()?;
+        let saved = self.member_id;
+        self.member_id = self.next_member_id;
+        self.next_member_id = self.next_member_id.wrapping_add(1);
+        self.member.push(name.to_string());
+        let fmt = sniff(name, data);
+        let r = extract_bytes(fmt, name, data, self);
+        self.member.pop();
+        self.member_id = saved;
+        match r {
+            Ok(()) => Ok(()),
+            Err(e @ (ExtractError::Timeout { .. } | ExtractError::Bomb { .. })) => Err(e),
+            Err(e) => {
+                let mut msg = format!("{name}: failed to {e}");
+                let mut src = std::error::Error::source(&e);
+                while let Some(s) = src {
+                    msg.push_str(&format!(": {s}"));
+                    src = s.source();
+                }
+                self.warnings.push(msg);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Extract an in-memory file or member.
+pub fn extract_bytes(
+    fmt: Format,
+    name: &str,
+    data: &[u8],
+    cx: &mut Cx<'_>,
+) -> Result<(), ExtractError> {
+    match fmt {
+        Format::Zip => office::zip(std::io::Cursor::new(data), name, cx),
+        Format::Gzip => office::gzip(data, name, cx),
+        Format::Xls => office::spreadsheet(std::io::Cursor::new(data), "xls", cx),
+        Format::Binary => {
+            if is_text_ext(&ext_of(name)) {
+                Err(ExtractError::BinaryText)
+            } else {
+                Ok(())
+            }
+        }
+        _ => extract_stream(fmt, name, &mut std::io::BufReader::new(data), cx),
+    }
+}
+
+/// Extract a format from a stream; formats that need the whole input read it up to the cap.
+pub fn extract_stream(
+    fmt: Format,
+    name: &str,
+    r: &mut dyn BufRead,
+    cx: &mut Cx<'_>,
+) -> Result<(), ExtractError> {
+    match fmt {
+        Format::Text => text::text(r, cx),
+        Format::Csv => table::csv(r, name, cx),
+        Format::Sql => sql::sql(r, cx),
+        Format::Hl7 => hl7::hl7(r, cx),
+        Format::Mbox => mail::mbox(r, cx),
+        Format::Json => {
+            let data = read_capped(r, cx.limits.max_whole.min(64 << 20), "json");
+            match data {
+                Ok(d) => markup::json(&d, cx),
+                Err(ExtractError::TooLarge { .. }) => text::text(r, cx),
+                Err(e) => Err(e),
+            }
+        }
+        Format::Xml => markup::xml(&read_capped(r, cx.limits.max_whole, "xml")?, cx),
+        Format::Rtf => rtf::rtf(&read_capped(r, cx.limits.max_whole, "rtf")?, cx),
+        Format::Pdf => pdf::pdf(&read_capped(r, cx.limits.max_whole, "pdf")?, cx),
+        Format::Eml => mail::eml(&read_capped(r, cx.limits.max_whole, "e-mail")?, None, cx),
+        Format::Dicom => dicom::dicom(&read_prefix(r, 64 << 20)?, cx),
+        Format::Zip | Format::Gzip | Format::Xls | Format::Binary => {
+            let data = read_capped(r, cx.limits.max_whole, fmt.as_str())?;
+            extract_bytes(fmt, name, &data, cx)
+        }
+    }
+}
+
+/// Read everything, failing past `cap` bytes.
+pub fn read_capped(
+    r: &mut dyn Read,
+    cap: u64,
+    format: &'static str,
+) -> Result<Vec<u8>, ExtractError> {
+    let mut buf = Vec::new();
+    r.take(cap + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > cap {
+        return Err(ExtractError::TooLarge { format, limit: cap });
+    }
+    Ok(buf)
+}
+
+/// Read at most `cap` bytes (headers at the start of a large file).
+pub fn read_prefix(r: &mut dyn Read, cap: u64) -> Result<Vec<u8>, ExtractError> {
+    let mut buf = Vec::new();
+    r.take(cap).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_by_content_not_name() {
+        assert_eq!(sniff("x.txt", b"MSH|^~\\&|A|B\r"), Format::Hl7);
+        assert_eq!(sniff("x.dat", b"{\\rtf1\\ansi hello}"), Format::Rtf);
+        assert_eq!(sniff("x.bin", b"%PDF-1.4\n"), Format::Pdf);
+        assert_eq!(sniff("report.txt", b"PK\x03\x04rest"), Format::Zip);
+        assert_eq!(
+            sniff("a.txt", b"\x00\x01\x02\x03binary\x00"),
+            Format::Binary
+        );
+        assert_eq!(sniff("data", b"name,dob,ssn\nA,B,C\nD,E,F\n"), Format::Csv);
+        assert_eq!(
+            sniff("dump", b"-- dump\nINSERT INTO p (a) VALUES (1);\n"),
+            Format::Sql
+        );
+        assert_eq!(sniff("notes", b"Patient seen today."), Format::Text);
+        let mut dcm = vec![0u8; 128];
+        dcm.extend_from_slice(b"DICM");
+        assert_eq!(sniff("img", &dcm), Format::Dicom);
+    }
+}

@@ -1,0 +1,353 @@
+//! Zip containers: archives (scanned recursively, with zip-bomb defences), DOCX/PPTX/ODT (their
+//! document XML), XLSX/XLS/ODS (calamine, the header row as context); and gzip.
+
+use super::markup::{XmlMode, xml_mode};
+use super::{Cx, ExtractError, Unit};
+use calamine::{Data, Reader};
+use std::io::{Read, Seek};
+
+/// Read one zip member, enforcing the size, ratio and total-expansion caps.
+fn read_member<R: Read + Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    i: usize,
+    cx: &mut Cx<'_>,
+) -> Result<Option<(String, Vec<u8>)>, ExtractError> {
+    let mut f = match zip.by_index(i) {
+        Ok(f) => f,
+        Err(zip::result::ZipError::UnsupportedArchive(m)) => {
+            cx.encrypted_members = true;
+            cx.warnings.push(format!("member {i}: not opened: {m}"));
+            return Ok(None);
+        }
+        Err(e) => return Err(ExtractError::corrupt("zip", e)),
+    };
+    if f.is_dir() {
+        return Ok(None);
+    }
+    let name = String::from_utf8_lossy(f.name_raw()).into_owned();
+    if f.encrypted() {
+        cx.encrypted_members = true;
+        return Ok(None);
+    }
+    let declared = f.size();
+    let packed = f.compressed_size().max(1);
+    let limit = cx.limits.max_whole;
+    if declared > limit {
+        cx.warnings.push(format!(
+            "{name}: not opened: {declared} bytes exceed the {limit}-byte member limit"
+        ));
+        return Ok(None);
+    }
+    if declared > (1 << 20) && declared / packed > cx.limits.max_ratio {
+        return Err(ExtractError::Bomb {
+            reason: format!(
+                "{name} expands {}x (limit {}x)",
+                declared / packed,
+                cx.limits.max_ratio
+            ),
+        });
+    }
+    let mut data = Vec::with_capacity(declared.min(limit) as usize);
+    // The declared size can lie: cap what is actually read too.
+    (&mut f)
+        .take(limit + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| ExtractError::corrupt("zip", format!("{name}: {e}")))?;
+    if data.len() as u64 > limit {
+        return Err(ExtractError::Bomb {
+            reason: format!("{name} expands past {limit} bytes"),
+        });
+    }
+    if data.len() as u64 > (1 << 20) && data.len() as u64 / packed > cx.limits.max_ratio {
+        return Err(ExtractError::Bomb {
+            reason: format!("{name} expands {}x", data.len() as u64 / packed),
+        });
+    }
+    cx.expand(data.len() as u64)?;
+    Ok(Some((name, data)))
+}
+
+/// What kind of zip container this is, from its member names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZipKind {
+    Docx,
+    Xlsx,
+    Pptx,
+    Odt,
+    Ods,
+    Archive,
+}
+
+impl ZipKind {
+    /// The format name for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ZipKind::Docx => "docx",
+            ZipKind::Xlsx => "xlsx",
+            ZipKind::Pptx => "pptx",
+            ZipKind::Odt => "odt",
+            ZipKind::Ods => "ods",
+            ZipKind::Archive => "zip",
+        }
+    }
+}
+
+fn kind_of<R: Read + Seek>(zip: &mut zip::ZipArchive<R>) -> ZipKind {
+    let names: Vec<String> = zip
+        .file_names_raw()
+        .take(5000)
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    if names.contains(&"word/document.xml") {
+        return ZipKind::Docx;
+    }
+    if names.contains(&"xl/workbook.xml") || names.contains(&"xl/workbook.bin") {
+        return ZipKind::Xlsx;
+    }
+    if names.contains(&"ppt/presentation.xml") {
+        return ZipKind::Pptx;
+    }
+    let mut mime = String::new();
+    if let Ok(mut f) = zip.by_name("mimetype") {
+        let _ = (&mut f).take(128).read_to_string(&mut mime);
+    }
+    if mime.contains("opendocument.text") {
+        ZipKind::Odt
+    } else if mime.contains("opendocument.spreadsheet") {
+        ZipKind::Ods
+    } else {
+        ZipKind::Archive
+    }
+}
+
+/// Sniff the container kind of a zip (for the report's format column).
+pub fn container_kind<R: Read + Seek>(r: R) -> Option<ZipKind> {
+    zip::ZipArchive::new(r).ok().map(|mut z| kind_of(&mut z))
+}
+
+/// Scan a zip container.
+pub fn zip<R: Read + Seek>(r: R, _name: &str, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
+    let mut zip = zip::ZipArchive::new(r).map_err(|e| ExtractError::corrupt("zip", e))?;
+    let kind = kind_of(&mut zip);
+    match kind {
+        ZipKind::Xlsx | ZipKind::Ods => {
+            // calamine reads the container itself, from memory.
+            let mut reader = zip.into_inner();
+            reader.seek(std::io::SeekFrom::Start(0))?;
+            let data = super::read_capped(&mut reader, cx.limits.max_whole, kind.as_str())?;
+            return spreadsheet(std::io::Cursor::new(data), kind.as_str(), cx);
+        }
+        ZipKind::Archive => cx.in_archive = true,
+        _ => {}
+    }
+    if zip.len() > cx.limits.max_entries {
+        return Err(ExtractError::Bomb {
+            reason: format!("{} members (limit {})", zip.len(), cx.limits.max_entries),
+        });
+    }
+    for i in 0..zip.len() {
+        cx.check_deadline()?;
+        let part = match kind {
+            ZipKind::Archive => None,
+            _ => {
+                let Ok(f) = zip.by_index_raw(i) else { continue };
+                let n = String::from_utf8_lossy(f.name_raw()).into_owned();
+                let wanted = match kind {
+                    ZipKind::Docx => {
+                        n == "word/document.xml"
+                            || (n.starts_with("word/")
+                                && (n.contains("header")
+                                    || n.contains("footer")
+                                    || n.contains("comments")
+                                    || n.contains("footnotes")
+                                    || n.contains("endnotes"))
+                                && n.ends_with(".xml"))
+                    }
+                    ZipKind::Pptx => {
+                        (n.starts_with("ppt/slides/slide") || n.starts_with("ppt/notesSlides/"))
+                            && n.ends_with(".xml")
+                    }
+                    ZipKind::Odt => n == "content.xml" || n == "styles.xml",
+                    _ => false,
+                };
+                if !wanted {
+                    continue;
+                }
+                Some(n)
+            }
+        };
+        let Some((name, data)) = read_member(&mut zip, i, cx)? else {
+            continue;
+        };
+        match (kind, part) {
+            (ZipKind::Archive, _) => cx.member(&name, &data)?,
+            (ZipKind::Docx, _) => xml_mode(&data, XmlMode::Docx, None, cx)?,
+            (ZipKind::Pptx, Some(n)) => {
+                let slide = n
+                    .trim_end_matches(".xml")
+                    .rsplit(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .and_then(|d| d.parse().ok());
+                xml_mode(&data, XmlMode::Pptx, slide, cx)?
+            }
+            (ZipKind::Odt, _) => xml_mode(&data, XmlMode::Odt, None, cx)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Scan a gzip stream (one member, capped).
+pub fn gzip(data: &[u8], name: &str, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
+    let limit = cx.limits.max_whole;
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(data)
+        .take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| ExtractError::corrupt("gzip", e))?;
+    if out.len() as u64 > limit {
+        return Err(ExtractError::Bomb {
+            reason: format!("gzip expands past {limit} bytes"),
+        });
+    }
+    if out.len() > (1 << 20) && out.len() / data.len().max(1) > cx.limits.max_ratio as usize {
+        return Err(ExtractError::Bomb {
+            reason: format!("gzip expands {}x", out.len() / data.len().max(1)),
+        });
+    }
+    cx.expand(out.len() as u64)?;
+    cx.in_archive = true;
+    let inner = name
+        .strip_suffix(".gz")
+        .or_else(|| name.strip_suffix(".tgz"))
+        .unwrap_or(name);
+    cx.member(inner, &out)
+}
+
+fn cell_text(d: &Data) -> Option<String> {
+    match d {
+        Data::Empty | Data::Error(_) => None,
+        Data::String(s) => Some(s.clone()),
+        Data::Int(i) => Some(i.to_string()),
+        Data::Float(f) => Some(if f.fract() == 0.0 && f.abs() < 1e17 {
+            format!("{}", *f as i64)
+        } else {
+            f.to_string()
+        }),
+        Data::Bool(b) => Some(b.to_string()),
+        Data::DateTime(dt) => excel_date(dt.as_f64()).or_else(|| Some(dt.to_string())),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => Some(s.clone()),
+    }
+}
+
+/// An Excel serial date (days since 1899-12-30) as `YYYY-MM-DD`.
+fn excel_date(serial: f64) -> Option<String> {
+    if !(1.0..2_958_466.0).contains(&serial) {
+        return None;
+    }
+    let epoch = chrono::NaiveDate::from_ymd_opt(1899, 12, 30)?;
+    let d = epoch.checked_add_days(chrono::Days::new(serial.trunc() as u64))?;
+    Some(d.format("%Y-%m-%d").to_string())
+}
+
+fn col_name(mut c: u32) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (c % 26) as u8);
+        if c < 26 {
+            break;
+        }
+        c = c / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8_lossy(&s).into_owned()
+}
+
+/// Scan a workbook (XLSX, XLS, ODS) with calamine: the first row names the columns.
+pub fn spreadsheet<R: Read + Seek + Clone>(
+    r: R,
+    format: &'static str,
+    cx: &mut Cx<'_>,
+) -> Result<(), ExtractError> {
+    let sheets = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        calamine::open_workbook_auto_from_rs(r).map(|mut wb| {
+            let names = wb.sheet_names();
+            names
+                .into_iter()
+                .map(|n| {
+                    let range = wb.worksheet_range(&n);
+                    (n, range)
+                })
+                .collect::<Vec<_>>()
+        })
+    }))
+    .map_err(|_| ExtractError::corrupt(format, "the spreadsheet reader crashed"))?
+    .map_err(|e| ExtractError::corrupt(format, e))?;
+    for (sheet, range) in sheets {
+        let range = match range {
+            Ok(r) => r,
+            Err(e) => {
+                cx.warnings.push(format!("sheet {sheet}: {e}"));
+                continue;
+            }
+        };
+        let (row0, col0) = range.start().unwrap_or((0, 0));
+        let mut headers: Vec<Option<String>> = Vec::new();
+        for (ri, row) in range.rows().enumerate() {
+            if ri % 1024 == 0 {
+                cx.check_deadline()?;
+            }
+            let texts: Vec<Option<String>> = row.iter().map(cell_text).collect();
+            if ri == 0 {
+                let named = texts
+                    .iter()
+                    .flatten()
+                    .filter(|t| {
+                        t.chars().next().is_some_and(char::is_alphabetic)
+                            && t.chars().filter(char::is_ascii_digit).count() <= 2
+                    })
+                    .count();
+                let filled = texts.iter().flatten().count();
+                if filled > 0 && named * 10 >= filled * 8 {
+                    headers = texts;
+                    continue;
+                }
+            }
+            for (ci, t) in texts.iter().enumerate() {
+                let Some(t) = t else { continue };
+                let label = format!(
+                    "{sheet}!{}{}",
+                    col_name(col0 + ci as u32),
+                    row0 as usize + ri + 1
+                );
+                let field = headers.get(ci).and_then(|h| h.as_deref());
+                let label = match field {
+                    Some(f) => format!("{label} [{f}]"),
+                    None => label,
+                };
+                cx.unit(Unit {
+                    text: t,
+                    field,
+                    label: Some(&label),
+                    record: Some(ri as u64),
+                    ..Unit::default()
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_names() {
+        assert_eq!(col_name(0), "A");
+        assert_eq!(col_name(25), "Z");
+        assert_eq!(col_name(26), "AA");
+        assert_eq!(col_name(27), "AB");
+    }
+}

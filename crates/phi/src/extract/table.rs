@@ -1,0 +1,179 @@
+//! CSV/TSV: a small bounded parser (quotes, doubled quotes, multi-line fields); the header row is
+//! the structural context of every cell below it.
+
+use super::text::{Lines, decode, decoded};
+use super::{Cx, ExtractError, Unit};
+use std::io::BufRead;
+
+/// Largest record (a quoted field may span lines) before it is treated as plain text.
+const MAX_RECORD: usize = 1 << 20;
+
+/// Whether the first lines look like delimited records with a consistent field count.
+pub fn looks_like_csv(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
+    let lines: Vec<&str> = text.lines().take(6).collect();
+    if lines.len() < 2 {
+        return false;
+    }
+    let lines = &lines[..lines.len() - 1]; // the last one may be cut off
+    let Some(first) = lines.first() else {
+        return false;
+    };
+    let d = delimiter(first);
+    let n = split(first, d).len();
+    n >= 3 && lines.iter().all(|l| split(l, d).len() == n)
+}
+
+fn delimiter(line: &str) -> char {
+    let mut best = (',', 0usize);
+    for d in [',', '\t', ';', '|'] {
+        let n = split(line, d).len();
+        if n > best.1 {
+            best = (d, n);
+        }
+    }
+    best.0
+}
+
+/// Split one record; `None` when a quoted field is still open at the end.
+fn split_record(line: &str, d: char) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    let mut at_start = true;
+    while let Some(c) = chars.next() {
+        if quoted {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    cur.push('"');
+                    chars.next();
+                } else {
+                    quoted = false;
+                }
+            } else {
+                cur.push(c);
+            }
+        } else if c == '"' && at_start {
+            quoted = true;
+            at_start = false;
+        } else if c == d {
+            out.push(std::mem::take(&mut cur));
+            at_start = true;
+        } else {
+            cur.push(c);
+            at_start = false;
+        }
+    }
+    if quoted {
+        return None;
+    }
+    out.push(cur);
+    Some(out)
+}
+
+fn split(line: &str, d: char) -> Vec<String> {
+    split_record(line, d).unwrap_or_else(|| vec![line.to_string()])
+}
+
+/// A header row: mostly non-empty cells that start with a letter and hold no long digit runs.
+fn is_header(cells: &[String]) -> bool {
+    let named = cells
+        .iter()
+        .filter(|c| {
+            let t = c.trim();
+            t.chars().next().is_some_and(char::is_alphabetic)
+                && t.chars().filter(char::is_ascii_digit).count() <= 2
+                && t.len() <= 64
+        })
+        .count();
+    named * 10 >= cells.len() * 8
+}
+
+/// Scan a CSV/TSV stream.
+pub fn csv(r: &mut dyn BufRead, name: &str, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
+    let mut r = decoded(r);
+    let mut lines = Lines::new(&mut r, cx.limits.max_line, false);
+    let mut header: Option<Vec<String>> = None;
+    let mut delim = if name.to_ascii_lowercase().ends_with(".tsv") {
+        Some('\t')
+    } else {
+        None
+    };
+    let mut pending = String::new();
+    let mut pending_line = 0u64;
+    let mut row = 0u64;
+    while let Some((n, raw)) = lines.next_line()? {
+        let line = decode(raw).into_owned();
+        if pending.is_empty() {
+            pending_line = n;
+            pending = line;
+        } else {
+            pending.push('\n');
+            pending.push_str(&line);
+        }
+        let d = *delim.get_or_insert_with(|| delimiter(&pending));
+        let cells = match split_record(&pending, d) {
+            Some(c) => c,
+            None if pending.len() < MAX_RECORD => continue,
+            // An unterminated quote: give up on structure for this record.
+            None => vec![pending.clone()],
+        };
+        let record_text = std::mem::take(&mut pending);
+        if header.is_none() && row == 0 {
+            row += 1;
+            if is_header(&cells) {
+                header = Some(cells);
+                continue;
+            }
+            header = Some(Vec::new());
+        } else {
+            row += 1;
+        }
+        let hdr = header.as_deref().unwrap_or(&[]);
+        let record = if hdr.is_empty() { row } else { row - 1 };
+        if cells.len() == 1 && hdr.len() > 1 {
+            cx.unit(Unit {
+                text: &record_text,
+                line: Some(pending_line),
+                record: Some(record),
+                ..Unit::default()
+            })?;
+            continue;
+        }
+        for (i, cell) in cells.iter().enumerate() {
+            let field = hdr.get(i).map(|h| h.trim()).filter(|h| !h.is_empty());
+            cx.unit(Unit {
+                text: cell,
+                field,
+                line: Some(pending_line),
+                record: Some(record),
+                ..Unit::default()
+            })?;
+        }
+    }
+    if !pending.is_empty() {
+        cx.unit(Unit {
+            text: &pending,
+            line: Some(pending_line),
+            ..Unit::default()
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_fields() {
+        assert_eq!(
+            split_record(r#"a,"b,c","d""e""#, ','),
+            Some(vec!["a".into(), "b,c".into(), "d\"e".into()])
+        );
+        assert_eq!(split_record("a,\"open", ','), None);
+        assert!(looks_like_csv(b"a,b,c\n1,2,3\n4,5,6\n"));
+        assert!(!looks_like_csv(b"Dear Mr. Smith, thanks.\nSee you soon.\n"));
+    }
+}

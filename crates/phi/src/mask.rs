@@ -1,0 +1,306 @@
+//! Never leak what we find: masked evidence and a keyed hash of each value.
+
+use hmac::{Hmac, Mac};
+use medguard_model::PhiKind;
+use sha2::Sha256;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Errors handling the install's hashing key. Messages read after "failed to ...".
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("read the PHI hashing key {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("create the PHI hashing key {path}")]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("use the PHI hashing key {path}: it must hold 64 hex digits")]
+    Invalid { path: PathBuf },
+}
+
+/// HMAC-SHA256 of normalized values under a per-install secret key.
+#[derive(Clone)]
+pub struct Hasher {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hasher { key: <redacted> }")
+    }
+}
+
+impl Hasher {
+    /// A hasher with a fixed key (tests, fuzzing).
+    pub fn with_key(key: [u8; 32]) -> Self {
+        Hasher { key }
+    }
+
+    /// Load the key at `path`, creating it (32 random bytes, hex, mode 0600) on first use.
+    pub fn load_or_create(path: &Path) -> Result<Self, KeyError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let bytes = hex::decode(text.trim()).map_err(|_| KeyError::Invalid {
+                    path: path.to_path_buf(),
+                })?;
+                let key: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Invalid {
+                    path: path.to_path_buf(),
+                })?;
+                Ok(Hasher { key })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key: [u8; 32] = rand::random();
+                let create = |source| KeyError::Create {
+                    path: path.to_path_buf(),
+                    source,
+                };
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(create)?;
+                }
+                let mut opts = std::fs::OpenOptions::new();
+                opts.write(true).create_new(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    opts.mode(0o600);
+                }
+                let mut f = opts.open(path).map_err(create)?;
+                f.write_all(hex::encode(key).as_bytes()).map_err(create)?;
+                f.write_all(b"\n").map_err(create)?;
+                Ok(Hasher { key })
+            }
+            Err(source) => Err(KeyError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    /// The keyed hash of a value of a kind: 32 hex digits.
+    pub fn hash(&self, kind: PhiKind, value: &str) -> String {
+        // The key is 32 bytes; HMAC accepts any key length, so this cannot fail.
+        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.key) {
+            Ok(m) => m,
+            Err(_) => return String::new(),
+        };
+        mac.update(kind.as_str().as_bytes());
+        mac.update(&[0]);
+        mac.update(normalize(kind, value).as_bytes());
+        let out = mac.finalize().into_bytes();
+        hex::encode(&out[..16])
+    }
+}
+
+/// The canonical form of a value, so the same identifier written differently hashes the same.
+pub fn normalize(kind: PhiKind, value: &str) -> String {
+    match kind {
+        PhiKind::Ssn
+        | PhiKind::Npi
+        | PhiKind::Card
+        | PhiKind::Routing
+        | PhiKind::BankAccount
+        | PhiKind::Phone => {
+            let mut d: String = value.chars().filter(char::is_ascii_digit).collect();
+            if kind == PhiKind::Phone && d.len() == 11 && d.starts_with('1') {
+                d.remove(0);
+            }
+            d
+        }
+        PhiKind::Mbi | PhiKind::Dea | PhiKind::Mrn | PhiKind::PlanId | PhiKind::Account => value
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_uppercase())
+            .collect(),
+        PhiKind::Dob => {
+            let v = value.trim();
+            let v = v
+                .split(['T', ' '])
+                .next()
+                .filter(|d| d.len() >= 8)
+                .unwrap_or(v);
+            crate::validate::parse_date(v)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_else(|| v.to_string())
+        }
+        PhiKind::Name => {
+            let mut t: Vec<String> = value
+                .split(|c: char| !c.is_alphabetic() && c != '\'' && c != '-')
+                .filter(|t| t.chars().count() > 1)
+                .map(str::to_lowercase)
+                .collect();
+            t.sort();
+            t.join(" ")
+        }
+        _ => value
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+/// Mask a value for evidence: enough to recognise it, not enough to use it.
+pub fn mask(kind: PhiKind, value: &str) -> String {
+    match kind {
+        PhiKind::Ssn => {
+            let d: Vec<char> = value.chars().filter(char::is_ascii_digit).collect();
+            let last: String = d.iter().skip(d.len().saturating_sub(4)).collect();
+            format!("***-**-{last}")
+        }
+        PhiKind::Card
+        | PhiKind::BankAccount
+        | PhiKind::Routing
+        | PhiKind::Account
+        | PhiKind::Mrn
+        | PhiKind::PlanId
+        | PhiKind::Mbi
+        | PhiKind::Npi
+        | PhiKind::Dea
+        | PhiKind::Phone => keep_last(value, if kind == PhiKind::Phone { 2 } else { 4 }),
+        PhiKind::Dob => match crate::validate::parse_date(
+            value.trim().split(['T', ' ']).next().unwrap_or(value),
+        ) {
+            Some(d) => format!("**/**/{}", d.format("%Y")),
+            None => star_all(value),
+        },
+        PhiKind::Name => value
+            .split_whitespace()
+            .map(|w| {
+                let mut cs = w.chars();
+                match cs.next() {
+                    Some(c) => {
+                        let n = cs.filter(|c| c.is_alphanumeric()).count();
+                        format!("{c}{}", "*".repeat(n.min(12)))
+                    }
+                    None => String::new(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        PhiKind::Email => match value.split_once('@') {
+            Some((local, domain)) => {
+                let first: String = local.chars().take(1).collect();
+                format!("{first}***@{domain}")
+            }
+            None => star_all(value),
+        },
+        PhiKind::Address => value
+            .split_whitespace()
+            .enumerate()
+            .map(|(i, w)| {
+                if i == 0 || w.chars().any(|c| c.is_ascii_digit()) {
+                    "*".repeat(w.chars().count().min(8))
+                } else if i == 1 {
+                    let mut cs = w.chars();
+                    let c = cs.next().unwrap_or('*');
+                    format!("{c}{}", "*".repeat(cs.count().min(12)))
+                } else {
+                    w.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        PhiKind::Icd10 | PhiKind::Procedure => value.to_string(),
+        PhiKind::Ip => match value.rsplit_once('.') {
+            Some((net, _)) => format!("{net}.*"),
+            None => star_all(value),
+        },
+        PhiKind::Url => {
+            let host_end = value
+                .find("://")
+                .map(|i| i + 3)
+                .and_then(|s| value[s..].find('/').map(|j| s + j))
+                .unwrap_or(value.len());
+            if host_end < value.len() {
+                format!("{}/***", &value[..host_end])
+            } else {
+                value.to_string()
+            }
+        }
+    }
+}
+
+fn keep_last(value: &str, n: usize) -> String {
+    let alnum = value.chars().filter(char::is_ascii_alphanumeric).count();
+    let mut seen = 0usize;
+    value
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                seen += 1;
+                if seen + n > alnum { c } else { '*' }
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+fn star_all(value: &str) -> String {
+    "*".repeat(value.chars().count().min(16))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_keep_little() {
+        assert_eq!(mask(PhiKind::Ssn, "536-22-8726"), "***-**-8726");
+        assert_eq!(mask(PhiKind::Name, "John Smith"), "J*** S****");
+        assert_eq!(
+            mask(PhiKind::Card, "4111 1111 1111 1111"),
+            "**** **** **** 1111"
+        );
+        assert_eq!(mask(PhiKind::Dob, "02/14/1980"), "**/**/1980");
+        assert_eq!(mask(PhiKind::Email, "jane@example.org"), "j***@example.org");
+        assert_eq!(mask(PhiKind::Phone, "(415) 867-5309"), "(***) ***-**09");
+    }
+
+    #[test]
+    fn hash_is_keyed_and_normalized() {
+        let a = Hasher::with_key([1; 32]);
+        let b = Hasher::with_key([2; 32]);
+        assert_eq!(
+            a.hash(PhiKind::Ssn, "536-22-8726"),
+            a.hash(PhiKind::Ssn, "536228726")
+        );
+        assert_ne!(
+            a.hash(PhiKind::Ssn, "536-22-8726"),
+            b.hash(PhiKind::Ssn, "536-22-8726")
+        );
+        assert_eq!(
+            a.hash(PhiKind::Name, "SMITH^JOHN"),
+            a.hash(PhiKind::Name, "John Smith")
+        );
+        assert_eq!(
+            a.hash(PhiKind::Dob, "19800214"),
+            a.hash(PhiKind::Dob, "02/14/1980")
+        );
+    }
+
+    #[test]
+    fn key_file_is_private_and_stable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("k/phi.key");
+        let h1 = Hasher::load_or_create(&p).expect("create");
+        let h2 = Hasher::load_or_create(&p).expect("load");
+        assert_eq!(
+            h1.hash(PhiKind::Ssn, "536228726"),
+            h2.hash(PhiKind::Ssn, "536228726")
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&p).expect("meta").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+    }
+}

@@ -1,0 +1,576 @@
+//! The walk and the judgement: find files in parallel, extract and detect per file, then weigh each
+//! file (individuals, identifier types, health information, exposure) into a risk score and a plain
+//! sentence, and hand the results to a [`FindingSink`].
+
+use crate::detect::Engine;
+use crate::extract::{self, Cx, ExtractError, Format, Limits};
+use crate::mask::Hasher;
+use medguard_model::{PhiExposure, PhiFileReport, PhiFinding, PhiKind, PhiScanSummary, Severity};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// What a sink returns when it cannot take more (a closed pipe, a full disk).
+pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where results go: the CLI printers, the JSON printer, the store writer, test collectors.
+pub trait FindingSink {
+    /// One file that holds identifiers, with its findings (masked unless `--unmask`).
+    fn file(&mut self, report: &PhiFileReport, findings: &[PhiFinding]) -> Result<(), SinkError>;
+    /// A file (or archive member) that could not be read; the scan goes on.
+    fn error(&mut self, path: &str, error: &str) -> Result<(), SinkError>;
+    /// Progress: one more file looked at.
+    fn progress(&mut self, _files: u64, _bytes: u64) {}
+}
+
+/// Settings for one scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// Glob patterns of paths to skip (matched against the full path and the file name).
+    pub excludes: Vec<String>,
+    /// Put full values in findings (never stored).
+    pub unmask: bool,
+    /// Report only files holding at least this many individuals (0: every file with a finding).
+    pub min_records: u64,
+    /// Size and time limits per file.
+    pub limits: Limits,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            threads: 0,
+            excludes: Vec::new(),
+            unmask: false,
+            min_records: 1,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Why a scan could not run at all. Messages read after "failed to ...".
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("understand the exclude pattern {pattern:?}")]
+    Glob {
+        pattern: String,
+        #[source]
+        source: globset::Error,
+    },
+    #[error("build the detection engine: {0}")]
+    Engine(String),
+    #[error("deliver results")]
+    Sink(#[source] SinkError),
+    #[error("find {0}")]
+    Missing(PathBuf),
+}
+
+/// The outcome of one file.
+pub struct FileOutcome {
+    pub report: PhiFileReport,
+    pub findings: Vec<PhiFinding>,
+}
+
+enum Msg {
+    File(Box<FileOutcome>),
+    Error(String, String),
+    Seen(u64),
+}
+
+/// Scan files and folders; results go to `sink` as each file completes.
+pub fn scan(
+    roots: &[PathBuf],
+    opts: &ScanOptions,
+    hasher: &Hasher,
+    sink: &mut dyn FindingSink,
+) -> Result<PhiScanSummary, ScanError> {
+    let started = Instant::now();
+    let engine = Engine::get().map_err(ScanError::Engine)?;
+    for r in roots {
+        if std::fs::symlink_metadata(r).is_err() {
+            return Err(ScanError::Missing(r.clone()));
+        }
+    }
+    let mut gs = globset::GlobSetBuilder::new();
+    for p in &opts.excludes {
+        let g = globset::Glob::new(p).map_err(|source| ScanError::Glob {
+            pattern: p.clone(),
+            source,
+        })?;
+        gs.add(g);
+    }
+    let excludes = gs.build().map_err(|source| ScanError::Glob {
+        pattern: opts.excludes.join(" "),
+        source,
+    })?;
+    let mut summary = PhiScanSummary {
+        roots: roots.iter().map(|r| r.display().to_string()).collect(),
+        ..PhiScanSummary::default()
+    };
+    let Some((first, rest)) = roots.split_first() else {
+        return Ok(summary);
+    };
+    let mut wb = ignore::WalkBuilder::new(first);
+    for r in rest {
+        wb.add(r);
+    }
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        opts.threads
+    };
+    wb.standard_filters(false)
+        .hidden(false)
+        .follow_links(false)
+        .threads(threads);
+    {
+        let excludes = excludes.clone();
+        wb.filter_entry(move |e| {
+            !(excludes.is_match(e.path()) || excludes.is_match(e.file_name()))
+        });
+    }
+    let walker = wb.build_parallel();
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = crossbeam_channel::bounded::<Msg>(256);
+    let mut sink_err = None;
+    std::thread::scope(|s| {
+        let stop = &stop;
+        s.spawn(move || {
+            walker.run(|| {
+                let tx = tx.clone();
+                Box::new(move |entry| {
+                    if stop.load(Ordering::Relaxed) {
+                        return ignore::WalkState::Quit;
+                    }
+                    let entry = match entry {
+                        Ok(e) => e,
+                        Err(err) => {
+                            let path = err_path(&err);
+                            let _ = tx.send(Msg::Error(path, err.to_string()));
+                            return ignore::WalkState::Continue;
+                        }
+                    };
+                    // Links are not followed: a link's target is scanned where it lies, if inside
+                    // a root, and never outside the roots.
+                    if !entry.file_type().is_some_and(|t| t.is_file()) {
+                        return ignore::WalkState::Continue;
+                    }
+                    let path = entry.path().to_path_buf();
+                    let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                    let msg = match scan_file(&path, opts, engine, hasher) {
+                        Ok(Some(o)) => Msg::File(Box::new(o)),
+                        Ok(None) => Msg::Seen(size),
+                        Err(e) => Msg::Error(path.display().to_string(), error_chain(&e)),
+                    };
+                    if let Msg::File(_) | Msg::Error(..) = msg {
+                        let _ = tx.send(Msg::Seen(size));
+                    }
+                    if tx.send(msg).is_err() {
+                        return ignore::WalkState::Quit;
+                    }
+                    ignore::WalkState::Continue
+                })
+            });
+            drop(tx);
+        });
+        for msg in rx.iter() {
+            if sink_err.is_some() {
+                continue;
+            }
+            let r = match msg {
+                Msg::Seen(bytes) => {
+                    summary.files_scanned += 1;
+                    summary.bytes_scanned += bytes;
+                    sink.progress(summary.files_scanned, summary.bytes_scanned);
+                    Ok(())
+                }
+                Msg::Error(path, err) => {
+                    summary.errors += 1;
+                    sink.error(&path, &err)
+                }
+                Msg::File(o) => {
+                    for w in &o.report.warnings {
+                        let _ = sink.error(&o.report.path, w);
+                    }
+                    if o.report.individuals >= opts.min_records && !o.findings.is_empty() {
+                        summary.files_with_phi += 1;
+                        summary.individuals += o.report.individuals;
+                        for (k, n) in &o.report.counts {
+                            *summary.counts.entry(*k).or_default() += n;
+                        }
+                        sink.file(&o.report, &o.findings)
+                    } else {
+                        Ok(())
+                    }
+                }
+            };
+            if let Err(e) = r {
+                stop.store(true, Ordering::Relaxed);
+                sink_err = Some(e);
+            }
+        }
+    });
+    if let Some(e) = sink_err {
+        return Err(ScanError::Sink(e));
+    }
+    summary.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Ok(summary)
+}
+
+fn err_path(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::WithPath { path, .. } => path.display().to_string(),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            err_path(err)
+        }
+        _ => String::new(),
+    }
+}
+
+/// "failed to X: cause: cause" for one error and its sources.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = format!("failed to {e}");
+    let mut src = e.source();
+    while let Some(x) = src {
+        s.push_str(&format!(": {x}"));
+        src = x.source();
+    }
+    s
+}
+
+/// Scan one file on disk. `Ok(None)` when it holds nothing (or is a binary not worth reading).
+pub fn scan_file(
+    path: &Path,
+    opts: &ScanOptions,
+    engine: &Engine,
+    hasher: &Hasher,
+) -> Result<Option<FileOutcome>, ExtractError> {
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut r = BufReader::with_capacity(64 << 10, file);
+    let head = r.fill_buf()?.to_vec();
+    let fmt = extract::sniff(&name, &head);
+    let mut cx = Cx::new(
+        engine,
+        hasher,
+        opts.unmask,
+        opts.limits.clone(),
+        path.display().to_string(),
+    );
+    let mut format = fmt.as_str().to_string();
+    match fmt {
+        Format::Binary => {
+            return extract::extract_bytes(fmt, &name, &head, &mut cx).map(|()| None);
+        }
+        Format::Zip if meta.len() > opts.limits.max_whole => {
+            let kind = crate::extract::office::container_kind(r.get_mut());
+            if let Some(k) = kind {
+                format = k.as_str().to_string();
+            }
+            let f = r.into_inner();
+            extract::office::zip(f, &name, &mut cx)?;
+        }
+        Format::Zip => {
+            let data = extract::read_capped(&mut r, opts.limits.max_whole, "zip")?;
+            if let Some(k) = crate::extract::office::container_kind(std::io::Cursor::new(&data[..]))
+            {
+                format = k.as_str().to_string();
+            }
+            extract::extract_bytes(fmt, &name, &data, &mut cx)?;
+        }
+        _ => extract::extract_stream(fmt, &name, &mut r, &mut cx)?,
+    }
+    Ok(Some(judge(cx, &format, path, &meta)))
+}
+
+/// Scan bytes in memory as if they were a file named `name` (tests, fuzzing).
+pub fn scan_bytes(
+    name: &str,
+    data: &[u8],
+    opts: &ScanOptions,
+    hasher: &Hasher,
+) -> Result<FileOutcome, ExtractError> {
+    let engine = Engine::get().map_err(|e| ExtractError::corrupt("engine", e))?;
+    let mut cx = Cx::new(
+        engine,
+        hasher,
+        opts.unmask,
+        opts.limits.clone(),
+        name.to_string(),
+    );
+    let fmt = extract::sniff(name, data);
+    extract::extract_bytes(fmt, name, data, &mut cx)?;
+    let exposure = PhiExposure {
+        unencrypted_archive: cx.in_archive && !cx.encrypted_members,
+        in_email: cx.in_email,
+        ..PhiExposure::default()
+    };
+    Ok(build(cx, fmt.as_str(), name, 0, exposure))
+}
+
+fn judge(cx: Cx<'_>, format: &str, path: &Path, meta: &std::fs::Metadata) -> FileOutcome {
+    let mut exposure = path_exposure(path);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode();
+        exposure.world_readable = mode & 0o004 != 0;
+        exposure.group_readable = mode & 0o040 != 0;
+    }
+    exposure.unencrypted_archive = cx.in_archive && !cx.encrypted_members;
+    exposure.in_email = cx.in_email;
+    build(
+        cx,
+        format,
+        &path.display().to_string(),
+        meta.len(),
+        exposure,
+    )
+}
+
+fn build(cx: Cx<'_>, format: &str, path: &str, size: u64, exposure: PhiExposure) -> FileOutcome {
+    let individuals = cx.individuals();
+    let (risk, severity, headline) = assess(format, &cx.counts, individuals, cx.health, &exposure);
+    let report = PhiFileReport {
+        path: path.to_string(),
+        format: format.to_string(),
+        size,
+        counts: cx.counts,
+        individuals,
+        health_info: cx.health,
+        exposure,
+        risk,
+        severity,
+        headline,
+        warnings: cx.warnings,
+    };
+    FileOutcome {
+        report,
+        findings: cx.findings,
+    }
+}
+
+/// Where a path lies: shared, synced, desktop folders.
+pub fn path_exposure(path: &Path) -> PhiExposure {
+    let mut e = PhiExposure::default();
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    for comp in abs.components() {
+        let c = comp.as_os_str().to_string_lossy().to_ascii_lowercase();
+        if [
+            "dropbox",
+            "onedrive",
+            "google drive",
+            "googledrive",
+            "icloud",
+            "icloud drive",
+            "box sync",
+            "box",
+        ]
+        .iter()
+        .any(|s| c == *s || c.starts_with(&format!("{s} -")) || c.starts_with("onedrive"))
+        {
+            e.synced_folder = true;
+        }
+        if [
+            "share",
+            "shares",
+            "shared",
+            "public",
+            "users/public",
+            "srv",
+            "nas",
+            "common",
+            "smb",
+            "scans",
+            "shared drive",
+        ]
+        .contains(&c.as_str())
+            || c.ends_with("share")
+            || c.ends_with("$")
+        {
+            e.shared_folder = true;
+        }
+        if c == "desktop" || c == "downloads" {
+            e.desktop = true;
+        }
+    }
+    e
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn noun(format: &str) -> &'static str {
+    match format {
+        "csv" | "xlsx" | "xls" | "ods" => "spreadsheet",
+        "docx" | "odt" | "rtf" => "document",
+        "pdf" => "PDF",
+        "pptx" => "presentation",
+        "text" => "text file",
+        "sql" => "database export",
+        "hl7" => "HL7 interface file",
+        "dicom" => "X-ray image file (DICOM)",
+        "eml" => "e-mail",
+        "mbox" => "mailbox",
+        "zip" | "gzip" => "archive",
+        _ => "data file",
+    }
+}
+
+/// Risk 0-100, its severity and one plain sentence for a file.
+pub fn assess(
+    format: &str,
+    counts: &BTreeMap<PhiKind, u64>,
+    individuals: u64,
+    health: bool,
+    exposure: &PhiExposure,
+) -> (u32, Severity, String) {
+    let mut kinds: Vec<PhiKind> = counts
+        .keys()
+        .copied()
+        .filter(|k| k.identifies_person())
+        .collect();
+    kinds.sort_by_key(|k| (std::cmp::Reverse(k.weight()), std::cmp::Reverse(counts[k])));
+    let sensitivity = kinds.first().map_or(0, |k| k.weight());
+    let identity_complete = kinds.iter().any(|k| k.weight() >= 8)
+        || (kinds.contains(&PhiKind::Name)
+            && (kinds.contains(&PhiKind::Dob) || kinds.contains(&PhiKind::Address)));
+    let volume = ((individuals as f64 + 1.0).log10() * 10.0).min(30.0) as u32;
+    let mut risk = sensitivity * 3 + volume;
+    if identity_complete {
+        risk += 5;
+    }
+    if health && !kinds.is_empty() {
+        risk += 15;
+    }
+    let mut exp = 0;
+    if exposure.synced_folder {
+        exp += 15;
+    }
+    if exposure.shared_folder {
+        exp += 12;
+    }
+    if exposure.world_readable {
+        exp += 10;
+    }
+    if exposure.desktop {
+        exp += 8;
+    }
+    if exposure.in_email {
+        exp += 8;
+    }
+    if exposure.unencrypted_archive {
+        exp += 5;
+    }
+    risk += exp.min(25);
+    if kinds.is_empty() {
+        risk = risk.min(15);
+    }
+    let risk = risk.min(100);
+    let severity = match risk {
+        70.. => Severity::Critical,
+        50..=69 => Severity::High,
+        30..=49 => Severity::Medium,
+        10..=29 => Severity::Low,
+        _ => Severity::Info,
+    };
+    let who = match individuals {
+        0 => String::new(),
+        1 => "1 patient with ".to_string(),
+        n => format!("{} patients with ", thousands(n)),
+    };
+    let what: Vec<&str> = kinds.iter().take(2).map(|k| k.short()).collect();
+    let what = if what.is_empty() {
+        counts
+            .keys()
+            .next()
+            .map_or("identifiers".to_string(), |k| k.plain().to_string())
+    } else {
+        what.join(" and ")
+    };
+    let health_txt = if health && !kinds.is_empty() {
+        " plus health information"
+    } else {
+        ""
+    };
+    let unprotected = exposure.world_readable
+        || exposure.shared_folder
+        || exposure.synced_folder
+        || exposure.unencrypted_archive;
+    let doc = noun(format);
+    let article = if unprotected {
+        "an unprotected "
+    } else if doc.starts_with(['a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U']) {
+        "an "
+    } else {
+        "a "
+    };
+    let place = exposure
+        .reasons()
+        .into_iter()
+        .find(|r| {
+            !r.starts_with("readable") && *r != "in an unencrypted archive" && *r != "in an e-mail"
+        })
+        .map(|r| format!(" {r}"))
+        .unwrap_or_default();
+    let headline = format!("{who}{what}{health_txt} in {article}{doc}{place}");
+    let mut c = headline.chars();
+    let headline = match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => headline,
+    };
+    (risk, severity, headline)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headline_reads_plainly() {
+        let mut counts = BTreeMap::new();
+        counts.insert(PhiKind::Ssn, 4812);
+        counts.insert(PhiKind::Dob, 4812);
+        counts.insert(PhiKind::Name, 4812);
+        let exp = PhiExposure {
+            shared_folder: true,
+            ..PhiExposure::default()
+        };
+        let (risk, sev, line) = assess("csv", &counts, 4812, false, &exp);
+        assert_eq!(
+            line,
+            "4,812 patients with SSN and date of birth in an unprotected spreadsheet on a shared drive"
+        );
+        assert!(risk >= 70, "{risk}");
+        assert_eq!(sev, Severity::Critical);
+        let (low, _, _) = assess("text", &counts, 1, false, &PhiExposure::default());
+        assert!(low < risk);
+    }
+
+    #[test]
+    fn exposure_from_path() {
+        let e = path_exposure(Path::new("/home/amy/Dropbox/exports/patients.csv"));
+        assert!(e.synced_folder && !e.shared_folder);
+        let e = path_exposure(Path::new("/srv/share/billing.xlsx"));
+        assert!(e.shared_folder);
+        let e = path_exposure(Path::new("/home/fd/Desktop/list.csv"));
+        assert!(e.desktop);
+    }
+}
