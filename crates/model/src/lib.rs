@@ -9,9 +9,14 @@ pub mod asset;
 pub mod phi;
 pub mod risk;
 pub mod severity;
+pub mod vuln;
 
 pub use asset::{Asset, Category, Finding, HostStatus, Service, Transport};
 pub use phi::{
     Confidence, PhiExposure, PhiFileReport, PhiFinding, PhiKind, PhiLocation, PhiScanSummary,
 };
 pub use severity::Severity;
+pub use vuln::{
+    Advisory, AdvisoryProduct, CpeMatch, CveRecord, Cvss, Epss, FeedState, KevEntry, MatchConfidence,
+    MatchSource, Mds2, Recall, Sbom, SbomComponent, VulnMatch,
+};

@@ -11,12 +11,14 @@
 //! 1-9 core/inventory, 20-29 phi, 30-39 detect, 40-49 intel, 50-59 risk.
 
 mod error;
+mod intel;
 mod inventory;
 mod migrate;
 mod risk;
 mod sqlite;
 
 pub use error::StoreError;
+pub use intel::{IntelCounts, IntelStore, IntelWriter};
 pub use inventory::{Change, ChangeKind, InventoryStore, ScanSummary};
 pub use risk::{DraftAssessment, IncidentRecord, RiskStore};
 pub use sqlite::SqliteStore;

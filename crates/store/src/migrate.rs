@@ -17,6 +17,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0001_inventory.sql"),
     },
     Migration {
+        version: 40,
+        name: "intel",
+        sql: include_str!("../migrations/sqlite/0040_intel.sql"),
+    },
+    Migration {
         version: 50,
         name: "risk",
         sql: include_str!("../migrations/sqlite/0050_risk.sql"),
