@@ -1,5 +1,6 @@
 //! Simulated devices speaking the real protocols (server side), for `medguard demo` and tests.
 
+pub mod bacnet;
 pub mod dicom;
 pub mod ftp;
 pub mod hl7;
