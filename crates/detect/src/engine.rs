@@ -1,0 +1,508 @@
+//! The Sigma engine behind our own [`RuleEngine`] trait.
+//!
+//! Rules are parsed and evaluated by `rsigma-parser`/`rsigma-eval` (MIT, pinned `=0.23.0`): Sigma v2
+//! detection rules with every modifier SigmaHQ uses, and correlation rules (`event_count`,
+//! `value_count`, `temporal`, `temporal_ordered`) with group-by and timespan. Its compiled matchers
+//! and witness-based candidate index mean each event is evaluated against the few rules that can
+//! match it. Our logsource routing (`data/mappings/logsources.yml`) adds `Channel`/`EventID`
+//! conditions to every Windows rule, so rules also only fire on the log they were written for.
+//!
+//! Loading never drops a rule silently: every file, document and rule that does not load is
+//! reported in [`LoadReport::issues`] with the reason.
+
+use crate::event::LogEvent;
+use rsigma_eval::{
+    CorrelationAction, CorrelationConfig, CorrelationEngine, EvaluationResult, JsonEvent, Pipeline,
+    ResultBody,
+};
+use rsigma_parser::{Detection, Modifier, SigmaRule, SigmaValue};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// The routing pipeline shipped in the binary.
+pub const BUILTIN_LOGSOURCES: &str = include_str!("../../../data/mappings/logsources.yml");
+/// Largest rule file read (bigger files are reported, not read).
+pub const MAX_RULE_FILE: u64 = 1024 * 1024;
+/// Longest `|re` pattern accepted; longer ones are refused (the regex crate is linear-time in the
+/// input, but compile time and memory grow with the pattern).
+pub const MAX_REGEX_LEN: usize = 4096;
+
+/// One rule file's text and the name to report it by.
+#[derive(Debug, Clone)]
+pub struct RuleSource {
+    pub name: String,
+    pub text: String,
+}
+
+/// A rule, document or file that did not load, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoadIssue {
+    pub file: String,
+    /// The rule's title (or id) when the problem is with one rule of the file.
+    pub rule: Option<String>,
+    pub reason: String,
+}
+
+/// What loading a rule set did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LoadReport {
+    pub files: usize,
+    /// Detection rules loaded.
+    pub rules: usize,
+    /// Correlation rules loaded.
+    pub correlations: usize,
+    /// Documents that were not loaded (each also in `issues`).
+    pub failed: usize,
+    pub issues: Vec<LoadIssue>,
+}
+
+impl LoadReport {
+    /// Share of documents that loaded, in percent.
+    pub fn loaded_percent(&self) -> f64 {
+        let ok = (self.rules + self.correlations) as f64;
+        let total = ok + self.failed as f64;
+        if total == 0.0 {
+            100.0
+        } else {
+            ok * 100.0 / total
+        }
+    }
+}
+
+/// What alerts need to know about a rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleInfo {
+    pub id: Option<String>,
+    pub title: String,
+    pub level: Option<String>,
+    pub tags: Vec<String>,
+    pub description: Option<String>,
+    pub falsepositives: Vec<String>,
+    /// `medguard_explanation`: plain-language meaning for the practice.
+    pub explanation: Option<String>,
+    /// `medguard_first_steps`: what to do first.
+    pub first_steps: Vec<String>,
+    /// `medguard_hipaa`: HIPAA sections this rule supports (overrides the tag mapping).
+    pub hipaa: Vec<String>,
+    pub file: String,
+    pub correlation: bool,
+}
+
+/// A rule that matched: a detection, or a correlation that reached its threshold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    /// The rule id, or its title when it has none.
+    pub rule_key: String,
+    pub title: String,
+    pub level: Option<String>,
+    pub tags: Vec<String>,
+    pub correlation: Option<CorrelationHit>,
+}
+
+/// The state of a correlation when it fired.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CorrelationHit {
+    /// `event_count`, `value_count`, `temporal` or `temporal_ordered`.
+    pub kind: String,
+    /// The group-by field values.
+    pub group: Vec<(String, String)>,
+    /// The aggregate that crossed the threshold (events, distinct values, rules seen).
+    pub value: f64,
+    pub timespan_secs: u64,
+}
+
+/// A stateless detection result, opaque to callers; feed it to [`RuleEngine::correlate`].
+#[derive(Debug, Clone)]
+pub struct Detections(Vec<EvaluationResult>);
+
+impl Detections {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A detection engine. `detect` is stateless (call it from many threads); `correlate` keeps the
+/// correlation windows and must see events in time order.
+pub trait RuleEngine: Send + Sync {
+    /// Which detection rules match `event`.
+    fn detect(&self, event: &LogEvent) -> Detections;
+    /// Update correlation state with `event` and its detections; returns what fired.
+    fn correlate(&mut self, event: &LogEvent, detections: Detections) -> Vec<Hit>;
+    /// Metadata of a loaded rule by id or title.
+    fn rule(&self, key: &str) -> Option<&RuleInfo>;
+}
+
+/// The rsigma-backed engine.
+pub struct SigmaEngine {
+    inner: CorrelationEngine,
+    info: HashMap<String, RuleInfo>,
+}
+
+impl std::fmt::Debug for SigmaEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigmaEngine")
+            .field("rules", &self.info.len())
+            .finish()
+    }
+}
+
+/// The embedded healthcare rules (`data/rules/*.yml`).
+pub fn builtin_rules() -> Vec<RuleSource> {
+    crate::builtin::RULES
+        .iter()
+        .map(|(name, text)| RuleSource {
+            name: format!("builtin:{name}"),
+            text: (*text).to_string(),
+        })
+        .collect()
+}
+
+/// Every `.yml`/`.yaml` file under `dir` (or `dir` itself when it is a file), sorted. Files that
+/// cannot be read are reported as issues.
+pub fn rule_sources(dir: &Path, issues: &mut Vec<LoadIssue>) -> Vec<RuleSource> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        match std::fs::metadata(&p) {
+            Ok(m) if m.is_dir() => match std::fs::read_dir(&p) {
+                Ok(rd) => stack.extend(rd.flatten().map(|e| e.path())),
+                Err(e) => issues.push(LoadIssue {
+                    file: p.display().to_string(),
+                    rule: None,
+                    reason: format!("cannot list the folder: {e}"),
+                }),
+            },
+            Ok(_) => {
+                let is_yaml = p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                    e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml")
+                });
+                if is_yaml || p == dir {
+                    files.push(p);
+                }
+            }
+            Err(e) => issues.push(LoadIssue {
+                file: p.display().to_string(),
+                rule: None,
+                reason: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    files.sort();
+    let mut out = Vec::with_capacity(files.len());
+    for f in files {
+        let name = f.display().to_string();
+        match std::fs::metadata(&f) {
+            Ok(m) if m.len() > MAX_RULE_FILE => issues.push(LoadIssue {
+                file: name,
+                rule: None,
+                reason: format!("larger than {MAX_RULE_FILE} bytes; not a rule file"),
+            }),
+            _ => match std::fs::read(&f) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(text) => out.push(RuleSource { name, text }),
+                    Err(_) => issues.push(LoadIssue {
+                        file: name,
+                        rule: None,
+                        reason: "not valid UTF-8".into(),
+                    }),
+                },
+                Err(e) => issues.push(LoadIssue {
+                    file: name,
+                    rule: None,
+                    reason: format!("cannot read: {e}"),
+                }),
+            },
+        }
+    }
+    out
+}
+
+/// Parse a logsource/field mapping pipeline (the format of `data/mappings/logsources.yml`).
+pub fn parse_mapping(name: &str, yaml: &str) -> Result<Pipeline, crate::DetectError> {
+    rsigma_eval::parse_pipeline(yaml).map_err(|e| crate::DetectError::Mapping {
+        name: name.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn long_regex(d: &Detection) -> Option<usize> {
+    match d {
+        Detection::AllOf(items) => items.iter().find_map(|i| {
+            if !i.field.modifiers.contains(&Modifier::Re) {
+                return None;
+            }
+            i.values.iter().find_map(|v| match v {
+                SigmaValue::String(s) if s.original.len() > MAX_REGEX_LEN => Some(s.original.len()),
+                _ => None,
+            })
+        }),
+        Detection::AnyOf(subs) => subs.iter().find_map(long_regex),
+        _ => None,
+    }
+}
+
+fn attr_str(rule: &SigmaRule, key: &str) -> Option<String> {
+    rule.custom_attributes
+        .get(key)
+        .and_then(|v| v.as_str())
+        .map(|s| s.trim().to_string())
+}
+
+fn attr_list(attrs: &HashMap<String, serde_json::Value>, key: &str) -> Vec<String> {
+    match attrs.get(key) {
+        Some(serde_json::Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        Some(serde_json::Value::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+fn yaml_list(rule: &SigmaRule, key: &str) -> Vec<String> {
+    let v = rule
+        .custom_attributes
+        .get(key)
+        .and_then(|v| serde_json::to_value(v).ok())
+        .map(|v| HashMap::from([(key.to_string(), v)]))
+        .unwrap_or_default();
+    attr_list(&v, key)
+}
+
+fn rule_key(id: &Option<String>, title: &str) -> String {
+    id.clone().unwrap_or_else(|| title.to_string())
+}
+
+impl SigmaEngine {
+    /// Load `sources` through the routing `pipelines`, reporting every problem.
+    pub fn load(sources: &[RuleSource], pipelines: Vec<Pipeline>) -> (SigmaEngine, LoadReport) {
+        let config = CorrelationConfig {
+            // Detections of rules that only feed a correlation (`generate: false`) are not alerts.
+            emit_detections: false,
+            // Bound per-group memory: a flood can only under-count, never exhaust memory.
+            max_group_entries: Some(50_000),
+            action_on_match: CorrelationAction::Reset,
+            ..CorrelationConfig::default()
+        };
+        let mut inner = CorrelationEngine::new(config);
+        for p in pipelines {
+            inner.add_pipeline(p);
+        }
+        let mut report = LoadReport::default();
+        let mut info = HashMap::new();
+        let mut correlations = Vec::new();
+        for src in sources {
+            report.files += 1;
+            let collection = match rsigma_parser::parse_sigma_yaml(&src.text) {
+                Ok(c) => c,
+                Err(e) => {
+                    report.failed += 1;
+                    report.issues.push(LoadIssue {
+                        file: src.name.clone(),
+                        rule: None,
+                        reason: format!("not a Sigma rule: {e}"),
+                    });
+                    continue;
+                }
+            };
+            for e in &collection.errors {
+                report.failed += 1;
+                report.issues.push(LoadIssue {
+                    file: src.name.clone(),
+                    rule: None,
+                    reason: e.clone(),
+                });
+            }
+            for f in &collection.filters {
+                report.failed += 1;
+                report.issues.push(LoadIssue {
+                    file: src.name.clone(),
+                    rule: Some(f.title.clone()),
+                    reason: "Sigma filter documents are not supported; use a medguard allow-list (--allow) instead".into(),
+                });
+            }
+            if collection.rules.is_empty()
+                && collection.correlations.is_empty()
+                && collection.errors.is_empty()
+                && collection.filters.is_empty()
+            {
+                report.failed += 1;
+                report.issues.push(LoadIssue {
+                    file: src.name.clone(),
+                    rule: None,
+                    reason: "no Sigma rule in this file".into(),
+                });
+            }
+            for rule in &collection.rules {
+                let label = rule.id.clone().unwrap_or_else(|| rule.title.clone());
+                if let Some(len) = rule.detection.named.values().find_map(long_regex) {
+                    report.failed += 1;
+                    report.issues.push(LoadIssue {
+                        file: src.name.clone(),
+                        rule: Some(label),
+                        reason: format!(
+                            "a regular expression is {len} characters long (limit {MAX_REGEX_LEN})"
+                        ),
+                    });
+                    continue;
+                }
+                match inner.add_rule(rule) {
+                    Ok(()) => {
+                        report.rules += 1;
+                        let key = rule_key(&rule.id, &rule.title);
+                        info.insert(
+                            key,
+                            RuleInfo {
+                                id: rule.id.clone(),
+                                title: rule.title.clone(),
+                                level: rule.level.as_ref().map(|l| l.as_str().to_string()),
+                                tags: rule.tags.clone(),
+                                description: rule.description.clone(),
+                                falsepositives: rule.falsepositives.clone(),
+                                explanation: attr_str(rule, "medguard_explanation"),
+                                first_steps: yaml_list(rule, "medguard_first_steps"),
+                                hipaa: yaml_list(rule, "medguard_hipaa"),
+                                file: src.name.clone(),
+                                correlation: false,
+                            },
+                        );
+                    }
+                    Err(e) => {
+                        report.failed += 1;
+                        report.issues.push(LoadIssue {
+                            file: src.name.clone(),
+                            rule: Some(label),
+                            reason: e.to_string(),
+                        });
+                    }
+                }
+            }
+            for c in collection.correlations {
+                correlations.push((src.name.clone(), c));
+            }
+        }
+        for (file, c) in correlations {
+            let label = c.id.clone().unwrap_or_else(|| c.title.clone());
+            let missing: Vec<&String> = c
+                .rules
+                .iter()
+                .filter(|r| {
+                    !info
+                        .values()
+                        .any(|i: &RuleInfo| i.id.as_deref() == Some(r.as_str()) || &i.title == *r)
+                })
+                .collect();
+            let loaded_names = missing.is_empty();
+            let result = inner.add_correlation(&c);
+            match result {
+                Ok(()) => {
+                    report.correlations += 1;
+                    if !loaded_names {
+                        report.issues.push(LoadIssue {
+                            file: file.clone(),
+                            rule: Some(label.clone()),
+                            reason: format!(
+                                "loaded, but refers to rules that are not loaded (by id): {}; it will not fire unless they are named by `name:`",
+                                missing
+                                    .iter()
+                                    .map(|s| s.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        });
+                    }
+                    let custom: HashMap<String, serde_json::Value> = c
+                        .custom_attributes
+                        .iter()
+                        .filter_map(|(k, v)| serde_json::to_value(v).ok().map(|v| (k.clone(), v)))
+                        .collect();
+                    info.insert(
+                        rule_key(&c.id, &c.title),
+                        RuleInfo {
+                            id: c.id.clone(),
+                            title: c.title.clone(),
+                            level: c.level.as_ref().map(|l| l.as_str().to_string()),
+                            tags: c.tags.clone(),
+                            description: c.description.clone(),
+                            falsepositives: c.falsepositives.clone(),
+                            explanation: custom
+                                .get("medguard_explanation")
+                                .and_then(|v| v.as_str())
+                                .map(|s| s.trim().to_string()),
+                            first_steps: attr_list(&custom, "medguard_first_steps"),
+                            hipaa: attr_list(&custom, "medguard_hipaa"),
+                            file,
+                            correlation: true,
+                        },
+                    );
+                }
+                Err(e) => {
+                    report.failed += 1;
+                    report.issues.push(LoadIssue {
+                        file,
+                        rule: Some(label),
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+        (SigmaEngine { inner, info }, report)
+    }
+
+    /// Number of loaded rules (detection and correlation).
+    pub fn len(&self) -> usize {
+        self.info.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.info.is_empty()
+    }
+
+    /// The detection rules (not correlations) matching `event`, without touching correlation state.
+    pub fn detect_hits(&self, event: &LogEvent) -> Vec<Hit> {
+        self.inner
+            .evaluate(&JsonEvent::borrow(&event.fields))
+            .iter()
+            .map(to_hit)
+            .collect()
+    }
+}
+
+fn to_hit(r: &EvaluationResult) -> Hit {
+    let h = &r.header;
+    Hit {
+        rule_key: rule_key(&h.rule_id, &h.rule_title),
+        title: h.rule_title.clone(),
+        level: h.level.as_ref().map(|l| l.as_str().to_string()),
+        tags: h.tags.clone(),
+        correlation: match &r.body {
+            ResultBody::Correlation(c) => Some(CorrelationHit {
+                kind: c.correlation_type.as_str().to_string(),
+                group: c.group_key.clone(),
+                value: c.aggregated_value,
+                timespan_secs: c.timespan_secs,
+            }),
+            ResultBody::Detection(_) => None,
+        },
+    }
+}
+
+impl RuleEngine for SigmaEngine {
+    fn detect(&self, event: &LogEvent) -> Detections {
+        Detections(self.inner.evaluate(&JsonEvent::borrow(&event.fields)))
+    }
+
+    fn correlate(&mut self, event: &LogEvent, detections: Detections) -> Vec<Hit> {
+        let ev = JsonEvent::borrow(&event.fields);
+        self.inner
+            .process_with_detections(&ev, detections.0, event.epoch_secs())
+            .iter()
+            .map(to_hit)
+            .collect()
+    }
+
+    fn rule(&self, key: &str) -> Option<&RuleInfo> {
+        self.info.get(key)
+    }
+}
