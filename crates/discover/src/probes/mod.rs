@@ -3,7 +3,6 @@
 
 use crate::probe::Probe;
 
-pub mod bacnet;
 pub mod dicom;
 pub mod ftp;
 pub mod hl7;
@@ -11,11 +10,13 @@ pub mod http;
 pub mod ipp;
 pub mod modbus;
 pub mod mqtt;
+pub mod rdp;
 pub mod rtsp;
 pub mod smb;
 pub mod ssh;
 pub mod telnet;
 pub mod tls;
+pub mod vnc;
 
 /// Every probe medguard knows, in trial order.
 pub fn registry() -> &'static [&'static Probe] {
@@ -24,6 +25,8 @@ pub fn registry() -> &'static [&'static Probe] {
 
 // A `static` (not a temporary) because references to statics are not promoted to `'static`.
 static REGISTRY: &[&Probe] = &[
+    &vnc::PROBE,
+    &rdp::PROBE,
     &smb::PROBE,
     &ftp::PROBE,
     &telnet::PROBE,
@@ -37,5 +40,4 @@ static REGISTRY: &[&Probe] = &[
     &http::PROBE,
     &modbus::PROBE,
     &mqtt::PROBE,
-    &bacnet::PROBE,
 ];
