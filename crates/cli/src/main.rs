@@ -48,6 +48,8 @@ pub enum Command {
     Report(cmd::report::Args),
     /// Discover, identify and assess every device on a network, store it, show what changed.
     Scan(cmd::scan::Args),
+    /// Scan a virtual practice on loopback (simulated devices), store it and write the report.
+    Demo(cmd::demo::Args),
 }
 
 fn main() {
@@ -72,5 +74,6 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Inventory(args) => cmd::inventory::run(g, args),
         Command::Report(args) => cmd::report::run(g, args),
         Command::Scan(args) => cmd::scan::run(g, args),
+        Command::Demo(args) => cmd::demo::run(g, args),
     }
 }

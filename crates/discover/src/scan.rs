@@ -86,6 +86,9 @@ pub struct ScanOptions {
     /// On ports nothing identified, also try every other TCP probe the profile allows (for devices
     /// on non-standard ports; slower).
     pub try_all_probes: bool,
+    /// Extra (probe name, port) pairs: run that probe first on that port too, for services on
+    /// non-standard ports (`--service-port smb:8445`).
+    pub probe_ports: Vec<(String, u16)>,
 }
 
 impl ScanOptions {
@@ -107,6 +110,7 @@ impl ScanOptions {
             host_deadline: Duration::from_secs(60),
             assume_up: false,
             try_all_probes: false,
+            probe_ports: Vec::new(),
         };
         match profile {
             Profile::Default => base,
@@ -481,7 +485,14 @@ impl Host<'_> {
 
     fn port_probes(&self, t: Transport, port: u16) -> impl Iterator<Item = &'static Probe> + '_ {
         self.scanner.probes.iter().copied().filter(move |p| {
-            p.transport == t && p.ports.contains(&port) && self.opts().allows(p.intrusiveness)
+            p.transport == t
+                && self.opts().allows(p.intrusiveness)
+                && (p.ports.contains(&port)
+                    || self
+                        .opts()
+                        .probe_ports
+                        .iter()
+                        .any(|(name, hint)| *hint == port && name == p.name))
         })
     }
 
@@ -539,8 +550,13 @@ impl Host<'_> {
         match self.run_probe(probe, port).await {
             Ok(obs) => Some(obs),
             Err(ProbeError::NotThisProtocol { .. }) => None,
-            // A UDP port that stays silent is simply not that service.
+            // A UDP port that stays silent (or is refused by ICMP) is simply not that service.
             Err(ProbeError::Timeout(_)) if t == Transport::Udp => None,
+            Err(ProbeError::Io(e) | ProbeError::Connect { source: e, .. })
+                if t == Transport::Udp && e.kind() == std::io::ErrorKind::ConnectionRefused =>
+            {
+                None
+            }
             Err(e) => {
                 errors.push(format!("{}: {}", probe.name, error_chain(&e)));
                 None

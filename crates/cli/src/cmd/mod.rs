@@ -1,3 +1,4 @@
+pub mod demo;
 pub mod inventory;
 pub mod report;
 pub mod scan;

@@ -87,8 +87,10 @@ pub(crate) struct Job {
 
 /// What a finished scan produced.
 pub(crate) struct Outcome {
+    /// The exit code the scan calls for.
     pub code: i32,
-    pub assets: Vec<Asset>,
+    /// Devices that answered.
+    pub up: usize,
 }
 
 pub fn run(g: &GlobalArgs, args: Args) -> anyhow::Result<i32> {
@@ -290,10 +292,15 @@ pub(crate) fn execute(
         if r.errors.iter().any(|e| e.starts_with("host deadline")) {
             partial = true;
         }
-        let c = store
-            .record_asset(scan_id, &r.asset)
-            .context("failed to record a device in the store")?;
-        changes.extend(c);
+        // Addresses that answered nothing are reported, not stored: a silent /24 would otherwise
+        // fill the inventory with 250 empty devices. Known devices that went silent are marked
+        // gone by finish_scan below.
+        if r.asset.status == HostStatus::Up {
+            let c = store
+                .record_asset(scan_id, &r.asset)
+                .context("failed to record a device in the store")?;
+            changes.extend(c);
+        }
         if g.json {
             output::json_line(&mut out, "asset", &asset_record(&r)?)?;
         } else if !g.quiet {
@@ -374,7 +381,7 @@ pub(crate) fn execute(
         if silent > 0 {
             writeln!(
                 out,
-                "{silent} address(es) did not answer (recorded as no-response)."
+                "{silent} address(es) did not answer (status no-response; not added to the inventory)."
             )?;
         }
         if !changes.is_empty() {
@@ -408,7 +415,7 @@ pub(crate) fn execute(
     };
     Ok(Outcome {
         code,
-        assets: results.into_iter().map(|r| r.asset).collect(),
+        up: up.len(),
     })
 }
 

@@ -1,5 +1,6 @@
 //! Simulated devices speaking the real protocols (server side), for `medguard demo` and tests.
 
+pub mod bacnet;
 pub mod dicom;
 pub mod ftp;
 pub mod hl7;
@@ -7,10 +8,9 @@ pub mod http;
 pub mod ipp;
 pub mod modbus;
 pub mod mqtt;
-pub mod rdp;
+pub mod practice;
 pub mod rtsp;
 pub mod smb;
 pub mod ssh;
 pub mod telnet;
 pub mod tls;
-pub mod vnc;
