@@ -3,6 +3,7 @@
 
 use crate::probe::Probe;
 
+pub mod bacnet;
 pub mod dicom;
 pub mod ftp;
 pub mod hl7;
@@ -40,4 +41,5 @@ static REGISTRY: &[&Probe] = &[
     &http::PROBE,
     &modbus::PROBE,
     &mqtt::PROBE,
+    &bacnet::PROBE,
 ];
