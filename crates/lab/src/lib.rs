@@ -8,6 +8,9 @@
 //! Peers listen only on loopback (127.0.0.0/8). Tests give each peer its own loopback address where a
 //! protocol needs its standard port, so several "devices" can coexist like on a practice LAN.
 
+pub mod cups;
+pub mod lighttpd;
+
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

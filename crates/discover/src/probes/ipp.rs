@@ -16,12 +16,12 @@
 //! `ipp_status` (status-code, hex), `ipp_version`, `server` (HTTP `Server` header), `printer_uri`,
 //! and the printer's own attributes with `-` written as `_`: `printer_make_and_model`,
 //! `printer_firmware_string_version`, `printer_info`, `printer_location`, `printer_name`,
-//! `printer_state`, `printer_uuid`, `printer_device_id`, `printer_more_info`,
+//! `printer_state`, `printer_uuid`, `printer_device_id`, `printer_more_info`, `printer_uri_supported`,
 //! `ipp_versions_supported`, `uri_security_supported`, `uri_authentication_supported`.
 //!
 //! ## Findings
-//! `ipp-no-auth` when the printer itself says (`uri-authentication-supported = none`) that its
-//! print URI takes jobs without any login.
+//! `ipp-no-auth` when the printer itself says (`uri-authentication-supported` is `none` or
+//! `requesting-user-name`, RFC 8011 §5.4.2) that its print URI takes jobs without any login.
 
 use super::http;
 use crate::io;
@@ -66,6 +66,7 @@ pub const REQUESTED: &[&str] = &[
     "printer-uuid",
     "printer-device-id",
     "printer-more-info",
+    "printer-uri-supported",
     "ipp-versions-supported",
     "uri-security-supported",
     "uri-authentication-supported",
@@ -132,12 +133,17 @@ impl Message {
     }
 }
 
+/// One attribute to encode: value tag, name, values (a `1setOf` when more than one).
+pub type EncodeAttr<'a> = (u8, &'a str, Vec<String>);
+/// One attribute group to encode: delimiter tag and attributes.
+pub type EncodeGroup<'a> = (u8, Vec<EncodeAttr<'a>>);
+
 /// Encode a request (RFC 8010 §3.1.1): header, one operation-attributes group, end tag.
 pub fn encode(
     version: (u8, u8),
     code: u16,
     request_id: u32,
-    groups: &[(u8, Vec<(u8, &str, Vec<String>)>)],
+    groups: &[EncodeGroup<'_>],
 ) -> Vec<u8> {
     let mut out = vec![version.0, version.1];
     out.extend_from_slice(&code.to_be_bytes());
@@ -329,10 +335,7 @@ async fn exchange(
     if !is_ipp {
         return Err(ProbeError::NotThisProtocol {
             protocol: "ipp",
-            reason: format!(
-                "HTTP {} without an application/ipp body",
-                resp.head.status
-            ),
+            reason: format!("HTTP {} without an application/ipp body", resp.head.status),
         });
     }
     let msg = parse(&resp.body).map_err(|e| ProbeError::Malformed {
@@ -358,7 +361,10 @@ fn first_text(msg: &Message, name: &str) -> Option<String> {
 /// Record the printer's description into `obs`.
 pub fn describe(obs: &mut Observation, head: &http::Head, msg: &Message, printer_uri: &str) {
     obs.attr("ipp_status", format!("0x{:04x}", msg.code));
-    obs.attr("ipp_version", format!("{}.{}", msg.version.0, msg.version.1));
+    obs.attr(
+        "ipp_version",
+        format!("{}.{}", msg.version.0, msg.version.1),
+    );
     if let Some(server) = head.header("server") {
         obs.attr("server", io::printable(server.as_bytes(), MAX_VALUE));
         let (product, version) = http::product_version(server);
@@ -366,7 +372,10 @@ pub fn describe(obs: &mut Observation, head: &http::Head, msg: &Message, printer
         obs.version = version.map(|v| io::printable(v.as_bytes(), MAX_VALUE));
         obs.banner = Some(io::printable(server.as_bytes(), MAX_VALUE));
     }
-    obs.attr("printer_uri", io::printable(printer_uri.as_bytes(), MAX_VALUE));
+    obs.attr(
+        "printer_uri",
+        io::printable(printer_uri.as_bytes(), MAX_VALUE),
+    );
     for name in REQUESTED {
         let Some(attr) = msg.get(name) else { continue };
         let values: Vec<String> = attr
@@ -393,15 +402,28 @@ pub fn describe(obs: &mut Observation, head: &http::Head, msg: &Message, printer
     if let Some(name) = first_text(msg, "printer-name") {
         obs.hostname.get_or_insert(name);
     }
-    let auth_none = msg.get("uri-authentication-supported").is_some_and(|a| {
-        a.values
-            .iter()
-            .any(|v| matches!(v, Value::Text(t) if t.eq_ignore_ascii_case("none")))
+    // RFC 8011 §5.4.2: `none` and `requesting-user-name` (a name the client simply asserts) both
+    // mean nobody has to prove who they are.
+    let open = msg.get("uri-authentication-supported").and_then(|a| {
+        a.values.iter().find_map(|v| match v {
+            Value::Text(t)
+                if t.eq_ignore_ascii_case("none")
+                    || t.eq_ignore_ascii_case("requesting-user-name") =>
+            {
+                Some(t.clone())
+            }
+            _ => None,
+        })
     });
-    if is_success(msg.code) && auth_none {
+    if is_success(msg.code)
+        && let Some(scheme) = open
+    {
         obs.finding(
             "ipp-no-auth",
-            format!("{printer_uri} reports uri-authentication-supported = none"),
+            format!(
+                "{printer_uri} reports uri-authentication-supported = {}",
+                io::printable(scheme.as_bytes(), 40)
+            ),
         );
     }
 }
@@ -410,28 +432,38 @@ fn run(ctx: ProbeContext) -> ProbeFuture {
     Box::pin(async move {
         let authority = http::host_header(&ctx, 0);
         let uri = format!("ipp://{authority}/ipp/print");
-        let (head, msg) = exchange(
+        let first = exchange(
             &ctx,
             "/ipp/print",
             &printer_request(OP_GET_PRINTER_ATTRIBUTES, Some(&uri)),
         )
-        .await?;
+        .await;
         let mut obs = Observation::new("ipp");
         obs.tls = Some(false);
-        if is_success(msg.code) {
-            describe(&mut obs, &head, &msg, &uri);
-            return Ok(obs);
+        match first {
+            Ok((head, msg)) if is_success(msg.code) => {
+                describe(&mut obs, &head, &msg, &uri);
+                return Ok(obs);
+            }
+            // Nobody listening, or too slow: no second request.
+            Err(e @ (ProbeError::Connect { .. } | ProbeError::Timeout(_))) => return Err(e),
+            _ => {}
         }
         // No `/ipp/print` queue: a CUPS server names its queues; ask for its default one.
         let cups = exchange(&ctx, "/", &printer_request(OP_CUPS_GET_DEFAULT, None)).await;
-        match cups {
-            Ok((h, m)) if is_success(m.code) => {
+        match (first, cups) {
+            (_, Ok((h, m))) if is_success(m.code) => {
                 let queue = first_text(&m, "printer-uri-supported")
-                    .or_else(|| first_text(&m, "printer-name").map(|n| format!("ipp://{authority}/printers/{n}")))
+                    .or_else(|| {
+                        first_text(&m, "printer-name")
+                            .map(|n| format!("ipp://{authority}/printers/{n}"))
+                    })
                     .unwrap_or_else(|| format!("ipp://{authority}/"));
                 describe(&mut obs, &h, &m, &queue);
             }
-            _ => describe(&mut obs, &head, &msg, &uri),
+            (Ok((h, m)), _) => describe(&mut obs, &h, &m, &uri),
+            (Err(_), Ok((h, m))) => describe(&mut obs, &h, &m, &format!("ipp://{authority}/")),
+            (Err(e), Err(_)) => return Err(e),
         }
         Ok(obs)
     })
@@ -457,7 +489,10 @@ mod tests {
 
     #[test]
     fn request_layout_rfc8010_3_1() {
-        let req = printer_request(OP_GET_PRINTER_ATTRIBUTES, Some("ipp://10.0.0.7:631/ipp/print"));
+        let req = printer_request(
+            OP_GET_PRINTER_ATTRIBUTES,
+            Some("ipp://10.0.0.7:631/ipp/print"),
+        );
         // version 1.1, operation 0x000B, request-id 1, operation-attributes-tag.
         assert_eq!(&req[..9], &[1, 1, 0, 0x0b, 0, 0, 0, 1, TAG_OPERATION]);
         // First attribute: charset "attributes-charset" = "utf-8".
@@ -487,31 +522,61 @@ mod tests {
         let mut body = vec![2, 0, 0, 0, 0, 0, 0, 1, TAG_OPERATION];
         put(&mut body, TAG_CHARSET, "attributes-charset", b"utf-8");
         body.push(TAG_PRINTER);
-        put(&mut body, TAG_TEXT, "printer-make-and-model", b"HP LaserJet M404");
+        put(
+            &mut body,
+            TAG_TEXT,
+            "printer-make-and-model",
+            b"HP LaserJet M404",
+        );
         put(&mut body, TAG_ENUM, "printer-state", &3i32.to_be_bytes());
         // textWithLanguage: "en" + "Front desk".
-        put(&mut body, TAG_TEXT_WITH_LANGUAGE, "printer-location", b"\x00\x02en\x00\x0aFront desk");
+        put(
+            &mut body,
+            TAG_TEXT_WITH_LANGUAGE,
+            "printer-location",
+            b"\x00\x02en\x00\x0aFront desk",
+        );
         put(&mut body, 0x13, "printer-firmware-string-version", b""); // no-value
-        put(&mut body, TAG_KEYWORD, "uri-authentication-supported", b"none");
+        put(
+            &mut body,
+            TAG_KEYWORD,
+            "uri-authentication-supported",
+            b"none",
+        );
         body.push(TAG_END);
         let m = parse(&body).expect("parse");
         assert_eq!(m.version, (2, 0));
         assert_eq!(m.code, 0);
-        assert_eq!(m.get("printer-state").map(|a| a.values[0].clone()), Some(Value::Integer(3)));
+        assert_eq!(
+            m.get("printer-state").map(|a| a.values[0].clone()),
+            Some(Value::Integer(3))
+        );
         assert_eq!(
             m.get("printer-location").map(|a| a.values[0].display()),
             Some("Front desk".to_string())
         );
-        assert_eq!(m.get("printer-make-and-model").map(|a| a.group), Some(TAG_PRINTER));
-        let head = http::parse_head(b"HTTP/1.1 200 OK\r\nServer: CUPS/2.4 IPP/2.1\r\n\r\n", "HTTP")
-            .expect("head");
+        assert_eq!(
+            m.get("printer-make-and-model").map(|a| a.group),
+            Some(TAG_PRINTER)
+        );
+        let head = http::parse_head(
+            b"HTTP/1.1 200 OK\r\nServer: CUPS/2.4 IPP/2.1\r\n\r\n",
+            "HTTP",
+        )
+        .expect("head");
         let mut obs = Observation::new("ipp");
         describe(&mut obs, &head, &m, "ipp://x/ipp/print");
         assert_eq!(obs.model.as_deref(), Some("HP LaserJet M404"));
         assert_eq!(obs.firmware, None);
         assert_eq!(obs.product.as_deref(), Some("CUPS"));
-        assert_eq!(obs.attributes.get("printer_state").map(String::as_str), Some("3"));
-        assert_eq!(obs.findings.iter().map(|f| f.id).collect::<Vec<_>>(), vec!["ipp-no-auth"]);
+        assert_eq!(
+            obs.attributes.get("printer_state").map(String::as_str),
+            Some("3")
+        );
+        assert_eq!(
+            obs.findings.iter().map(|f| f.id).collect::<Vec<_>>(),
+            vec!["ipp-no-auth"]
+        );
 
         // Truncated anywhere: an error, never a panic.
         for cut in 0..body.len() - 1 {

@@ -71,7 +71,9 @@ pub fn parse_request(buf: &[u8]) -> Result<Option<Request>, ParseError> {
     let mut parts = first.split(' ');
     let (Some(method), Some(uri), Some(version)) = (parts.next(), parts.next(), parts.next())
     else {
-        return Err(ParseError::Malformed("request line needs method, URI and version"));
+        return Err(ParseError::Malformed(
+            "request line needs method, URI and version",
+        ));
     };
     if !version.starts_with("RTSP/") {
         return Err(ParseError::NotProtocol("RTSP"));
@@ -123,12 +125,11 @@ pub fn parse_sdp(body: &[u8]) -> Option<Sdp> {
             sdp.info.get_or_insert_with(|| clip(v));
         } else if let Some(v) = line.strip_prefix("a=tool:") {
             sdp.tool.get_or_insert_with(|| clip(v));
-        } else if let Some(v) = line.strip_prefix("m=") {
-            if let Some(kind) = v.split_whitespace().next()
-                && sdp.media.len() < 16
-            {
-                sdp.media.push(clip(kind));
-            }
+        } else if let Some(v) = line.strip_prefix("m=")
+            && let Some(kind) = v.split_whitespace().next()
+            && sdp.media.len() < 16
+        {
+            sdp.media.push(clip(kind));
         }
     }
     Some(sdp)
@@ -186,12 +187,7 @@ fn run(ctx: ProbeContext) -> ProbeFuture {
         if let Some(public) = head.header("public") {
             obs.attr("public", clip(public));
         }
-        let describe = build_request(
-            "DESCRIBE",
-            &uri,
-            2,
-            &[("Accept", "application/sdp")],
-        );
+        let describe = build_request("DESCRIBE", &uri, 2, &[("Accept", "application/sdp")]);
         let described = exchange(&mut stream, &ctx, &describe).await;
         io::close(stream).await;
         let described = match described {
@@ -274,7 +270,8 @@ mod tests {
     #[test]
     fn options_reply_rfc2326_10_1() {
         // RFC 2326 §10.1 example reply.
-        let msg = b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE\r\n\r\n";
+        let msg =
+            b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE\r\n\r\n";
         assert_eq!(http::message_complete(msg, "RTSP"), Some(msg.len()));
         let r = http::parse_response(msg, "RTSP").expect("parse");
         assert_eq!(r.head.status, 200);
@@ -303,16 +300,27 @@ mod tests {
         let parsed = parse_sdp(&r.body).expect("sdp");
         assert_eq!(parsed.session_name.as_deref(), Some("RTSP Session"));
         assert_eq!(parsed.info.as_deref(), Some("Front door camera"));
-        assert_eq!(parsed.tool.as_deref(), Some("LIVE555 Streaming Media v2020.08.19"));
+        assert_eq!(
+            parsed.tool.as_deref(),
+            Some("LIVE555 Streaming Media v2020.08.19")
+        );
         assert_eq!(parsed.media, vec!["video", "audio"]);
         assert_eq!(parse_sdp(b"<html>"), None);
         // Truncated body: not complete yet.
-        assert_eq!(http::message_complete(&msg.as_bytes()[..msg.len() - 3], "RTSP"), None);
+        assert_eq!(
+            http::message_complete(&msg.as_bytes()[..msg.len() - 3], "RTSP"),
+            None
+        );
     }
 
     #[test]
     fn requests_round_trip() {
-        let req = build_request("DESCRIBE", "rtsp://127.0.0.1:554/", 2, &[("Accept", "application/sdp")]);
+        let req = build_request(
+            "DESCRIBE",
+            "rtsp://127.0.0.1:554/",
+            2,
+            &[("Accept", "application/sdp")],
+        );
         let parsed = parse_request(&req).expect("parse").expect("complete");
         assert_eq!(parsed.method, "DESCRIBE");
         assert_eq!(parsed.uri, "rtsp://127.0.0.1:554/");

@@ -690,6 +690,8 @@ impl TlsReport {
 enum Attempt {
     Accepted(ServerFlight),
     Refused,
+    /// No byte within the timeout: a TLS server always answers a ClientHello.
+    Silent,
     NotTls(String),
 }
 
@@ -727,8 +729,9 @@ async fn attempt(ctx: &ProbeContext, version: TlsVersion) -> Result<Attempt, Pro
     io::close(stream).await;
     let reply = match reply {
         Ok(r) => r,
-        // A reset or silence after a hello is a refusal of this version.
-        Err(ProbeError::Io(_) | ProbeError::Timeout(_)) => return Ok(Attempt::Refused),
+        // A reset after a hello is a refusal of this version (version-intolerant stacks hang up).
+        Err(ProbeError::Io(_)) => return Ok(Attempt::Refused),
+        Err(ProbeError::Timeout(_)) => return Ok(Attempt::Silent),
         Err(e) => return Err(e),
     };
     if reply.is_empty() {
@@ -770,6 +773,13 @@ pub async fn scan(ctx: &ProbeContext) -> Result<TlsReport, ProbeError> {
                 }
             }
             Attempt::Refused => {}
+            Attempt::Silent if i == 0 => {
+                return Err(ProbeError::NotThisProtocol {
+                    protocol: "tls",
+                    reason: "no answer to a TLS 1.2 ClientHello".into(),
+                });
+            }
+            Attempt::Silent => {}
             Attempt::NotTls(start) if i == 0 => {
                 return Err(ProbeError::NotThisProtocol {
                     protocol: "tls",

@@ -3,8 +3,8 @@
 
 use crate::probes::http::head_end;
 use crate::probes::ipp::{
-    OP_GET_PRINTER_ATTRIBUTES, REQUESTED, TAG_CHARSET, TAG_KEYWORD, TAG_NAME,
-    TAG_NATURAL_LANGUAGE, TAG_OPERATION, TAG_PRINTER, TAG_TEXT, TAG_URI, Value, encode, parse,
+    OP_GET_PRINTER_ATTRIBUTES, REQUESTED, TAG_CHARSET, TAG_KEYWORD, TAG_NAME, TAG_NATURAL_LANGUAGE,
+    TAG_OPERATION, TAG_PRINTER, TAG_TEXT, TAG_URI, Value, encode, parse,
 };
 use crate::sim::http::encode_response;
 use std::time::Duration;
@@ -88,8 +88,16 @@ pub fn respond(persona: &IppPersona, path: &str, request: &[u8], authority: &str
     let all = wanted.iter().any(|w| w == "all");
     let uri = format!("ipp://{authority}/ipp/print");
     let candidates: Vec<(u8, &str, String)> = vec![
-        (TAG_TEXT, "printer-make-and-model", persona.make_and_model.clone()),
-        (TAG_TEXT, "printer-firmware-string-version", persona.firmware.clone()),
+        (
+            TAG_TEXT,
+            "printer-make-and-model",
+            persona.make_and_model.clone(),
+        ),
+        (
+            TAG_TEXT,
+            "printer-firmware-string-version",
+            persona.firmware.clone(),
+        ),
         (TAG_TEXT, "printer-info", persona.info.clone()),
         (TAG_TEXT, "printer-location", persona.location.clone()),
         (TAG_NAME, "printer-name", persona.name.clone()),

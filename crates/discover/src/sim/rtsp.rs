@@ -79,7 +79,8 @@ pub async fn serve(listener: TcpListener, persona: RtspPersona) {
                         Ok(None) => {}
                         Err(_) => return,
                     }
-                    let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk));
+                    let read =
+                        tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk));
                     match read.await {
                         Ok(Ok(n)) if n > 0 && buf.len() + n <= 16 * 1024 => {
                             buf.extend_from_slice(&chunk[..n]);
