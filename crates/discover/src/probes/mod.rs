@@ -9,6 +9,7 @@ pub mod ftp;
 pub mod hl7;
 pub mod http;
 pub mod ipp;
+pub mod mdns;
 pub mod modbus;
 pub mod mqtt;
 pub mod rdp;
@@ -42,4 +43,5 @@ static REGISTRY: &[&Probe] = &[
     &modbus::PROBE,
     &mqtt::PROBE,
     &bacnet::PROBE,
+    &mdns::PROBE,
 ];

@@ -6,6 +6,7 @@ pub mod ftp;
 pub mod hl7;
 pub mod http;
 pub mod ipp;
+pub mod mdns;
 pub mod modbus;
 pub mod mqtt;
 pub mod practice;
