@@ -10,7 +10,8 @@
 //! transfers no file and opens no data connection.
 //!
 //! Attributes: `greeting_code`, `anonymous` (`true`/`false`), `anonymous_reply` (the server's reply
-//! to the login). Finding: `ftp-anonymous` when the login succeeds (`230`).
+//! to the login). Findings: `ftp-cleartext` for every plain FTP service that is ready (`220`),
+//! `ftp-anonymous` when the anonymous login succeeds (`230`).
 
 use crate::io;
 use crate::probe::{Intrusiveness, Observation, Probe, ProbeContext, ProbeError, ProbeFuture};
@@ -238,6 +239,13 @@ async fn probe(ctx: ProbeContext) -> Result<Observation, ProbeError> {
     ));
     obs.attr("greeting_code", greeting.code.to_string());
     if greeting.code == 220 {
+        obs.finding(
+            "ftp-cleartext",
+            format!(
+                "plain FTP service ready: {}",
+                io::printable(text.as_bytes(), 100)
+            ),
+        );
         let login = anonymous_login(&mut s, &ctx).await;
         let _ = io::send(&mut s, b"QUIT\r\n", &ctx).await;
         let _ = read_reply(&mut s, &ctx).await;

@@ -18,8 +18,9 @@
 //! Attributes: `selected_protocol` (answer to SSL|HYBRID: `rdp`, `ssl`, `hybrid`, `hybrid_ex`,
 //! `rdstls`), `nla` (`required`, `supported`, `not-supported`), `standard_rdp_security`
 //! (`accepted`/`refused`), `failure` (the failure code name if any), `negotiation_flags`.
-//! Finding: `rdp-no-nla` when the server selects TLS or standard RDP security for a client
-//! offering NLA, or accepts a client that offers standard RDP security only.
+//! Findings: `rdp-exposed` for every RDP service; `rdp-no-nla` when the server selects TLS or
+//! standard RDP security for a client offering NLA, or accepts a client that offers standard RDP
+//! security only.
 
 use crate::io;
 use crate::probe::{Intrusiveness, Observation, Probe, ProbeContext, ProbeError, ProbeFuture};
@@ -61,7 +62,7 @@ pub fn connection_request(protocols: u32) -> Vec<u8> {
         0, // length indicator (patched)
         X224_CR, 0, 0, // DST-REF
         0x12, 0x34, // SRC-REF
-        0, // class 0
+        0,    // class 0
     ];
     x.extend_from_slice(&[TYPE_RDP_NEG_REQ, 0]);
     x.extend_from_slice(&8u16.to_le_bytes());
@@ -139,14 +140,21 @@ fn negotiation(t: &[u8]) -> Result<Option<(u8, u8, u32)>, String> {
     if u16::from_le_bytes([n[2], n[3]]) != 8 {
         return Err("negotiation structure length is not 8".into());
     }
-    Ok(Some((n[0], n[1], u32::from_le_bytes([n[4], n[5], n[6], n[7]]))))
+    Ok(Some((
+        n[0],
+        n[1],
+        u32::from_le_bytes([n[4], n[5], n[6], n[7]]),
+    )))
 }
 
 /// Parse a Connection Confirm (the server side of [MS-RDPBCGR] 2.2.1.2).
 pub fn parse_confirm(buf: &[u8]) -> Result<Negotiation, String> {
     let t = x224(buf)?;
     if t.get(1).map(|c| c & 0xf0) != Some(X224_CC) {
-        return Err(format!("X.224 code {:#04x} is not a Connection Confirm", t[1]));
+        return Err(format!(
+            "X.224 code {:#04x} is not a Connection Confirm",
+            t[1]
+        ));
     }
     match negotiation(t)? {
         None => Ok(Negotiation::Legacy),
@@ -312,6 +320,10 @@ async fn probe(ctx: ProbeContext) -> Result<Observation, ProbeError> {
             .map(String::as_str)
             .unwrap_or("none")
     ));
+    obs.finding(
+        "rdp-exposed",
+        format!("X.224 Connection Confirm on port {}", ctx.addr.port()),
+    );
     if nla != "required" {
         obs.finding("rdp-no-nla", evidence.join("; "));
     }

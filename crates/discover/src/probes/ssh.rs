@@ -14,7 +14,7 @@
 //!
 //! Attributes: `proto_version` (`2.0`, `1.99`), `software` (the whole softwareversion field),
 //! `comments`, and from KEXINIT `kex_algorithms`, `host_key_algorithms`, `ciphers` (server to
-//! client), `macs` (server to client), `compression`.
+//! client), `macs` (server to client), `compression`. Finding: `ssh-legacy` (see [`legacy`]).
 
 use crate::io;
 use crate::probe::{Intrusiveness, Observation, Probe, ProbeContext, ProbeError, ProbeFuture};
@@ -187,6 +187,30 @@ pub fn software(id: &Ident) -> Software {
         out.os = Some((*os).to_string());
     }
     out
+}
+
+/// Why an identification counts as legacy: SSH protocol 1 still offered (`1.x`, or `1.99` =
+/// both), OpenSSH before 7.4 (2016; many fixed flaws) or Dropbear before 2020.
+pub fn legacy(id: &Ident) -> Option<String> {
+    if id.proto_version != "2.0" {
+        return Some(format!(
+            "SSH protocol version {} announced (SSH-1 still offered)",
+            id.proto_version
+        ));
+    }
+    let sw = software(id);
+    let version = sw.version.as_deref()?;
+    let mut nums = version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|n| !n.is_empty())
+        .map(|n| n.parse::<u32>().unwrap_or(u32::MAX));
+    let (major, minor) = (nums.next()?, nums.next().unwrap_or(0));
+    let old = match sw.product.as_deref() {
+        Some("OpenSSH") => (major, minor) < (7, 4),
+        Some("Dropbear SSH") => major < 2020,
+        _ => false,
+    };
+    old.then(|| format!("{} {version} is an old release", id.software))
 }
 
 /// The algorithm lists of an `SSH_MSG_KEXINIT` (RFC 4253 §7.1).
@@ -402,6 +426,9 @@ async fn probe(ctx: ProbeContext) -> Result<Observation, ProbeError> {
     if let Some(c) = &id.comments {
         obs.attr("comments", io::printable(c.as_bytes(), MAX_IDENT));
     }
+    if let Some(why) = legacy(&id) {
+        obs.finding("ssh-legacy", why);
+    }
     // KEXINIT is optional: an identified server that stops here is still SSH.
     if io::send(&mut s, CLIENT_IDENT, &ctx).await.is_ok()
         && let Ok(pkt) = io::read_until(&mut s, &ctx, MAX_PACKET, packet_complete).await
@@ -444,6 +471,19 @@ mod tests {
         assert_eq!(sw.product.as_deref(), Some("Dropbear SSH"));
         assert_eq!(sw.version.as_deref(), Some("2020.81"));
         assert_eq!(sw.os, None);
+    }
+
+    #[test]
+    fn legacy_versions() {
+        let l = |line: &[u8]| legacy(&parse_ident(line).expect("ident"));
+        assert!(l(b"SSH-1.99-OpenSSH_9.2p1").is_some());
+        assert!(l(b"SSH-2.0-OpenSSH_5.3").is_some());
+        assert!(l(b"SSH-2.0-OpenSSH_7.3p1").is_some());
+        assert!(l(b"SSH-2.0-OpenSSH_7.4").is_none());
+        assert!(l(b"SSH-2.0-OpenSSH_10.0").is_none());
+        assert!(l(b"SSH-2.0-dropbear_2015.67").is_some());
+        assert!(l(b"SSH-2.0-dropbear_2022.83").is_none());
+        assert!(l(b"SSH-2.0-Cisco-1.25").is_none());
     }
 
     #[test]

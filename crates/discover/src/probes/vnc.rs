@@ -12,8 +12,9 @@
 //! so no authentication happens and no session starts.
 //!
 //! Attributes: `rfb_version` (as the server sent it, e.g. `3.8`), `security_types` (names, e.g.
-//! `None, VNC Authentication`), `security_type_ids`, `failure_reason`. Finding: `vnc-no-auth` when
-//! security type 1 (None) is offered.
+//! `None, VNC Authentication`), `security_type_ids`, `failure_reason`. Findings: `vnc-no-auth` when
+//! security type 1 (None) is offered; `vnc-weak-auth` when classic VNC Authentication (type 2) is
+//! offered and none of the stronger types ([`STRONG`]).
 
 use crate::io;
 use crate::probe::{Intrusiveness, Observation, Probe, ProbeContext, ProbeError, ProbeFuture};
@@ -23,6 +24,9 @@ use medguard_model::Transport;
 pub const SEC_NONE: u8 = 1;
 /// Security type "VNC Authentication" (§7.2.2).
 pub const SEC_VNC_AUTH: u8 = 2;
+/// Security types that protect the session better than the classic 8-character DES challenge:
+/// RA2/RA2ne (RealVNC), TLS, VeNCrypt, SASL, Apple Remote Desktop (DH + AES).
+pub const STRONG: &[u8] = &[5, 6, 18, 19, 20, 30];
 /// Longest failure reason kept.
 pub const MAX_REASON: usize = 1024;
 
@@ -213,6 +217,15 @@ async fn probe(ctx: ProbeContext) -> Result<Observation, ProbeError> {
             let (p, v) = product(major, minor, &types);
             obs.product = p.map(str::to_string);
             obs.vendor = v.map(str::to_string);
+            if types.contains(&SEC_VNC_AUTH) && !types.iter().any(|t| STRONG.contains(t)) {
+                obs.finding(
+                    "vnc-weak-auth",
+                    format!(
+                        "RFB {major}.{minor} offers only the classic DES challenge password among: {}",
+                        names.join(", ")
+                    ),
+                );
+            }
             if types.contains(&SEC_NONE) {
                 obs.finding(
                     "vnc-no-auth",

@@ -78,6 +78,10 @@ mod tests {
     use crate::probe::ProbeContext;
     use crate::probes::ftp::PROBE;
 
+    fn ids(obs: &crate::Observation) -> Vec<&'static str> {
+        obs.findings.iter().map(|f| f.id).collect()
+    }
+
     async fn start(p: FtpPersona) -> std::net::SocketAddr {
         let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = l.local_addr().expect("addr");
@@ -93,8 +97,7 @@ mod tests {
         assert_eq!(obs.product.as_deref(), Some("vsftpd"));
         assert_eq!(obs.version.as_deref(), Some("2.3.4"));
         assert_eq!(obs.attributes["anonymous"], "true");
-        assert_eq!(obs.findings.len(), 1);
-        assert_eq!(obs.findings[0].id, "ftp-anonymous");
+        assert_eq!(ids(&obs), vec!["ftp-cleartext", "ftp-anonymous"]);
     }
 
     #[tokio::test]
@@ -109,6 +112,6 @@ mod tests {
         assert_eq!(obs.version.as_deref(), Some("1.3.5"));
         assert_eq!(obs.attributes["anonymous"], "false");
         assert!(obs.attributes["anonymous_reply"].starts_with("530"));
-        assert!(obs.findings.is_empty());
+        assert_eq!(ids(&obs), vec!["ftp-cleartext"]);
     }
 }

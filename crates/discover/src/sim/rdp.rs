@@ -110,6 +110,10 @@ mod tests {
     use crate::probe::ProbeContext;
     use crate::probes::rdp::PROBE;
 
+    fn ids(obs: &crate::Observation) -> Vec<&'static str> {
+        obs.findings.iter().map(|f| f.id).collect()
+    }
+
     async fn start(p: RdpPersona) -> std::net::SocketAddr {
         let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = l.local_addr().expect("addr");
@@ -125,8 +129,7 @@ mod tests {
         assert_eq!(obs.attributes["selected_protocol"], "hybrid");
         assert_eq!(obs.attributes["standard_rdp_security"], "accepted");
         assert_eq!(obs.attributes["nla"], "supported");
-        assert_eq!(obs.findings.len(), 1);
-        assert_eq!(obs.findings[0].id, "rdp-no-nla");
+        assert_eq!(ids(&obs), vec!["rdp-exposed", "rdp-no-nla"]);
     }
 
     #[tokio::test]
@@ -142,7 +145,7 @@ mod tests {
         assert_eq!(obs.attributes["standard_rdp_security"], "refused");
         assert_eq!(obs.attributes["failure"], "ssl-required-by-server");
         assert_eq!(obs.attributes["nla"], "not-supported");
-        assert_eq!(obs.findings[0].id, "rdp-no-nla");
+        assert_eq!(ids(&obs), vec!["rdp-exposed", "rdp-no-nla"]);
     }
 
     #[tokio::test]
@@ -156,6 +159,6 @@ mod tests {
         let obs = (PROBE.run)(ProbeContext::new(addr)).await.expect("probe");
         assert_eq!(obs.attributes["nla"], "required");
         assert_eq!(obs.attributes["failure"], "hybrid-required-by-server");
-        assert!(obs.findings.is_empty(), "{:?}", obs.findings);
+        assert_eq!(ids(&obs), vec!["rdp-exposed"]);
     }
 }

@@ -117,6 +117,8 @@ mod tests {
         assert_eq!(obs.version.as_deref(), Some("2019.78"));
         assert_eq!(obs.os, None);
         assert!(!obs.attributes.contains_key("comments"));
+        assert_eq!(obs.findings.len(), 1);
+        assert_eq!(obs.findings[0].id, "ssh-legacy");
     }
 
     #[tokio::test]

@@ -62,6 +62,10 @@ mod tests {
     use crate::probe::ProbeContext;
     use crate::probes::vnc::PROBE;
 
+    fn ids(obs: &crate::Observation) -> Vec<&'static str> {
+        obs.findings.iter().map(|f| f.id).collect()
+    }
+
     async fn start(p: VncPersona) -> std::net::SocketAddr {
         let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = l.local_addr().expect("addr");
@@ -76,8 +80,7 @@ mod tests {
         assert_eq!(obs.protocol, "vnc");
         assert_eq!(obs.attributes["rfb_version"], "3.8");
         assert_eq!(obs.attributes["security_types"], "None");
-        assert_eq!(obs.findings.len(), 1);
-        assert_eq!(obs.findings[0].id, "vnc-no-auth");
+        assert_eq!(ids(&obs), vec!["vnc-no-auth"]);
     }
 
     #[tokio::test]
@@ -93,7 +96,23 @@ mod tests {
             "Tight, VNC Authentication"
         );
         assert_eq!(obs.product.as_deref(), Some("TightVNC"));
-        assert!(obs.findings.is_empty());
+        assert_eq!(
+            ids(&obs),
+            vec!["vnc-weak-auth"],
+            "a password, but only the DES one"
+        );
+    }
+
+    #[tokio::test]
+    async fn vencrypt_is_not_a_finding() {
+        let addr = start(VncPersona {
+            version: (3, 8),
+            security_types: vec![19, 2],
+        })
+        .await;
+        let obs = (PROBE.run)(ProbeContext::new(addr)).await.expect("probe");
+        assert_eq!(obs.attributes["security_type_ids"], "19,2");
+        assert!(obs.findings.is_empty(), "{:?}", obs.findings);
     }
 
     #[tokio::test]
