@@ -15,6 +15,7 @@ pub mod mqtt;
 pub mod rdp;
 pub mod rtsp;
 pub mod smb;
+pub mod ssdp;
 pub mod ssh;
 pub mod telnet;
 pub mod tls;
@@ -44,4 +45,5 @@ static REGISTRY: &[&Probe] = &[
     &mqtt::PROBE,
     &bacnet::PROBE,
     &mdns::PROBE,
+    &ssdp::PROBE,
 ];
