@@ -17,7 +17,7 @@ use rsigma_eval::{
 };
 use rsigma_parser::{Detection, Modifier, SigmaRule, SigmaValue};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// The routing pipeline shipped in the binary.
@@ -137,6 +137,8 @@ pub trait RuleEngine: Send + Sync {
 pub struct SigmaEngine {
     inner: CorrelationEngine,
     info: HashMap<String, RuleInfo>,
+    /// Keys of detection rules that only feed correlations (`generate: false`): not alerts.
+    feed_only: HashSet<String>,
 }
 
 impl std::fmt::Debug for SigmaEngine {
@@ -292,6 +294,11 @@ impl SigmaEngine {
         let mut report = LoadReport::default();
         let mut info = HashMap::new();
         let mut correlations = Vec::new();
+        // Ids and names correlations may refer to.
+        let mut known: HashSet<String> = HashSet::new();
+        // Rule name or id to the rule's key.
+        let mut key_of: HashMap<String, String> = HashMap::new();
+        let mut feed_only: HashSet<String> = HashSet::new();
         for src in sources {
             report.files += 1;
             let collection = match rsigma_parser::parse_sigma_yaml(&src.text) {
@@ -350,6 +357,12 @@ impl SigmaEngine {
                 match inner.add_rule(rule) {
                     Ok(()) => {
                         report.rules += 1;
+                        known.extend(rule.id.iter().cloned());
+                        known.extend(rule.name.iter().cloned());
+                        let key = rule_key(&rule.id, &rule.title);
+                        for n in rule.id.iter().chain(rule.name.iter()) {
+                            key_of.insert(n.clone(), key.clone());
+                        }
                         let key = rule_key(&rule.id, &rule.title);
                         info.insert(
                             key,
@@ -382,18 +395,17 @@ impl SigmaEngine {
                 correlations.push((src.name.clone(), c));
             }
         }
+        for (_, c) in &correlations {
+            known.extend(c.id.iter().cloned());
+            known.extend(c.name.iter().cloned());
+        }
         for (file, c) in correlations {
             let label = c.id.clone().unwrap_or_else(|| c.title.clone());
-            let missing: Vec<&String> = c
-                .rules
-                .iter()
-                .filter(|r| {
-                    !info
-                        .values()
-                        .any(|i: &RuleInfo| i.id.as_deref() == Some(r.as_str()) || &i.title == *r)
-                })
-                .collect();
+            let missing: Vec<&String> = c.rules.iter().filter(|r| !known.contains(*r)).collect();
             let loaded_names = missing.is_empty();
+            if !c.generate {
+                feed_only.extend(c.rules.iter().filter_map(|r| key_of.get(r).cloned()));
+            }
             let result = inner.add_correlation(&c);
             match result {
                 Ok(()) => {
@@ -403,7 +415,7 @@ impl SigmaEngine {
                             file: file.clone(),
                             rule: Some(label.clone()),
                             reason: format!(
-                                "loaded, but refers to rules that are not loaded (by id): {}; it will not fire unless they are named by `name:`",
+                                "loaded, but refers to rules that are not loaded: {}; it cannot fire",
                                 missing
                                     .iter()
                                     .map(|s| s.as_str())
@@ -447,7 +459,14 @@ impl SigmaEngine {
                 }
             }
         }
-        (SigmaEngine { inner, info }, report)
+        (
+            SigmaEngine {
+                inner,
+                info,
+                feed_only,
+            },
+            report,
+        )
     }
 
     /// Number of loaded rules (detection and correlation).
@@ -499,6 +518,7 @@ impl RuleEngine for SigmaEngine {
             .process_with_detections(&ev, detections.0, event.epoch_secs())
             .iter()
             .map(to_hit)
+            .filter(|h| h.correlation.is_some() || !self.feed_only.contains(&h.rule_key))
             .collect()
     }
 

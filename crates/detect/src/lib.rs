@@ -4,13 +4,14 @@
 //! EHR audit exports into flat [`LogEvent`]s; the [`engine`] evaluates Sigma detection and
 //! correlation rules over them; [`alerts`] turns hits into plain-language, HIPAA-mapped, de-duplicated
 //! alerts; [`live`] receives syslog over UDP, TCP and TLS and runs the same engine.
-
+pub mod alerts;
 mod builtin;
 pub mod engine;
 mod error;
 pub mod event;
 
 pub mod readers;
+pub mod run;
 
 pub mod windows;
 
