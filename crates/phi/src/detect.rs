@@ -177,7 +177,7 @@ const HEALTH_TERMS: &[&str] = &[
 
 /// Context handed to a detector for one candidate.
 pub struct Context<'a> {
-    /// Keyword classes seen in the window before the match (or in the field name).
+    /// Keyword classes seen in the window before the match (or in the field name), nearest first.
     kws: &'a [Kw],
     /// The text just before the match (up to [`WINDOW`] bytes).
     pub before: &'a str,
@@ -191,6 +191,10 @@ impl Context<'_> {
     /// A negative keyword is near and no positive keyword for `k` is.
     pub fn negative(&self) -> bool {
         self.kws.contains(&Kw::Negative)
+    }
+    /// The keyword closest before the match.
+    pub fn nearest(&self) -> Option<Kw> {
+        self.kws.first().copied()
     }
 }
 
@@ -228,7 +232,7 @@ impl Detector for Ssn {
         if !v::ssn(c) {
             return None;
         }
-        if cx.has(Kw::Ssn) {
+        if cx.has(Kw::Ssn) && cx.nearest() != Some(Kw::Negative) {
             return ok(Confidence::High, "keyword:ssn");
         }
         if c.len() == 11 && !cx.negative() && !cx.has(Kw::Phone) && !cx.has(Kw::Account) {
@@ -316,7 +320,7 @@ impl Detector for Card {
         ]
     }
     fn check(&self, c: &str, cx: &Context<'_>) -> Option<Verdict> {
-        if !v::card(c) {
+        if !v::card(c) || cx.negative() {
             return None;
         }
         if cx.has(Kw::Card) {
@@ -592,7 +596,7 @@ impl Detector for Name {
             || cx.before.trim_end().ends_with("Mrs.")
             || cx.before.trim_end().ends_with("Ms.")
             || cx.before.trim_end().ends_with("Dr.");
-        if (f || l) && (titled || label_before(cx.before)) {
+        if titled || label_before(cx.before) {
             return ok(Confidence::Medium, "keyword:name");
         }
         None
@@ -709,11 +713,11 @@ pub enum FieldClass {
 /// Classify a field name (CSV header, JSON key, SQL column, XML element, HL7 field, DICOM tag).
 pub fn classify_field(field: &str) -> Option<FieldClass> {
     use FieldClass::{Kind, NotPhi};
-    if let Some(k) = hl7_field(field) {
-        return Some(Kind(k));
+    if is_hl7_field(field) {
+        return hl7_field(field).map(Kind);
     }
-    if let Some(k) = dicom_field(field) {
-        return Some(Kind(k));
+    if field.starts_with('(') && field.get(5..6) == Some(",") {
+        return dicom_field(field).map(Kind);
     }
     let f: String = field
         .rsplit(['.', '/', ':'])
@@ -741,6 +745,24 @@ pub fn classify_field(field: &str) -> Option<FieldClass> {
         || has("vendor")
         || has("item")
         || has("batch")
+        || has("clinic")
+        || has("facility")
+        || has("institution")
+        || has("payer")
+        || has("carrier")
+        || has("employer")
+        || has("pharmacy")
+        || has("office")
+        || has("department")
+        || has("insurer")
+        || has("insurancename")
+        || has("planname")
+        || has("description")
+        || has("procedurename")
+        || has("testname")
+        || has("location")
+        || has("authority")
+        || f == "desc"
     {
         NotPhi
     } else if has("dob") || has("birth") {
@@ -805,6 +827,18 @@ pub fn classify_field(field: &str) -> Option<FieldClass> {
         return None;
     };
     Some(k)
+}
+
+/// `PID-7`, `IN1-36`: a segment id and a field number.
+fn is_hl7_field(field: &str) -> bool {
+    field.split_once('-').is_some_and(|(seg, n)| {
+        seg.len() == 3
+            && seg
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            && !n.is_empty()
+            && n.bytes().all(|b| b.is_ascii_digit())
+    })
 }
 
 /// HL7 v2 fields by position (`PID-7`).
@@ -1027,28 +1061,34 @@ impl Engine {
                     .collect()
             })
             .unwrap_or_default();
-        let context_at = |kws_at: &mut Option<Vec<(usize, usize, Kw)>>, start: usize| {
-            let all = kws_at.get_or_insert_with(|| {
-                self.keywords
-                    .find_overlapping_iter(text)
-                    .filter_map(|m| {
-                        KEYWORDS
-                            .get(m.pattern().as_usize())
-                            .filter(|_| word_bounded(text, m.start(), m.end()))
-                            .map(|k| (m.start(), m.end(), k.1))
-                    })
-                    .collect()
-            });
-            let lo = start.saturating_sub(WINDOW);
-            let mut v = field_kws.clone();
-            for &(s, e, k) in all.iter() {
-                if e <= start && e >= lo && s >= lo.saturating_sub(8) {
-                    v.push(k);
-                }
-            }
-            v
-        };
+        let context_at =
+            |kws_at: &mut Option<Vec<(usize, usize, Kw)>>, start: usize, floor: usize| {
+                let all = kws_at.get_or_insert_with(|| {
+                    self.keywords
+                        .find_overlapping_iter(text)
+                        .filter_map(|m| {
+                            KEYWORDS
+                                .get(m.pattern().as_usize())
+                                .filter(|_| word_bounded(text, m.start(), m.end()))
+                                .map(|k| (m.start(), m.end(), k.1))
+                        })
+                        .collect()
+                });
+                let lo = start.saturating_sub(WINDOW).max(floor);
+                let mut near: Vec<(usize, Kw)> = all
+                    .iter()
+                    .filter(|&&(s, e, _)| e <= start && e >= lo && s >= lo.saturating_sub(8))
+                    .map(|&(_, e, k)| (e, k))
+                    .collect();
+                near.sort_by_key(|&(e, _)| std::cmp::Reverse(e));
+                let mut v: Vec<Kw> = near.into_iter().map(|(_, k)| k).collect();
+                v.extend(field_kws.iter().copied());
+                v
+            };
         let mut pos = 0usize;
+        // Keywords label the value after them: a window never reaches back past an earlier
+        // candidate ("ssn=536228726 status=ok order=123456789").
+        let mut floor = 0usize;
         while pos < text.len() {
             let input = regex_automata::Input::new(text).span(pos..text.len());
             let Some(m) = self.regex.search(&input) else {
@@ -1057,13 +1097,13 @@ impl Engine {
             let (s, e) = (m.start(), m.end());
             let accepted = self.try_candidate(
                 text,
-                s,
-                e,
+                (s, e, floor),
                 m.pattern().as_usize(),
                 &mut kws_at,
                 &context_at,
                 out,
             );
+            floor = e;
             pos = if accepted {
                 e.max(s + 1)
             } else {
@@ -1083,15 +1123,13 @@ impl Engine {
         dedupe(out, base);
     }
 
-    #[expect(clippy::too_many_arguments, reason = "one call site, hot loop state")]
     fn try_candidate(
         &self,
         text: &str,
-        s: usize,
-        e: usize,
+        (s, e, floor): (usize, usize, usize),
         pid: usize,
         kws_at: &mut Option<Vec<(usize, usize, Kw)>>,
-        context_at: &dyn Fn(&mut Option<Vec<(usize, usize, Kw)>>, usize) -> Vec<Kw>,
+        context_at: &dyn Fn(&mut Option<Vec<(usize, usize, Kw)>>, usize, usize) -> Vec<Kw>,
         out: &mut Vec<Hit>,
     ) -> bool {
         let Some(cand) = text.get(s..e) else {
@@ -1100,7 +1138,7 @@ impl Engine {
         let Some(&owner) = self.pattern_owner.get(pid) else {
             return false;
         };
-        let kws = context_at(kws_at, s);
+        let kws = context_at(kws_at, s, floor);
         let cx = Context {
             kws: &kws,
             before: window_before(text, s),

@@ -400,22 +400,40 @@ fn generic_attrs(
     if depth == 1 {
         *record += 1;
     }
-    for a in e.attributes().flatten() {
-        if a.key.as_ref().starts_with("xmlns") {
+    let attrs: Vec<(String, String)> = e
+        .attributes()
+        .flatten()
+        .filter(|a| !a.key.as_ref().starts_with("xmlns"))
+        .map(|a| {
+            let v = a
+                .normalized_value(XmlVersion::Implicit1_0)
+                .map(|c| c.into_owned())
+                .unwrap_or_default();
+            (local(a.key.as_ref()), v)
+        })
+        .collect();
+    // `<id extension="100234" assigningAuthorityName="MRN"/>`: a short attribute value that names
+    // an identifier type is the context of the element's value.
+    let named = attrs
+        .iter()
+        .filter(|(k, v)| k != "extension" && k != "value" && v.len() <= 40)
+        .find_map(|(_, v)| match crate::detect::classify_field(v) {
+            Some(crate::detect::FieldClass::Kind(_)) => Some(v.clone()),
+            _ => None,
+        });
+    let has_extension = attrs.iter().any(|(k, _)| k == "extension");
+    for (an, val) in &attrs {
+        // The OID of the assigning authority is not about the person.
+        if an == "root" && has_extension {
             continue;
         }
-        let an = local(a.key.as_ref());
-        let val = a
-            .normalized_value(XmlVersion::Implicit1_0)
-            .map(|c| c.into_owned())
-            .unwrap_or_default();
         let field = if matches!(an.as_str(), "value" | "extension" | "root") {
-            name.clone()
+            named.clone().unwrap_or_else(|| name.clone())
         } else {
-            an
+            an.clone()
         };
         cx.unit(Unit {
-            text: &val,
+            text: val,
             field: Some(&field),
             record: (*record > 0).then_some(*record),
             ..Unit::default()

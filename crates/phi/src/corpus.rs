@@ -1,0 +1,1752 @@
+//! A labelled, deterministic synthetic practice share for measuring accuracy, and its scorer.
+//!
+//! [`generate`] writes files in every supported format (CSV, TSV, XLSX, DOCX, PPTX, ODT, PDF, RTF,
+//! text notes, logs, JSON/FHIR, XML/CDA, SQL dump, HL7 v2, EML, MBOX, ZIP with a nested ZIP, DICOM)
+//! from a seed and a size knob, with the ground truth of every planted identifier. Hard negatives
+//! are planted too: invoice, order, part, lot and serial numbers shaped like SSNs or phone numbers,
+//! sample SSNs in a training handout, Luhn-valid test cards in examples, service and invoice dates.
+//! All people are synthetic; about one in seven has a name outside the public name lists, so prose
+//! recall is not flattered by the lists the detector uses.
+//!
+//! [`score`] compares a scan's findings (with values) to the truth: precision and recall per
+//! identifier type and per format.
+
+use crate::validate;
+use medguard_model::{PhiFinding, PhiKind};
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use std::path::Path;
+
+/// The planted identifiers of one file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TruthFile {
+    /// Path relative to the corpus root.
+    pub path: String,
+    /// The format label used in per-format scores.
+    pub format: String,
+    /// (kind, value as written).
+    pub values: Vec<(PhiKind, String)>,
+    /// Hard negatives planted (label, value): never PHI.
+    pub negatives: Vec<(String, String)>,
+}
+
+/// The ground truth of a corpus.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Truth {
+    pub seed: u64,
+    pub scale: u32,
+    pub files: Vec<TruthFile>,
+}
+
+const STREETS: &[&str] = &[
+    "Oak",
+    "Maple",
+    "Cedar",
+    "Pine",
+    "Elm",
+    "Washington",
+    "Lake",
+    "Hill",
+    "Park",
+    "Sunset",
+    "Ridge",
+    "Willow",
+    "Meadow",
+    "River",
+    "Highland",
+    "Chestnut",
+    "Spring",
+    "Forest",
+];
+const SUFFIXES: &[&str] = &[
+    "St", "Ave", "Rd", "Dr", "Ln", "Ct", "Blvd", "Way", "Street", "Avenue",
+];
+const CITIES: &[(&str, &str, &str)] = &[
+    ("Springfield", "IL", "62704"),
+    ("Madison", "WI", "53703"),
+    ("Fairview", "TN", "37062"),
+    ("Georgetown", "TX", "78626"),
+    ("Salem", "OR", "97301"),
+    ("Franklin", "MA", "02038"),
+];
+const SYLLABLES: &[&str] = &[
+    "zor", "vex", "quil", "bra", "tho", "nix", "kal", "dre", "umb", "yso", "pho", "gra",
+];
+const ICD: &[&str] = &[
+    "E11.9", "I10", "K02.52", "J45.909", "F41.1", "M54.5", "Z00.00", "K05.10", "E78.5", "K04.7",
+];
+const CDT: &[&str] = &[
+    "D0120", "D1110", "D2391", "D0274", "D2740", "D0150", "D4341",
+];
+const CPT: &[&str] = &["99213", "99214", "80053", "85025", "93000", "99203"];
+const DRUGS: &[&str] = &[
+    "metformin",
+    "lisinopril",
+    "amoxicillin",
+    "ibuprofen",
+    "atorvastatin",
+];
+
+/// One synthetic person.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub first: String,
+    pub last: String,
+    pub dob: chrono::NaiveDate,
+    pub ssn: String,
+    pub mrn: String,
+    pub phone: String,
+    pub email: String,
+    pub street: String,
+    pub city: (&'static str, &'static str, &'static str),
+    pub plan_id: String,
+    pub mbi: String,
+    pub card: String,
+    pub routing: String,
+    pub bank: String,
+    pub account: String,
+    pub icd: &'static str,
+}
+
+/// A provider: name, NPI, DEA.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub first: String,
+    pub last: String,
+    pub npi: String,
+    pub dea: String,
+}
+
+struct Gen {
+    rng: StdRng,
+    first: Vec<&'static str>,
+    last: Vec<&'static str>,
+    mrn_seq: u32,
+}
+
+fn cap(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+fn list(text: &'static str) -> Vec<&'static str> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && l.len() > 2)
+        .filter(|l| !crate::names::is_stop(l))
+        .collect()
+}
+
+impl Gen {
+    fn new(seed: u64) -> Self {
+        Gen {
+            rng: StdRng::seed_from_u64(seed),
+            first: list(include_str!("../data/first_names.txt")),
+            last: list(include_str!("../data/last_names.txt")),
+            mrn_seq: 100_000,
+        }
+    }
+
+    fn digits(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| char::from(b'0' + self.rng.random_range(0..10u8)))
+            .collect()
+    }
+
+    fn invented(&mut self) -> String {
+        let n = self.rng.random_range(2..4);
+        let s: String = (0..n)
+            .map(|_| *SYLLABLES.choose(&mut self.rng).unwrap_or(&"zor"))
+            .collect();
+        cap(&s)
+    }
+
+    fn name(&mut self) -> (String, String) {
+        if self.rng.random_ratio(1, 7) {
+            (self.invented(), self.invented())
+        } else {
+            let f = *self.first.choose(&mut self.rng).unwrap_or(&"mary");
+            let l = *self.last.choose(&mut self.rng).unwrap_or(&"smith");
+            (cap(f), cap(l))
+        }
+    }
+
+    fn ssn(&mut self) -> String {
+        loop {
+            let s = format!(
+                "{:03}-{:02}-{:04}",
+                self.rng.random_range(1..900),
+                self.rng.random_range(1..100),
+                self.rng.random_range(1..10000)
+            );
+            if validate::ssn(&s) {
+                return s;
+            }
+        }
+    }
+
+    fn phone(&mut self) -> String {
+        loop {
+            let p = format!(
+                "({}{}) {}{}-{}",
+                self.rng.random_range(2..10),
+                self.digits(2),
+                self.rng.random_range(2..10),
+                self.digits(2),
+                self.digits(4)
+            );
+            if validate::phone(&p) {
+                return p;
+            }
+        }
+    }
+
+    fn luhn_complete(&mut self, prefix: &str, len: usize) -> String {
+        let mut body = prefix.to_string();
+        body.push_str(&self.digits(len - prefix.len() - 1));
+        for check in 0..10u8 {
+            let cand = format!("{body}{check}");
+            if validate::luhn(&validate::digits(&cand)) {
+                return cand;
+            }
+        }
+        body
+    }
+
+    fn card(&mut self) -> String {
+        let (prefix, len) = match self.rng.random_range(0..4) {
+            0 => ("4", 16),
+            1 => ("5", 16),
+            2 => ("2", 16),
+            _ => ("37", 15),
+        };
+        let prefix = match prefix {
+            "5" => format!("5{}", self.rng.random_range(1..6)),
+            "2" => format!("{}", self.rng.random_range(2221..2721)),
+            p => p.to_string(),
+        };
+        let n = self.luhn_complete(&prefix, len);
+        if len == 16 && self.rng.random_bool(0.5) {
+            format!("{} {} {} {}", &n[0..4], &n[4..8], &n[8..12], &n[12..16])
+        } else {
+            n
+        }
+    }
+
+    fn npi(&mut self) -> String {
+        loop {
+            let body = format!("{}{}", self.rng.random_range(1..3), self.digits(8));
+            for c in 0..10 {
+                let cand = format!("{body}{c}");
+                if validate::npi(&cand) {
+                    return cand;
+                }
+            }
+        }
+    }
+
+    fn dea(&mut self, last: &str) -> String {
+        let first = *[b'A', b'B', b'F', b'M']
+            .choose(&mut self.rng)
+            .unwrap_or(&b'A');
+        let second = last.bytes().next().unwrap_or(b'X').to_ascii_uppercase();
+        let d: Vec<u32> = (0..6).map(|_| self.rng.random_range(0..10)).collect();
+        let check = (d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5])) % 10;
+        let digits: String = d.iter().map(|x| x.to_string()).collect();
+        format!("{}{}{digits}{check}", char::from(first), char::from(second))
+    }
+
+    fn mbi(&mut self) -> String {
+        const A: &[u8] = b"ACDEFGHJKMNPQRTUVWXY";
+        let mut a = || char::from(*A.choose(&mut self.rng).unwrap_or(&b'A'));
+        let (a1, a2, a3, a4, a5, a6, a7) = (a(), a(), a(), a(), a(), a(), a());
+        let d = |r: &mut StdRng| char::from(b'0' + r.random_range(0..10u8));
+        let c = char::from(b'1' + self.rng.random_range(0..9u8));
+        let s = format!(
+            "{c}{a1}{a2}{}{a3}{a4}{}{a5}{a6}{}{}",
+            d(&mut self.rng),
+            d(&mut self.rng),
+            d(&mut self.rng),
+            d(&mut self.rng)
+        );
+        let _ = a7;
+        if self.rng.random_bool(0.5) {
+            format!("{}-{}-{}", &s[0..4], &s[4..7], &s[7..11])
+        } else {
+            s
+        }
+    }
+
+    fn routing(&mut self) -> String {
+        loop {
+            let p = *[
+                1u32, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 21, 22, 26, 31, 61, 63, 67,
+            ]
+            .choose(&mut self.rng)
+            .unwrap_or(&21);
+            let body = format!("{p:02}{}", self.digits(6));
+            for c in 0..10 {
+                let cand = format!("{body}{c}");
+                if validate::aba(&cand) {
+                    return cand;
+                }
+            }
+        }
+    }
+
+    fn person(&mut self) -> Person {
+        let (first, last) = self.name();
+        let dob = chrono::NaiveDate::from_ymd_opt(
+            self.rng.random_range(1935..2020),
+            self.rng.random_range(1..13),
+            self.rng.random_range(1..29),
+        )
+        .unwrap_or_default();
+        self.mrn_seq += self.rng.random_range(1..40);
+        let street = format!(
+            "{} {} {}",
+            self.rng.random_range(10..9999),
+            STREETS.choose(&mut self.rng).unwrap_or(&"Oak"),
+            SUFFIXES.choose(&mut self.rng).unwrap_or(&"St")
+        );
+        let plan_id = format!(
+            "{}{}",
+            ["W", "XYZ", "H", "U", "MEM"]
+                .choose(&mut self.rng)
+                .unwrap_or(&"W"),
+            self.digits(9)
+        );
+        let bank_len = self.rng.random_range(8..13);
+        Person {
+            email: format!(
+                "{}.{}{}@{}",
+                first.to_lowercase(),
+                last.to_lowercase(),
+                self.rng.random_range(1..99),
+                ["gmail.com", "yahoo.com", "outlook.com", "example.net"]
+                    .choose(&mut self.rng)
+                    .unwrap_or(&"example.net")
+            ),
+            first,
+            last,
+            dob,
+            ssn: self.ssn(),
+            mrn: format!("{}", self.mrn_seq),
+            phone: self.phone(),
+            street,
+            city: *CITIES.choose(&mut self.rng).unwrap_or(&CITIES[0]),
+            plan_id,
+            mbi: self.mbi(),
+            card: self.card(),
+            routing: self.routing(),
+            bank: self.digits(bank_len),
+            account: format!("{}", self.rng.random_range(10_000_000..99_999_999)),
+            icd: ICD.choose(&mut self.rng).unwrap_or(&"I10"),
+        }
+    }
+
+    fn provider(&mut self) -> Provider {
+        let (first, last) = self.name();
+        let dea = self.dea(&last);
+        Provider {
+            npi: self.npi(),
+            dea,
+            first,
+            last,
+        }
+    }
+
+    /// An SSN-shaped part number that is also SSN-valid (the hard case).
+    fn part_number(&mut self) -> String {
+        self.ssn()
+    }
+
+    fn service_date(&mut self) -> String {
+        format!(
+            "{:02}/{:02}/{}",
+            self.rng.random_range(1..13),
+            self.rng.random_range(1..29),
+            self.rng.random_range(2019..2026)
+        )
+    }
+}
+
+fn us(d: chrono::NaiveDate) -> String {
+    d.format("%m/%d/%Y").to_string()
+}
+
+struct Out<'a> {
+    root: &'a Path,
+    truth: Truth,
+}
+
+impl Out<'_> {
+    fn write(
+        &mut self,
+        rel: &str,
+        format: &str,
+        bytes: &[u8],
+        t: TruthFile,
+    ) -> std::io::Result<()> {
+        let p = self.root.join(rel);
+        if let Some(dir) = p.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&p, bytes)?;
+        self.truth.files.push(TruthFile {
+            path: rel.to_string(),
+            format: format.to_string(),
+            ..t
+        });
+        Ok(())
+    }
+}
+
+fn add_person_core(t: &mut TruthFile, p: &Person) {
+    t.values
+        .push((PhiKind::Name, format!("{} {}", p.first, p.last)));
+}
+
+/// Write a corpus under `root`. `scale` multiplies record counts and file counts (1 = ~1 MB).
+pub fn generate(root: &Path, seed: u64, scale: u32) -> std::io::Result<Truth> {
+    let mut g = Gen::new(seed);
+    let mut out = Out {
+        root,
+        truth: Truth {
+            seed,
+            scale,
+            files: Vec::new(),
+        },
+    };
+    let scale = scale.max(1);
+    let providers: Vec<Provider> = (0..4).map(|_| g.provider()).collect();
+    for rep in 0..scale {
+        let people: Vec<Person> = (0..(60 + g.rng.random_range(0..40)))
+            .map(|_| g.person())
+            .collect();
+        let dir = if rep % 2 == 0 {
+            "share/FrontDesk"
+        } else {
+            "Users/frontdesk/Desktop"
+        };
+        csv_export(
+            &mut out,
+            &mut g,
+            &people,
+            &format!("{dir}/patients_{rep}.csv"),
+        )?;
+        tsv_schedule(
+            &mut out,
+            &mut g,
+            &people,
+            &providers,
+            &format!("share/Schedule/appts_{rep}.tsv"),
+        )?;
+        xlsx_billing(
+            &mut out,
+            &mut g,
+            &people,
+            &format!("share/Billing/billing_{rep}.xlsx"),
+        )?;
+        notes(
+            &mut out,
+            &mut g,
+            &people,
+            &providers,
+            &format!("share/Clinical/notes_{rep}"),
+        )?;
+        log_file(
+            &mut out,
+            &mut g,
+            &people,
+            &format!("share/IT/ehr-interface_{rep}.log"),
+        )?;
+        encodings(&mut out, &people, &format!("share/Exports/legacy_{rep}"))?;
+        fhir(
+            &mut out,
+            &mut g,
+            &people,
+            &format!("share/Exports/fhir_bundle_{rep}.json"),
+        )?;
+        cda(
+            &mut out,
+            &mut g,
+            &people[0],
+            &providers[0],
+            &format!("share/Exports/ccd_{rep}.xml"),
+        )?;
+        sql_dump(
+            &mut out,
+            &mut g,
+            &people,
+            &format!("share/IT/backup/ehr_dump_{rep}.sql"),
+        )?;
+        hl7(
+            &mut out,
+            &mut g,
+            &people,
+            &providers,
+            &format!("share/Interfaces/adt_{rep}.hl7"),
+        )?;
+        docx_letter(
+            &mut out,
+            &mut g,
+            &people,
+            &providers[1],
+            &format!("share/Letters/referral_{rep}.docx"),
+        )?;
+        odt_letter(
+            &mut out,
+            &mut g,
+            &people[3],
+            &providers[2],
+            &format!("share/Letters/letter_{rep}.odt"),
+        )?;
+        pdf_lab(
+            &mut out,
+            &mut g,
+            &people,
+            &format!("share/Scans/lab_results_{rep}.pdf"),
+        )?;
+        rtf_note(
+            &mut out,
+            &mut g,
+            &people[4],
+            &format!("share/Clinical/consult_{rep}.rtf"),
+        )?;
+        mail(&mut out, &mut g, &people, &format!("Mail/inbox_{rep}"))?;
+        archive(
+            &mut out,
+            &mut g,
+            &people,
+            &format!("share/Old/export_{rep}.zip"),
+        )?;
+        dicom(
+            &mut out,
+            &mut g,
+            &people,
+            &providers[3],
+            &format!("share/Imaging/study_{rep}"),
+        )?;
+        negatives(
+            &mut out,
+            &mut g,
+            &format!("share/Inventory/supplies_{rep}.csv"),
+        )?;
+        handout(
+            &mut out,
+            &mut g,
+            &format!("share/Training/hipaa_training_{rep}.pptx"),
+        )?;
+    }
+    Ok(out.truth)
+}
+
+fn csv_export(
+    out: &mut Out<'_>,
+    _g: &mut Gen,
+    people: &[Person],
+    path: &str,
+) -> std::io::Result<()> {
+    let mut t = TruthFile::default();
+    let mut s = String::from(
+        "patient_id,last_name,first_name,dob,ssn,home_phone,email,address,city,state,zip,member_id,medicare_mbi\n",
+    );
+    for p in people {
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},\"{}\",{},{},{},{},{}\n",
+            p.mrn,
+            p.last,
+            p.first,
+            us(p.dob),
+            p.ssn,
+            p.phone,
+            p.email,
+            p.street,
+            p.city.0,
+            p.city.1,
+            p.city.2,
+            p.plan_id,
+            p.mbi
+        ));
+        add_person_core(&mut t, p);
+        t.values.extend([
+            (PhiKind::Mrn, p.mrn.clone()),
+            (PhiKind::Dob, us(p.dob)),
+            (PhiKind::Ssn, p.ssn.clone()),
+            (PhiKind::Phone, p.phone.clone()),
+            (PhiKind::Email, p.email.clone()),
+            (PhiKind::Address, p.street.clone()),
+            (PhiKind::PlanId, p.plan_id.clone()),
+            (PhiKind::Mbi, p.mbi.clone()),
+        ]);
+    }
+    out.write(path, "csv", s.as_bytes(), t)
+}
+
+fn tsv_schedule(
+    out: &mut Out<'_>,
+    g: &mut Gen,
+    people: &[Person],
+    providers: &[Provider],
+    path: &str,
+) -> std::io::Result<()> {
+    let mut t = TruthFile::default();
+    let mut s = String::from("appointment_date\tpatient\tprovider\tcdt_code\tconfirmation\n");
+    for p in people.iter().take(40) {
+        let pr = providers.choose(&mut g.rng).unwrap_or(&providers[0]);
+        let code = *CDT.choose(&mut g.rng).unwrap_or(&"D0120");
+        let date = g.service_date();
+        let conf = format!(
+            "{}-{}-{}",
+            g.rng.random_range(200..999),
+            g.rng.random_range(200..999),
+            g.digits(4)
+        );
+        s.push_str(&format!(
+            "{date}\t{}, {}\tDr. {} {}\t{code}\t{conf}\n",
+            p.last, p.first, pr.first, pr.last
+        ));
+        add_person_core(&mut t, p);
+        t.values
+            .push((PhiKind::Name, format!("{} {}", pr.first, pr.last)));
+        t.values.push((PhiKind::Procedure, code.to_string()));
+        t.negatives.push(("service-date".into(), date));
+        t.negatives.push(("confirmation".into(), conf));
+    }
+    out.write(path, "tsv", s.as_bytes(), t)
+}
+
+fn zip_bytes(parts: &[(&str, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data) in parts {
+        w.start_file(*name, zip::write::SimpleFileOptions::default())
+            .map_err(std::io::Error::other)?;
+        w.write_all(data)?;
+    }
+    Ok(w.finish().map_err(std::io::Error::other)?.into_inner())
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A minimal XLSX (inline strings, numbers, one date column as a serial number).
+fn xlsx(rows: &[Vec<Cell>]) -> std::io::Result<Vec<u8>> {
+    let mut sheet = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
+    );
+    for (ri, row) in rows.iter().enumerate() {
+        sheet.push_str(&format!("<row r=\"{}\">", ri + 1));
+        for (ci, c) in row.iter().enumerate() {
+            let r = format!("{}{}", char::from(b'A' + ci as u8), ri + 1);
+            match c {
+                Cell::S(v) => sheet.push_str(&format!(
+                    "<c r=\"{r}\" t=\"inlineStr\"><is><t>{}</t></is></c>",
+                    xml_escape(v)
+                )),
+                Cell::N(v) => sheet.push_str(&format!("<c r=\"{r}\"><v>{v}</v></c>")),
+                Cell::D(d) => {
+                    let serial = (*d
+                        - chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap_or_default())
+                    .num_days();
+                    sheet.push_str(&format!("<c r=\"{r}\" s=\"1\"><v>{serial}</v></c>"))
+                }
+            }
+        }
+        sheet.push_str("</row>");
+    }
+    sheet.push_str("</sheetData></worksheet>");
+    let styles = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><numFmts count="1"><numFmt numFmtId="164" formatCode="mm/dd/yyyy"/></numFmts><fonts count="1"><font/></fonts><fills count="1"><fill/></fills><borders count="1"><border/></borders><cellStyleXfs count="1"><xf/></cellStyleXfs><cellXfs count="2"><xf/><xf numFmtId="164" applyNumberFormat="1"/></cellXfs></styleSheet>"#;
+    zip_bytes(&[
+        ("[Content_Types].xml", br#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>"#.to_vec()),
+        ("_rels/.rels", br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.to_vec()),
+        ("xl/workbook.xml", br#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Billing" sheetId="1" r:id="rId1"/></sheets></workbook>"#.to_vec()),
+        ("xl/_rels/workbook.xml.rels", br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>"#.to_vec()),
+        ("xl/styles.xml", styles.as_bytes().to_vec()),
+        ("xl/worksheets/sheet1.xml", sheet.into_bytes()),
+    ])
+}
+
+enum Cell {
+    S(String),
+    N(u64),
+    D(chrono::NaiveDate),
+}
+
+fn xlsx_billing(
+    out: &mut Out<'_>,
+    g: &mut Gen,
+    people: &[Person],
+    path: &str,
+) -> std::io::Result<()> {
+    let mut t = TruthFile::default();
+    let mut rows = vec![
+        [
+            "Account",
+            "Patient Name",
+            "DOB",
+            "Card Number",
+            "Routing",
+            "Bank Account",
+            "Invoice No",
+            "Diagnosis",
+            "Amount",
+        ]
+        .iter()
+        .map(|h| Cell::S(h.to_string()))
+        .collect::<Vec<_>>(),
+    ];
+    for p in people.iter().take(50) {
+        let inv = g.part_number();
+        rows.push(vec![
+            Cell::N(p.account.parse().unwrap_or(0)),
+            Cell::S(format!("{} {}", p.first, p.last)),
+            Cell::D(p.dob),
+            Cell::S(p.card.clone()),
+            Cell::S(p.routing.clone()),
+            Cell::S(p.bank.clone()),
+            Cell::S(inv.clone()),
+            Cell::S(p.icd.to_string()),
+            Cell::N(g.rng.random_range(20..900)),
+        ]);
+        add_person_core(&mut t, p);
+        t.values.extend([
+            (PhiKind::Account, p.account.clone()),
+            (PhiKind::Dob, p.dob.format("%Y-%m-%d").to_string()),
+            (PhiKind::Card, p.card.clone()),
+            (PhiKind::Routing, p.routing.clone()),
+            (PhiKind::BankAccount, p.bank.clone()),
+            (PhiKind::Icd10, p.icd.to_string()),
+        ]);
+        t.negatives.push(("invoice".into(), inv));
+    }
+    out.write(path, "xlsx", &xlsx(&rows)?, t)
+}
+
+fn notes(
+    out: &mut Out<'_>,
+    g: &mut Gen,
+    people: &[Person],
+    providers: &[Provider],
+    dir: &str,
+) -> std::io::Result<()> {
+    for (i, p) in people.iter().take(8).enumerate() {
+        let mut t = TruthFile::default();
+        let pr = &providers[i % providers.len()];
+        let drug = *DRUGS.choose(&mut g.rng).unwrap_or(&"ibuprofen");
+        let visit = g.service_date();
+        let inv = g.part_number();
+        let cpt = *CPT.choose(&mut g.rng).unwrap_or(&"99213");
+        let s = format!(
+            "Clinical note\nPatient: {} {}\nDOB: {}\nMRN: {}\nVisit date: {visit}\n\n\
+             {} {} is a returning patient seen today for follow-up. Diagnosis: {}. \
+             Prescribed {drug} 500 mg. Contact phone {}.\n\
+             Lives at {}, {}, {} {}.\n\
+             Seen by Dr. {} {} (NPI {}, DEA {}).\n\
+             Procedure: CPT {cpt}.\n\
+             Billing: Invoice {inv} sent on {visit}.\n",
+            p.first,
+            p.last,
+            us(p.dob),
+            p.mrn,
+            p.first,
+            p.last,
+            p.icd,
+            p.phone,
+            p.street,
+            p.city.0,
+            p.city.1,
+            p.city.2,
+            pr.first,
+            pr.last,
+            pr.npi,
+            pr.dea
+        );
+        add_person_core(&mut t, p);
+        t.values
+            .push((PhiKind::Name, format!("{} {}", pr.first, pr.last)));
+        t.values.extend([
+            (PhiKind::Dob, us(p.dob)),
+            (PhiKind::Mrn, p.mrn.clone()),
+            (PhiKind::Icd10, p.icd.to_string()),
+            (PhiKind::Phone, p.phone.clone()),
+            (PhiKind::Address, p.street.clone()),
+            (PhiKind::Npi, pr.npi.clone()),
+            (PhiKind::Dea, pr.dea.clone()),
+            (PhiKind::Procedure, cpt.to_string()),
+        ]);
+        t.negatives.push(("visit-date".into(), visit));
+        t.negatives.push(("invoice".into(), inv));
+        out.write(&format!("{dir}/note_{i}.txt"), "text", s.as_bytes(), t)?;
+    }
+    Ok(())
+}
+
+fn log_file(out: &mut Out<'_>, g: &mut Gen, people: &[Person], path: &str) -> std::io::Result<()> {
+    let mut t = TruthFile::default();
+    let mut s = String::new();
+    for p in people.iter().take(40) {
+        let ssn: String = p.ssn.chars().filter(char::is_ascii_digit).collect();
+        s.push_str(&format!(
+            "2025-03-{:02} 10:{:02}:{:02} INFO interface lookup mrn={} ssn={} status=ok order={}\n",
+            g.rng.random_range(1..29),
+            g.rng.random_range(0..60),
+            g.rng.random_range(0..60),
+            p.mrn,
+            ssn,
+            g.digits(9)
+        ));
+        t.values.push((PhiKind::Mrn, p.mrn.clone()));
+        t.values.push((PhiKind::Ssn, ssn));
+    }
+    out.write(path, "log", s.as_bytes(), t)
+}
+
+/// A UTF-16LE export with a BOM (Windows) and a Latin-1 note.
+fn encodings(out: &mut Out<'_>, people: &[Person], stem: &str) -> std::io::Result<()> {
+    let mut t = TruthFile::default();
+    let mut text = String::from("Patient Name\tSSN\tDate of Birth\r\n");
+    for p in people.iter().skip(12).take(10) {
+        text.push_str(&format!(
+            "{} {}\t{}\t{}\r\n",
+            p.first,
+            p.last,
+            p.ssn,
+            us(p.dob)
+        ));
+        add_person_core(&mut t, p);
+        t.values.push((PhiKind::Ssn, p.ssn.clone()));
+        t.values.push((PhiKind::Dob, us(p.dob)));
+    }
+    let mut bytes = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        bytes.extend_from_slice(&u.to_le_bytes());
+    }
+    out.write(&format!("{stem}_utf16.txt"), "utf16", &bytes, t)?;
+    let mut t = TruthFile::default();
+    let p = &people[22];
+    let note = format!(
+        "Nota: Jos\u{e9} {} acudi\u{f3} a consulta.\nPatient: {} {}\nSSN: {}\n",
+        p.last, p.first, p.last, p.ssn
+    );
+    let (latin1, _, _) = encoding_rs::WINDOWS_1252.encode(&note);
+    add_person_core(&mut t, p);
+    t.values.push((PhiKind::Ssn, p.ssn.clone()));
+    out.write(&format!("{stem}_latin1.txt"), "latin1", &latin1, t)
+}
+
+fn fhir(out: &mut Out<'_>, _g: &mut Gen, people: &[Person], path: &str) -> std::io::Result<()> {
+    let mut t = TruthFile::default();
+    let entries: Vec<serde_json::Value> = people
+        .iter()
+        .take(30)
+        .map(|p| {
+            add_person_core(&mut t, p);
+            t.values.extend([
+                (PhiKind::Mrn, p.mrn.clone()),
+                (PhiKind::Ssn, p.ssn.clone()),
+                (PhiKind::Dob, p.dob.format("%Y-%m-%d").to_string()),
+                (PhiKind::Phone, p.phone.clone()),
+                (PhiKind::Email, p.email.clone()),
+                (PhiKind::Address, p.street.clone()),
+            ]);
+            serde_json::json!({"resource": {
+                "resourceType": "Patient",
+                "identifier": [
+                    {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]}, "value": p.mrn},
+                    {"system": "http://hl7.org/fhir/sid/us-ssn", "value": p.ssn}
+                ],
+                "name": [{"family": p.last, "given": [p.first]}],
+                "telecom": [{"system": "phone", "value": p.phone}, {"system": "email", "value": p.email}],
+                "birthDate": p.dob.format("%Y-%m-%d").to_string(),
+                "address": [{"line": [p.street], "city": p.city.0, "state": p.city.1, "postalCode": p.city.2}]
+            }})
+        })
+        .collect();
+    let doc = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": entries});
+    let bytes = serde_json::to_vec_pretty(&doc).map_err(std::io::Error::other)?;
+    out.write(path, "json", &bytes, t)
+}
+
+fn cda(
+    out: &mut Out<'_>,
+    g: &mut Gen,
+    p: &Person,
+    pr: &Provider,
+    path: &str,
+) -> std::io::Result<()> {
+    let mut t = TruthFile::default();
+    add_person_core(&mut t, p);
+    t.values
+        .push((PhiKind::Name, format!("{} {}", pr.first, pr.last)));
+    t.values.extend([
+        (PhiKind::Mrn, p.mrn.clone()),
+        (PhiKind::Dob, p.dob.format("%Y%m%d").to_string()),
+        (PhiKind::Address, p.street.clone()),
+        (PhiKind::Npi, pr.npi.clone()),
+    ]);
+    let eff = format!(
+        "2025{:02}{:02}",
+        g.rng.random_range(1..13),
+        g.rng.random_range(1..29)
+    );
+    t.negatives.push(("effective-time".into(), eff.clone()));
+    let s = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<ClinicalDocument xmlns="urn:hl7-org:v3">
+  <effectiveTime value="{eff}"/>
+  <recordTarget><patientRole>
+    <id root="2.16.840.1.113883.19.5" extension="{mrn}" assigningAuthorityName="MRN"/>
+    <addr><streetAddressLine>{street}</streetAddressLine><city>{city}</city><state>{st}</state></addr>
+    <patient><name><given>{first}</given><family>{last}</family></name>
+      <birthTime value="{dob}"/></patient>
+  </patientRole></recordTarget>
+  <author><assignedAuthor><id root="2.16.840.1.113883.4.6" extension="{npi}" assigningAuthorityName="NPI"/>
+    <assignedPerson><name><given>{pf}</given><family>{pl}</family></name></assignedPerson></assignedAuthor></author>
+</ClinicalDocument>
+"#,
+        mrn = p.mrn,
+        street = xml_escape(&p.street),
+        city = p.city.0,
+        st = p.city.1,
+        first = p.first,
+        last = p.last,
+        dob = p.dob.format("%Y%m%d"),
+        npi = pr.npi,
+        pf = pr.first,
+        pl = pr.last
+    );
+    out.write(path, "xml", s.as_bytes(), t)
+}
+
+fn sql_dump(out: &mut Out<'_>, g: &mut Gen, people: &[Person], path: &str) -> std::io::Result<()> {
+    let mut t = TruthFile::default();
+    let mut s = String::from(
+        "-- MySQL dump 10.13\n/*!40101 SET NAMES utf8 */;\nCREATE TABLE `patients` (\n  `id` int NOT NULL,\n  `chart_no` varchar(16),\n  `fname` varchar(64),\n  `lname` varchar(64),\n  `birth_date` date,\n  `ssn` char(9),\n  `phone` varchar(20),\n  `street` varchar(128),\n  PRIMARY KEY (`id`)\n);\n",
+    );
+    s.push_str("INSERT INTO `patients` VALUES ");
+    let rows: Vec<String> = people
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let ssn: String = p.ssn.chars().filter(char::is_ascii_digit).collect();
+            add_person_core(&mut t, p);
+            t.values.extend([
+                (PhiKind::Mrn, p.mrn.clone()),
+                (PhiKind::Dob, p.dob.format("%Y-%m-%d").to_string()),
+                (PhiKind::Ssn, ssn.clone()),
+                (PhiKind::Phone, p.phone.clone()),
+                (PhiKind::Address, p.street.clone()),
+            ]);
+            format!(
+                "({},'{}','{}','{}','{}','{}','{}','{}')",
+                i + 1,
+                p.mrn,
+                p.first.replace('\'', "''"),
+                p.last.replace('\'', "''"),
+                p.dob.format("%Y-%m-%d"),
+                ssn,
+                p.phone,
+                p.street
+            )
+        })
+        .collect();
+    s.push_str(&rows.join(","));
+    s.push_str(";\n");
+    s.push_str("CREATE TABLE `orders` (`id` int, `part_no` varchar(16), `order_ref` varchar(16), `lot` varchar(12), `order_date` date);\n");
+    for i in 0..20 {
+        let part = g.part_number();
+        let oref = format!(
+            "{}-{}-{}",
+            g.rng.random_range(200..999),
+            g.rng.random_range(200..999),
+            g.digits(4)
+        );
+        let lot = g.digits(9);
+        s.push_str(&format!(
+            "INSERT INTO `orders` (`id`, `part_no`, `order_ref`, `lot`, `order_date`) VALUES ({i},'{part}','{oref}','{lot}','{}');\n",
+            "2024-05-01"
+        ));
+        t.negatives.extend([
+            ("part".into(), part),
+            ("order-ref".into(), oref),
+            ("lot".into(), lot),
+        ]);
+    }
+    out.write(path, "sql", s.as_bytes(), t)
+}
+
+fn hl7(
+    out: &mut Out<'_>,
+    g: &mut Gen,
+    people: &[Person],
+    providers: &[Provider],
+    path: &str,
+) -> std::io::Result<()> {
+    let mut t = TruthFile::default();
+    let mut s = String::new();
+    for (i, p) in people.iter().take(25).enumerate() {
+        let pr = &providers[i % providers.len()];
+        let g2 = &people[(i + 1) % people.len()];
+        let ssn: String = p.ssn.chars().filter(char::is_ascii_digit).collect();
+        let ts = format!(
+            "2025{:02}{:02}0930",
+            g.rng.random_range(1..13),
+            g.rng.random_range(1..29)
+        );
+        s.push_str(&format!(
+            "MSH|^~\\&|EHR|CLINIC|LAB|LABCO|{ts}||ADT^A04|MSG{i:05}|P|2.5.1\r\
+             EVN|A04|{ts}\r\
+             PID|1||{mrn}^^^CLINIC^MR||{last}^{first}^^^||{dob}|F|||{street}^^{city}^{st}^{zip}||{phone}|||||{acct}|{ssn}\r\
+             PV1|1|O|||||{npi}^{pl}^{pf}\r\
+             NK1|1|{nl}^{nf}|SPO|{nstreet}^^{city}^{st}^{zip}|{nphone}\r\
+             IN1|1|BCBS01|BCBS|Blue Cross||||||||||||{last}^{first}|SEL|{dob}||||||||||||||||||{plan}\r\
+             DG1|1||{icd}^Diagnosis^I10\r",
+            mrn = p.mrn,
+            last = p.last,
+            first = p.first,
+            dob = p.dob.format("%Y%m%d"),
+            street = p.street,
+            city = p.city.0,
+            st = p.city.1,
+            zip = p.city.2,
+            phone = p.phone,
+            acct = p.account,
+            npi = pr.npi,
+            pl = pr.last,
+            pf = pr.first,
+            nl = g2.last,
+            nf = g2.first,
+            nstreet = g2.street,
+            nphone = g2.phone,
+            plan = p.plan_id,
+            icd = p.icd,
+        ));
+        add_person_core(&mut t, p);
+        add_person_core(&mut t, g2);
+        t.values
+            .push((PhiKind::Name, format!("{} {}", pr.first, pr.last)));
+        t.values.extend([
+            (PhiKind::Mrn, p.mrn.clone()),
+            (PhiKind::Dob, p.dob.format("%Y%m%d").to_string()),
+            (PhiKind::Address, p.street.clone()),
+            (PhiKind::Address, g2.street.clone()),
+            (PhiKind::Phone, p.phone.clone()),
+            (PhiKind::Phone, g2.phone.clone()),
+            (PhiKind::Account, p.account.clone()),
+            (PhiKind::Ssn, ssn),
+            (PhiKind::PlanId, p.plan_id.clone()),
+            (PhiKind::Icd10, p.icd.to_string()),
+        ]);
+        t.negatives.push(("message-time".into(), ts));
+    }
+    out.write(path, "hl7", s.as_bytes(), t)
+}
+
+fn docx(paragraphs: &[String], table: &[Vec<String>]) -> std::io::Result<Vec<u8>> {
+    let mut body = String::new();
+    for p in paragraphs {
+        // Split each paragraph into two runs, as Word does, to test run joining.
+        let mid = p
+            .char_indices()
+            .nth(p.chars().count() / 2)
+            .map_or(0, |(i, _)| i);
+        body.push_str(&format!(
+            "<w:p><w:r><w:t xml:space=\"preserve\">{}</w:t></w:r><w:r><w:rPr><w:b/></w:rPr><w:t xml:space=\"preserve\">{}</w:t></w:r></w:p>",
+            xml_escape(&p[..mid]),
+            xml_escape(&p[mid..])
+        ));
+    }
+    if !table.is_empty() {
+        body.push_str("<w:tbl>");
+        for row in table {
+            body.push_str("<w:tr>");
+            for c in row {
+                body.push_str(&format!(
+                    "<w:tc><w:p><w:r><w:t>{}</w:t></w:r></w:p></w:tc>",
+                    xml_escape(c)
+                ));
+            }
+            body.push_str("</w:tr>");
+        }
+        body.push_str("</w:tbl>");
+    }
+    let doc = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>"#
+    );
+    zip_bytes(&[
+        ("[Content_Types].xml", br#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>"#.to_vec()),
+        ("_rels/.rels", br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>"#.to_vec()),
+        ("word/document.xml", doc.into_bytes()),
+    ])
+}
+
+fn docx_letter(
+    out: &mut Out<'_>,
+    g: &mut Gen,
+    people: &[Person],
+    pr: &Provider,
+    path: &str,
+) -> std::io::Result<()> {
+    let mut t = TruthFile::default();
+    let p = &people[1];
+    let date = g.service_date();
+    let paras = vec![
+        format!("Springfield Family Dental, {date}"),
+        format!("Dear Dr. {} {},", pr.first, pr.last),
+        format!(
+            "Re: {} {}, DOB {}, MRN {}. Member ID: {}.",
+            p.first,
+            p.last,
+            us(p.dob),
+            p.mrn,
+            p.plan_id
+        ),
+        format!(
+            "I am referring {} {} for evaluation of {}. Diagnosis: {}.",
+            p.first, p.last, "periodontitis", p.icd
+        ),
+        "Sincerely, the front desk".to_string(),
+    ];
+    add_person_core(&mut t, p);
+    t.values
+        .push((PhiKind::Name, format!("{} {}", pr.first, pr.last)));
+    t.values.extend([
+        (PhiKind::Dob, us(p.dob)),
+        (PhiKind::Mrn, p.mrn.clone()),
+        (PhiKind::PlanId, p.plan_id.clone()),
+        (PhiKind::Icd10, p.icd.to_string()),
+    ]);
+    t.negatives.push(("letter-date".into(), date));
+    let mut table = vec![vec![
+        "Name".to_string(),
+        "Date of Birth".to_string(),
+        "Phone".to_string(),
+    ]];
+    for q in people.iter().skip(10).take(5) {
+        table.push(vec![
+            format!("{} {}", q.first, q.last),
+            us(q.dob),
+            q.phone.clone(),
+        ]);
+        add_person_core(&mut t, q);
+        t.values.push((PhiKind::Dob, us(q.dob)));
+        t.values.push((PhiKind::Phone, q.phone.clone()));
+    }
+    out.write(path, "docx", &docx(&paras, &table)?, t)
+}
+
+fn odt_letter(
+    out: &mut Out<'_>,
+    _g: &mut Gen,
+    p: &Person,
+    pr: &Provider,
+    path: &str,
+) -> std::io::Result<()> {
+    let mut t = TruthFile::default();
+    add_person_core(&mut t, p);
+    t.values
+        .push((PhiKind::Name, format!("{} {}", pr.first, pr.last)));
+    t.values.extend([
+        (PhiKind::Dob, us(p.dob)),
+        (PhiKind::Ssn, p.ssn.clone()),
+        (PhiKind::Address, p.street.clone()),
+    ]);
+    let content = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:text><text:h>Patient statement</text:h><text:p>Patient: <text:span>{} {}</text:span></text:p><text:p>DOB: {}<text:tab/>SSN: {}</text:p><text:p>Address: {}</text:p><text:p>Treating dentist: Dr. {} {}</text:p></office:text></office:body></office:document-content>"#,
+        p.first,
+        p.last,
+        us(p.dob),
+        p.ssn,
+        xml_escape(&p.street),
+        pr.first,
+        pr.last
+    );
+    let bytes = zip_bytes(&[
+        (
+            "mimetype",
+            b"application/vnd.oasis.opendocument.text".to_vec(),
+        ),
+        ("content.xml", content.into_bytes()),
+    ])?;
+    out.write(path, "odt", &bytes, t)
+}
+
+/// A minimal PDF with one page of text in Helvetica (WinAnsi).
+pub fn pdf_bytes(lines: &[String]) -> Vec<u8> {
+    let mut content = String::from("BT /F1 10 Tf 50 760 Td 14 TL\n");
+    for l in lines {
+        let esc = l
+            .replace('\\', "\\\\")
+            .replace('(', "\\(")
+            .replace(')', "\\)");
+        content.push_str(&format!("({esc}) Tj T*\n"));
+    }
+    content.push_str("ET\n");
+    let objs = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>".to_string(),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{content}endstream", content.len()),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objs.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+fn pdf_lab(out: &mut Out<'_>, g: &mut Gen, people: &[Person], path: &str) -> std::io::Result<()> {
+    let mut t = TruthFile::default();
+    let mut lines = vec!["Quest Lab Results - collected".to_string()];
+    for p in people.iter().skip(20).take(6) {
+        let collected = g.service_date();
+        lines.push(format!(
+            "Patient: {} {}   DOB: {}",
+            p.first,
+            p.last,
+            us(p.dob)
+        ));
+        lines.push(format!("MRN: {}   Phone: {}", p.mrn, p.phone));
+        lines.push(format!(
+            "Collected {collected}. Glucose 142 mg/dL, diagnosis {}",
+            p.icd
+        ));
+        add_person_core(&mut t, p);
+        t.values.extend([
+            (PhiKind::Dob, us(p.dob)),
+            (PhiKind::Mrn, p.mrn.clone()),
+            (PhiKind::Phone, p.phone.clone()),
+            (PhiKind::Icd10, p.icd.to_string()),
+        ]);
+        t.negatives.push(("collected".into(), collected));
+    }
+    out.write(path, "pdf", &pdf_bytes(&lines), t)
+}
+
+fn rtf_note(out: &mut Out<'_>, _g: &mut Gen, p: &Person, path: &str) -> std::io::Result<()> {
+    let mut t = TruthFile::default();
+    add_person_core(&mut t, p);
+    t.values.extend([
+        (PhiKind::Dob, us(p.dob)),
+        (PhiKind::Ssn, p.ssn.clone()),
+        (PhiKind::Phone, p.phone.clone()),
+    ]);
+    let s = format!(
+        "{{\\rtf1\\ansi\\deff0{{\\fonttbl{{\\f0 Times New Roman;}}}}{{\\colortbl;\\red0\\green0\\blue0;}}\\f0\\fs24 \
+         {{\\b Consultation}}\\par Patient: {} {}\\par Date of birth: {}\\par SSN: {}\\par Phone: {}\\par \
+         Chief complaint: tooth pain, caries on #14.\\par }}",
+        p.first,
+        p.last,
+        us(p.dob),
+        p.ssn,
+        p.phone
+    );
+    out.write(path, "rtf", s.as_bytes(), t)
+}
+
+fn mail(out: &mut Out<'_>, g: &mut Gen, people: &[Person], dir: &str) -> std::io::Result<()> {
+    // One message with a CSV attachment.
+    let mut t = TruthFile::default();
+    let p = &people[5];
+    let mut att = String::from("name,dob,ssn\n");
+    for q in people.iter().skip(30).take(8) {
+        att.push_str(&format!("{} {},{},{}\n", q.first, q.last, us(q.dob), q.ssn));
+        add_person_core(&mut t, q);
+        t.values.push((PhiKind::Dob, us(q.dob)));
+        t.values.push((PhiKind::Ssn, q.ssn.clone()));
+    }
+    use base64_lite::encode;
+    let eml = format!(
+        "From: Front Desk <frontdesk@springfielddental.example>\r\nTo: {} {} <{}>\r\nSubject: Your appointment\r\nDate: Mon, 3 Mar 2025 10:00:00 -0600\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHi {} {},\r\nYour next cleaning is booked. Member ID: {}.\r\n\r\n--XX\r\nContent-Type: text/csv; name=\"recall_list.csv\"\r\nContent-Disposition: attachment; filename=\"recall_list.csv\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--XX--\r\n",
+        p.first,
+        p.last,
+        p.email,
+        p.first,
+        p.last,
+        p.plan_id,
+        encode(att.as_bytes())
+    );
+    add_person_core(&mut t, p);
+    t.values.push((PhiKind::Email, p.email.clone()));
+    t.values.push((PhiKind::PlanId, p.plan_id.clone()));
+    t.values.push((
+        PhiKind::Email,
+        "frontdesk@springfielddental.example".to_string(),
+    ));
+    out.write(&format!("{dir}/appointment.eml"), "eml", eml.as_bytes(), t)?;
+    // A mailbox of three messages.
+    let mut t = TruthFile::default();
+    let mut mbox = String::new();
+    for q in people.iter().skip(40).take(3) {
+        let day = g.rng.random_range(1..28);
+        mbox.push_str(&format!(
+            "From billing@springfielddental.example Mon Mar {day:2} 10:00:00 2025\nFrom: billing@springfielddental.example\nTo: {}\nSubject: Statement\nDate: Mon, {day} Mar 2025 10:00:00 -0600\n\nDear {} {},\nYour card ending {} was charged. Account #: {}\n\n",
+            q.email,
+            q.first,
+            q.last,
+            &q.card[q.card.len() - 4..],
+            q.account
+        ));
+        add_person_core(&mut t, q);
+        t.values.push((PhiKind::Email, q.email.clone()));
+        t.values.push((PhiKind::Account, q.account.clone()));
+    }
+    t.values.push((
+        PhiKind::Email,
+        "billing@springfielddental.example".to_string(),
+    ));
+    out.write(&format!("{dir}/billing.mbox"), "mbox", mbox.as_bytes(), t)
+}
+
+mod base64_lite {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    /// Standard base64 with line breaks every 76 characters.
+    pub fn encode(data: &[u8]) -> String {
+        let mut out = String::new();
+        for (i, c) in data.chunks(3).enumerate() {
+            if i > 0 && i % 19 == 0 {
+                out.push_str("\r\n");
+            }
+            let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for k in 0..4 {
+                if k <= c.len() {
+                    out.push(char::from(T[((n >> (18 - 6 * k)) & 63) as usize]));
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+}
+
+fn archive(out: &mut Out<'_>, _g: &mut Gen, people: &[Person], path: &str) -> std::io::Result<()> {
+    let mut t = TruthFile::default();
+    let mut csv = String::from("Name,SSN,Phone\n");
+    for q in people.iter().skip(45).take(10) {
+        csv.push_str(&format!("{} {},{},{}\n", q.first, q.last, q.ssn, q.phone));
+        add_person_core(&mut t, q);
+        t.values.push((PhiKind::Ssn, q.ssn.clone()));
+        t.values.push((PhiKind::Phone, q.phone.clone()));
+    }
+    let q = &people[56];
+    let note = format!(
+        "Patient {} {} DOB {} called about a refund.\n",
+        q.first,
+        q.last,
+        us(q.dob)
+    );
+    add_person_core(&mut t, q);
+    t.values.push((PhiKind::Dob, us(q.dob)));
+    let inner = zip_bytes(&[("2019/callback.txt", note.into_bytes())])?;
+    let outer = zip_bytes(&[
+        ("patients_2019.csv", csv.into_bytes()),
+        ("nested/old.zip", inner),
+    ])?;
+    out.write(path, "zip", &outer, t)
+}
+
+/// A DICOM Part 10 file (explicit VR little endian) with a small pixel block.
+pub fn dicom_bytes(elements: &[((u16, u16), &str, String)], pixels: &[u8]) -> Vec<u8> {
+    fn el(out: &mut Vec<u8>, tag: (u16, u16), vr: &str, val: &[u8]) {
+        let mut v = val.to_vec();
+        if v.len() % 2 == 1 {
+            v.push(if vr == "UI" || vr == "OB" { 0 } else { b' ' });
+        }
+        out.extend_from_slice(&tag.0.to_le_bytes());
+        out.extend_from_slice(&tag.1.to_le_bytes());
+        out.extend_from_slice(vr.as_bytes());
+        if matches!(vr, "OB" | "OW" | "SQ" | "UN" | "UT") {
+            out.extend_from_slice(&[0, 0]);
+            out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+        } else {
+            out.extend_from_slice(&(v.len() as u16).to_le_bytes());
+        }
+        out.extend_from_slice(&v);
+    }
+    let mut meta = Vec::new();
+    el(&mut meta, (0x0002, 0x0001), "OB", &[0, 1]);
+    el(
+        &mut meta,
+        (0x0002, 0x0002),
+        "UI",
+        b"1.2.840.10008.5.1.4.1.1.1.3",
+    );
+    el(&mut meta, (0x0002, 0x0003), "UI", b"1.2.3.4.5.6.7");
+    el(&mut meta, (0x0002, 0x0010), "UI", b"1.2.840.10008.1.2.1");
+    let mut out = vec![0u8; 128];
+    out.extend_from_slice(b"DICM");
+    el(
+        &mut out,
+        (0x0002, 0x0000),
+        "UL",
+        &(meta.len() as u32).to_le_bytes(),
+    );
+    out.extend_from_slice(&meta);
+    for (tag, vr, v) in elements {
+        el(&mut out, *tag, vr, v.as_bytes());
+    }
+    el(&mut out, (0x7FE0, 0x0010), "OW", pixels);
+    out
+}
+
+fn dicom(
+    out: &mut Out<'_>,
+    g: &mut Gen,
+    people: &[Person],
+    pr: &Provider,
+    dir: &str,
+) -> std::io::Result<()> {
+    for (i, p) in people.iter().skip(50).take(4).enumerate() {
+        let mut t = TruthFile::default();
+        let study = format!(
+            "2025{:02}{:02}",
+            g.rng.random_range(1..13),
+            g.rng.random_range(1..29)
+        );
+        let other = format!("X{}", g.digits(7));
+        let els = vec![
+            ((0x0008, 0x0020), "DA", study.clone()),
+            (
+                (0x0008, 0x0080),
+                "LO",
+                "Springfield Family Dental".to_string(),
+            ),
+            ((0x0008, 0x0090), "PN", format!("{}^{}", pr.last, pr.first)),
+            ((0x0010, 0x0010), "PN", format!("{}^{}", p.last, p.first)),
+            ((0x0010, 0x0020), "LO", p.mrn.clone()),
+            ((0x0010, 0x0030), "DA", p.dob.format("%Y%m%d").to_string()),
+            ((0x0010, 0x0040), "CS", "F".to_string()),
+            ((0x0010, 0x1000), "LO", other.clone()),
+        ];
+        add_person_core(&mut t, p);
+        t.values
+            .push((PhiKind::Name, format!("{} {}", pr.first, pr.last)));
+        t.values.extend([
+            (PhiKind::Mrn, p.mrn.clone()),
+            (PhiKind::Mrn, other),
+            (PhiKind::Dob, p.dob.format("%Y%m%d").to_string()),
+        ]);
+        t.negatives.push(("study-date".into(), study));
+        // Pixel bytes that look like an SSN: must never be read.
+        let decoy = g.ssn();
+        let mut pixels = format!("SSN {decoy} ").into_bytes();
+        pixels.resize(512, 7);
+        t.negatives.push(("pixel-data".into(), decoy));
+        out.write(
+            &format!("{dir}/IM{i:04}.dcm"),
+            "dicom",
+            &dicom_bytes(&els, &pixels),
+            t,
+        )?;
+    }
+    Ok(())
+}
+
+fn negatives(out: &mut Out<'_>, g: &mut Gen, path: &str) -> std::io::Result<()> {
+    let mut t = TruthFile::default();
+    let mut s = String::from("item,part_no,lot,serial,order_ref,invoice_date,tracking\n");
+    for i in 0..30 {
+        let part = g.part_number();
+        let lot = g.digits(9);
+        let serial = g.digits(9);
+        let oref = format!(
+            "{}-{}-{}",
+            g.rng.random_range(200..999),
+            g.rng.random_range(200..999),
+            g.digits(4)
+        );
+        let date = g.service_date();
+        let tracking = g.digits(16);
+        s.push_str(&format!(
+            "Gloves size {i},{part},{lot},{serial},{oref},{date},{tracking}\n"
+        ));
+        t.negatives.extend([
+            ("part".into(), part),
+            ("lot".into(), lot),
+            ("serial".into(), serial),
+            ("order-ref".into(), oref),
+            ("invoice-date".into(), date),
+            ("tracking".into(), tracking),
+        ]);
+    }
+    out.write(path, "csv", s.as_bytes(), t)
+}
+
+fn handout(out: &mut Out<'_>, g: &mut Gen, path: &str) -> std::io::Result<()> {
+    let mut t = TruthFile::default();
+    let part = g.part_number();
+    let slides = [
+        vec![
+            "HIPAA training 2025".to_string(),
+            "Never write SSNs on sticky notes. Example: 078-05-1120 is the famous sample SSN."
+                .to_string(),
+            "A sample SSN for forms: 219-09-9999.".to_string(),
+        ],
+        vec![
+            "Payment cards".to_string(),
+            "Example card for testing: 4111 1111 1111 1111".to_string(),
+            format!("Order part no. {part} from the supplier before Friday."),
+        ],
+    ];
+    t.negatives.extend([
+        ("sample-ssn".into(), "078-05-1120".into()),
+        ("sample-ssn".into(), "219-09-9999".into()),
+        ("example-card".into(), "4111 1111 1111 1111".into()),
+        ("part".into(), part),
+    ]);
+    let mut parts: Vec<(String, Vec<u8>)> = vec![
+        ("[Content_Types].xml".to_string(), br#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/></Types>"#.to_vec()),
+        ("ppt/presentation.xml".to_string(), br#"<?xml version="1.0" encoding="UTF-8"?><p:presentation xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main"/>"#.to_vec()),
+    ];
+    for (i, lines) in slides.iter().enumerate() {
+        let body: String = lines
+            .iter()
+            .map(|l| format!("<a:p><a:r><a:t>{}</a:t></a:r></a:p>", xml_escape(l)))
+            .collect();
+        parts.push((
+            format!("ppt/slides/slide{}.xml", i + 1),
+            format!(r#"<?xml version="1.0" encoding="UTF-8"?><p:sld xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main" xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><p:cSld><p:spTree><p:sp><p:txBody>{body}</p:txBody></p:sp></p:spTree></p:cSld></p:sld>"#).into_bytes(),
+        ));
+    }
+    let refs: Vec<(&str, Vec<u8>)> = parts.iter().map(|(n, d)| (n.as_str(), d.clone())).collect();
+    out.write(path, "pptx", &zip_bytes(&refs)?, t)
+}
+
+/// Precision/recall counts for one cell of the score table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Findings that match a planted value.
+    pub tp_found: u64,
+    /// All findings.
+    pub found: u64,
+    /// Planted values that were found.
+    pub tp_truth: u64,
+    /// All planted values.
+    pub truth: u64,
+}
+
+impl Counts {
+    /// Share of findings that are right (1.0 when nothing was found).
+    pub fn precision(&self) -> f64 {
+        if self.found == 0 {
+            1.0
+        } else {
+            self.tp_found as f64 / self.found as f64
+        }
+    }
+    /// Share of planted values found (1.0 when nothing was planted).
+    pub fn recall(&self) -> f64 {
+        if self.truth == 0 {
+            1.0
+        } else {
+            self.tp_truth as f64 / self.truth as f64
+        }
+    }
+    fn add(&mut self, o: Counts) {
+        self.tp_found += o.tp_found;
+        self.found += o.found;
+        self.tp_truth += o.tp_truth;
+        self.truth += o.truth;
+    }
+}
+
+/// Scores per kind and per (kind, format).
+#[derive(Debug, Clone, Default)]
+pub struct Score {
+    pub by_kind: BTreeMap<PhiKind, Counts>,
+    pub by_kind_format: BTreeMap<(PhiKind, String), Counts>,
+    /// Findings sitting on a planted hard negative, by label.
+    pub negatives_hit: BTreeMap<String, u64>,
+}
+
+/// Kinds the scorer judges (IP addresses and URLs are not planted).
+pub fn scored(kind: PhiKind) -> bool {
+    !matches!(kind, PhiKind::Ip | PhiKind::Url)
+}
+
+fn tokens(s: &str) -> HashSet<String> {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|t| t.chars().count() > 1)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+fn norm(kind: PhiKind, v: &str) -> String {
+    crate::mask::normalize(kind, v)
+}
+
+/// Compare findings (with values: scan with `unmask`) against the truth.
+pub fn score(truth: &Truth, root: &Path, findings: &[PhiFinding]) -> Score {
+    let mut by_file: BTreeMap<String, Vec<&PhiFinding>> = BTreeMap::new();
+    for f in findings {
+        let rel = Path::new(&f.path)
+            .strip_prefix(root)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| f.path.clone());
+        by_file.entry(rel).or_default().push(f);
+    }
+    let mut s = Score::default();
+    for tf in &truth.files {
+        let found = by_file.get(&tf.path).cloned().unwrap_or_default();
+        for kind in PhiKind::ALL.into_iter().filter(|k| scored(*k)) {
+            let t_vals: Vec<&str> = tf
+                .values
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, v)| v.as_str())
+                .collect();
+            let f_vals: Vec<&str> = found
+                .iter()
+                .filter(|f| f.kind == kind)
+                .filter_map(|f| f.value.as_deref())
+                .collect();
+            if t_vals.is_empty() && f_vals.is_empty() {
+                continue;
+            }
+            let c = match kind {
+                PhiKind::Name | PhiKind::Address => {
+                    let t_tok: Vec<HashSet<String>> = dedup(t_vals.iter().map(|v| tokens(v)));
+                    let f_tok: Vec<HashSet<String>> = dedup(f_vals.iter().map(|v| tokens(v)));
+                    let union_f: HashSet<&String> = f_tok.iter().flatten().collect();
+                    let tp_truth = t_tok
+                        .iter()
+                        .filter(|t| {
+                            if kind == PhiKind::Name {
+                                t.iter().all(|x| union_f.contains(x))
+                            } else {
+                                f_tok
+                                    .iter()
+                                    .any(|f| t.is_subset(f) || (f.is_subset(t) && f.len() >= 2))
+                            }
+                        })
+                        .count() as u64;
+                    let union_t: HashSet<&String> = t_tok.iter().flatten().collect();
+                    let tp_found = f_tok
+                        .iter()
+                        .filter(|f| {
+                            if kind == PhiKind::Name {
+                                !f.is_empty() && f.iter().all(|x| union_t.contains(x))
+                            } else {
+                                t_tok
+                                    .iter()
+                                    .any(|t| t.is_subset(f) || (f.is_subset(t) && f.len() >= 2))
+                            }
+                        })
+                        .count() as u64;
+                    Counts {
+                        tp_found,
+                        found: f_tok.len() as u64,
+                        tp_truth,
+                        truth: t_tok.len() as u64,
+                    }
+                }
+                _ => {
+                    let t_set: HashSet<String> = t_vals.iter().map(|v| norm(kind, v)).collect();
+                    let f_set: HashSet<String> = f_vals.iter().map(|v| norm(kind, v)).collect();
+                    let tp = t_set.intersection(&f_set).count() as u64;
+                    Counts {
+                        tp_found: tp,
+                        found: f_set.len() as u64,
+                        tp_truth: tp,
+                        truth: t_set.len() as u64,
+                    }
+                }
+            };
+            s.by_kind.entry(kind).or_default().add(c);
+            s.by_kind_format
+                .entry((kind, tf.format.clone()))
+                .or_default()
+                .add(c);
+        }
+        for (label, neg) in &tf.negatives {
+            let nd: String = neg.chars().filter(char::is_ascii_alphanumeric).collect();
+            let hit = found.iter().any(|f| {
+                f.value.as_deref().is_some_and(|v| {
+                    let vd: String = v.chars().filter(char::is_ascii_alphanumeric).collect();
+                    vd == nd
+                })
+            });
+            if hit {
+                *s.negatives_hit.entry(label.clone()).or_default() += 1;
+            }
+        }
+    }
+    s
+}
+
+fn dedup(it: impl Iterator<Item = HashSet<String>>) -> Vec<HashSet<String>> {
+    let mut out: Vec<HashSet<String>> = Vec::new();
+    for s in it {
+        if !s.is_empty() && !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// The score as a plain table.
+pub fn render(s: &Score) -> String {
+    let mut out = String::from("kind            precision  recall   found  planted\n");
+    for (k, c) in &s.by_kind {
+        out.push_str(&format!(
+            "{:<15} {:>9.3} {:>7.3} {:>7} {:>8}\n",
+            k.as_str(),
+            c.precision(),
+            c.recall(),
+            c.found,
+            c.truth
+        ));
+    }
+    out.push_str("\nkind/format                precision  recall   found  planted\n");
+    for ((k, f), c) in &s.by_kind_format {
+        out.push_str(&format!(
+            "{:<26} {:>9.3} {:>7.3} {:>7} {:>8}\n",
+            format!("{}/{}", k.as_str(), f),
+            c.precision(),
+            c.recall(),
+            c.found,
+            c.truth
+        ));
+    }
+    out.push_str("\nhard negatives reported as PHI: ");
+    if s.negatives_hit.is_empty() {
+        out.push_str("none\n");
+    } else {
+        let v: Vec<String> = s
+            .negatives_hit
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        out.push_str(&v.join(", "));
+        out.push('\n');
+    }
+    out
+}
