@@ -761,7 +761,9 @@ impl<'s, S: IntelStore + ?Sized> Matcher<'s, S> {
                         if p.status != "known_affected" || !names_overlap(&p.product, model) {
                             continue;
                         }
+                        let all_versions = matches!(p.versions.trim(), "*" | "vers:all/*");
                         let level = match asset.firmware.as_deref() {
+                            _ if all_versions => EXACT,
                             Some(fw) => match csaf::in_range(&p.versions, fw) {
                                 Some(true) => EXACT,
                                 Some(false) => continue,

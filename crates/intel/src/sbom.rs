@@ -174,8 +174,9 @@ fn cyclonedx_xml(bytes: &[u8]) -> Result<Sbom> {
     let mut reader = quick_xml::Reader::from_reader(bytes);
     reader.config_mut().trim_text(true);
     let mut path: Vec<String> = Vec::new();
-    // Open components, innermost last: (component, is the metadata subject, group).
-    let mut open: Vec<(SbomComponent, bool, Option<String>)> = Vec::new();
+    // Open components, innermost last: (component, its slot in `out` or None for the metadata
+    // subject, group).
+    let mut open: Vec<(SbomComponent, Option<usize>, Option<String>)> = Vec::new();
     let mut out = Vec::new();
     let mut subject = String::new();
     let mut saw_bom = false;
@@ -203,7 +204,20 @@ fn cyclonedx_xml(bytes: &[u8]) -> Result<Sbom> {
                 }
                 if name == "component" {
                     let is_subject = path.last().map(String::as_str) == Some("metadata");
-                    open.push((SbomComponent::default(), is_subject, None));
+                    // Reserve the slot now so nested components follow their parent, as in JSON.
+                    let slot = if is_subject {
+                        None
+                    } else {
+                        if out.len() >= MAX_COMPONENTS {
+                            return Err(IntelError::format(
+                                "SBOM",
+                                format!("more than {MAX_COMPONENTS} components"),
+                            ));
+                        }
+                        out.push(SbomComponent::default());
+                        Some(out.len() - 1)
+                    };
+                    open.push((SbomComponent::default(), slot, None));
                 }
                 path.push(name);
                 text.clear();
@@ -217,18 +231,19 @@ fn cyclonedx_xml(bytes: &[u8]) -> Result<Sbom> {
                 };
                 let value = std::mem::take(&mut text);
                 if name == "component" {
-                    if let Some((mut c, is_subject, group)) = open.pop() {
+                    if let Some((mut c, slot, group)) = open.pop() {
                         if let Some(g) = group.filter(|g| !g.is_empty()) {
                             c.name = format!("{g}:{}", c.name);
                         }
-                        if is_subject {
-                            subject = if c.version.is_empty() {
-                                c.name
-                            } else {
-                                format!("{} {}", c.name, c.version)
-                            };
-                        } else {
-                            push(&mut out, c)?;
+                        match slot.and_then(|i| out.get_mut(i)) {
+                            Some(place) => *place = c,
+                            None => {
+                                subject = if c.version.is_empty() {
+                                    c.name
+                                } else {
+                                    format!("{} {}", c.name, c.version)
+                                };
+                            }
                         }
                     }
                     continue;
@@ -284,6 +299,7 @@ fn cyclonedx_xml(bytes: &[u8]) -> Result<Sbom> {
             "the document is incomplete",
         ));
     }
+    out.retain(|c| !c.name.is_empty() || c.purl.is_some() || c.cpe.is_some());
     Ok(Sbom {
         format: "cyclonedx-xml".into(),
         subject,
