@@ -10,6 +10,8 @@
 //! version order inside one transaction each. Version ranges are reserved per capability:
 //! 1-9 core/inventory, 20-29 phi, 30-39 detect, 40-49 intel, 50-59 risk.
 
+mod alerts;
+mod discovery;
 mod error;
 mod intel;
 mod inventory;
@@ -17,6 +19,8 @@ mod migrate;
 mod risk;
 mod sqlite;
 
+pub use alerts::AlertStore;
+pub use discovery::ScanImportStore;
 pub use error::StoreError;
 pub use intel::{IntelCounts, IntelStore, IntelWriter};
 pub use inventory::{Change, ChangeKind, InventoryStore, ScanSummary};

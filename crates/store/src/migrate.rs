@@ -17,6 +17,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0001_inventory.sql"),
     },
     Migration {
+        version: 30,
+        name: "alerts",
+        sql: include_str!("../migrations/sqlite/0030_alerts.sql"),
+    },
+    Migration {
         version: 40,
         name: "intel",
         sql: include_str!("../migrations/sqlite/0040_intel.sql"),
