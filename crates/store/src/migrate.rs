@@ -17,6 +17,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0001_inventory.sql"),
     },
     Migration {
+        version: 20,
+        name: "phi",
+        sql: include_str!("../migrations/sqlite/0020_phi.sql"),
+    },
+    Migration {
         version: 30,
         name: "alerts",
         sql: include_str!("../migrations/sqlite/0030_alerts.sql"),
