@@ -50,6 +50,8 @@ pub enum Command {
     Scan(cmd::scan::Args),
     /// Scan a virtual practice on loopback (simulated devices), store it and write the report.
     Demo(cmd::demo::Args),
+    /// Bring other tools' results (nmap XML) into the inventory.
+    Import(cmd::import::Args),
 }
 
 fn main() {
@@ -75,5 +77,6 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Report(args) => cmd::report::run(g, args),
         Command::Scan(args) => cmd::scan::run(g, args),
         Command::Demo(args) => cmd::demo::run(g, args),
+        Command::Import(args) => cmd::import::run(g, args),
     }
 }

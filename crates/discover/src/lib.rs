@@ -4,6 +4,7 @@
 pub mod findings;
 pub mod fingerprint;
 pub mod io;
+pub mod nmap;
 pub mod probe;
 pub mod ports;
 pub mod probes;

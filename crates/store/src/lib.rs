@@ -12,20 +12,20 @@
 
 mod alerts;
 mod discovery;
+mod discovery;
 mod error;
 mod intel;
 mod inventory;
 mod migrate;
-mod phi;
 mod risk;
 mod sqlite;
 
 pub use alerts::AlertStore;
 pub use discovery::ScanImportStore;
+pub use discovery::ScanImportStore;
 pub use error::StoreError;
 pub use intel::{IntelCounts, IntelStore, IntelWriter};
 pub use inventory::{Change, ChangeKind, InventoryStore, ScanSummary};
-pub use phi::{PhiFileRecord, PhiScanRecord, PhiStore, PhiWriter};
 pub use risk::{DraftAssessment, IncidentRecord, RiskStore};
 pub use sqlite::SqliteStore;
 

@@ -1,4 +1,5 @@
 pub mod demo;
+pub mod import;
 pub mod inventory;
 pub mod report;
 pub mod scan;

@@ -376,7 +376,8 @@ pub(crate) fn execute(
             }),
         )?;
     } else {
-        print_table(&mut out, &up, g.color())?;
+        let assets: Vec<&Asset> = up.iter().map(|r| &r.asset).collect();
+        print_table(&mut out, &assets, g.color())?;
         let silent = results.len() - up.len();
         if silent > 0 {
             writeln!(
@@ -443,7 +444,8 @@ fn cut(s: &str, n: usize) -> String {
     }
 }
 
-fn print_table(out: &mut impl Write, up: &[&HostResult], color: bool) -> anyhow::Result<()> {
+/// The summary table: one line per device, plain words first.
+pub(crate) fn print_table(out: &mut impl Write, up: &[&Asset], color: bool) -> anyhow::Result<()> {
     if up.is_empty() {
         writeln!(out, "No devices answered.")?;
         return Ok(());
@@ -453,8 +455,7 @@ fn print_table(out: &mut impl Write, up: &[&HostResult], color: bool) -> anyhow:
         "{:<15} {:<30} {:<26} {:<9} {}",
         "ADDRESS", "KIND", "VENDOR / MODEL", "WORST", "WHAT IT MEANS"
     )?;
-    for r in up {
-        let a = &r.asset;
+    for a in up {
         let vm = match (&a.vendor, &a.model) {
             (Some(v), Some(m)) if m.starts_with(v.as_str()) => m.clone(),
             (Some(v), Some(m)) => format!("{v} {m}"),
