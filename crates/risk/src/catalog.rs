@@ -184,17 +184,25 @@ pub struct DueRule {
     pub basis: String,
 }
 
-/// Default due dates by risk.
+/// Default due dates for patches (findings, vulnerabilities) and for missing safeguards.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DueRules {
+    pub patch: DueBySeverity,
+    pub control: DueBySeverity,
+}
+
+/// Due dates by severity.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DueBySeverity {
     pub critical: DueRule,
     pub high: DueRule,
     pub medium: DueRule,
     pub low: DueRule,
 }
 
-impl DueRules {
+impl DueBySeverity {
     /// The rule for a severity (info counts as low).
     pub fn for_severity(&self, s: Severity) -> &DueRule {
         match s {

@@ -306,11 +306,14 @@ pub fn control_evidence(ctrl: &Control, facts: &Facts) -> Vec<ControlEvidence> {
     ev
 }
 
-/// Whether fresh automated evidence settles the control, so its questions need not be asked.
+/// Whether fresh automated evidence settles the control, so its questions need not be asked: a
+/// failing rule (the safeguard is shown to be missing) or a passing rule marked sufficient. Partial
+/// evidence does not settle a control; it is combined with the answers, so that more evidence of
+/// exposure can never make a control look better than the answers alone.
 pub fn decided_by_evidence(ctrl: &Control, evidence: &[ControlEvidence]) -> bool {
     evidence.iter().any(|e| {
         e.fresh
-            && (e.state != ControlState::Implemented
+            && (e.state == ControlState::NotImplemented
                 || ctrl
                     .evidence
                     .iter()
@@ -380,13 +383,12 @@ pub fn controls(inputs: &Inputs, scope: &BTreeMap<String, Option<bool>>) -> Vec<
                 .copied()
                 .filter(|s| *s != ControlState::NotApplicable)
                 .collect();
-            let failing_auto = auto
-                .iter()
-                .copied()
-                .filter(|s| *s != ControlState::Implemented);
             result.state = if decided {
                 result.confidence = CONF_EVIDENCE;
-                failing_auto.min().unwrap_or(ControlState::Implemented)
+                auto.iter()
+                    .copied()
+                    .min()
+                    .unwrap_or(ControlState::Implemented)
             } else if !answered.is_empty() && relevant_answers.is_empty() && auto.is_empty() {
                 ControlState::NotApplicable
             } else {
@@ -554,7 +556,7 @@ fn scenario(
     let avail = g.criticality;
     let safety = g.safety;
     let impact = clamp(match threat.kind.as_str() {
-        "confidentiality" => conf.max(safety - 1),
+        "confidentiality" => conf.max(avail - 1).max(safety - 1),
         "availability" => avail.max(conf - 1).max(safety),
         _ => safety.max(avail - 1).max(conf - 1),
     });
@@ -599,12 +601,14 @@ fn scenario(
     }
     rationale.push_str(&format!(
         ". Impact reflects about {records} patient record(s) at stake{}, availability criticality {avail}/5 and patient-safety {safety}/5",
-        if found > 0 {
-            " (from the patient-data scan)"
+        if found > 0 && found >= estimate {
+            " (from the patient-data scan)".to_string()
+        } else if found > 0 {
+            format!(" (estimated from the practice's patient count; the patient-data scan found {found} here)")
         } else if stated {
-            " (estimated from the practice's patient count)"
+            " (estimated from the practice's patient count)".to_string()
         } else {
-            " (estimated: patient count not given)"
+            " (estimated: patient count not given)".to_string()
         }
     ));
     if threat.encryption_reduces_impact && encrypted {
@@ -670,7 +674,7 @@ pub fn register(
 }
 
 fn due_for(inputs: &Inputs, risk: Level) -> (chrono::NaiveDate, String) {
-    let rule = inputs.catalog.due.for_severity(risk.severity());
+    let rule = inputs.catalog.due.control.for_severity(risk.severity());
     (
         (inputs.assessed_at + Duration::days(rule.days)).date_naive(),
         rule.basis.clone(),
@@ -727,7 +731,7 @@ pub fn plan(
             .filter_map(|a| cat.group_of(a.category).and_then(|g| group_risk(&g.id)))
             .max()
             .unwrap_or(Level::Low);
-        let rule = cat.due.for_severity(sev);
+        let rule = cat.due.patch.for_severity(sev);
         let cpg = closes
             .iter()
             .any(|c| cat.control(c).is_some_and(Control::cpg_essential));
@@ -774,7 +778,7 @@ pub fn plan(
                     .unwrap_or_else(|| (*id).to_string())
             })
             .collect();
-        let rule = &cat.due.critical;
+        let rule = &cat.due.patch.critical;
         actions.push(PlanAction {
             id: format!("kev:{cve}"),
             rank: 0,
@@ -832,11 +836,21 @@ pub fn plan(
 
     for a in &mut actions {
         if let Some(t) = inputs.tracking.iter().find(|t| t.action == a.id) {
-            a.status = t.status;
             if let Some(o) = &t.owner {
                 a.owner = o.clone();
             }
-            a.acceptance = t.acceptance.clone();
+            let today = inputs.assessed_at.date_naive();
+            match (t.status, &t.acceptance) {
+                // Still detected as a gap, so a "done" mark from before does not hold: reopened.
+                (ActionStatus::Done, _) => a.status = ActionStatus::Open,
+                // An acceptance holds until its review date.
+                (ActionStatus::Accepted, Some(acc)) if acc.review_by > today => {
+                    a.status = ActionStatus::Accepted;
+                    a.acceptance = Some(acc.clone());
+                }
+                (ActionStatus::Accepted, _) => a.status = ActionStatus::Open,
+                (s, _) => a.status = s,
+            }
         }
     }
     actions.sort_by(|a, b| {

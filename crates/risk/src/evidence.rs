@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use medguard_model::{Category, HostStatus, Severity};
-use medguard_store::{InventoryStore, StoreError};
+use medguard_store::{IntelStore, InventoryStore, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// A technical finding on a device.
@@ -162,6 +162,51 @@ impl<S: InventoryStore + ?Sized> EvidenceSource for InventoryEvidence<'_, S> {
         }
         facts.assets.sort_by(|a, b| a.identity.cmp(&b.identity));
         facts.sources.push("inventory".into());
+        Ok(())
+    }
+}
+
+/// Evidence from vulnerability matching: matched CVEs/advisories per device, with the CISA KEV flag.
+pub struct IntelEvidence<'a, S: IntelStore + ?Sized>(pub &'a S);
+
+impl<S: IntelStore + ?Sized> EvidenceSource for IntelEvidence<'_, S> {
+    fn name(&self) -> &'static str {
+        "intel"
+    }
+
+    fn gather(&self, facts: &mut Facts) -> Result<(), EvidenceError> {
+        let err = |source| EvidenceError::Store {
+            source_name: "intel",
+            source,
+        };
+        let matches = self.0.matches().map_err(err)?;
+        if matches.is_empty() {
+            return Ok(());
+        }
+        // Matches carry no time of their own: they are as fresh as the newest feed they were matched
+        // against (or the newest scan).
+        let fed = self
+            .0
+            .feeds()
+            .map_err(err)?
+            .iter()
+            .filter_map(|f| DateTime::parse_from_rfc3339(&f.imported_at).ok())
+            .map(|d| d.with_timezone(&Utc))
+            .max();
+        let observed_at = fed.or(facts.last_scan).unwrap_or(facts.now);
+        for m in matches {
+            facts.vulns.push(VulnFact {
+                asset: m.asset,
+                id: m.id,
+                severity: m.severity,
+                kev: m.kev,
+                observed_at,
+            });
+        }
+        facts
+            .vulns
+            .sort_by(|a, b| (&a.asset, &a.id).cmp(&(&b.asset, &b.id)));
+        facts.sources.push("intel".into());
         Ok(())
     }
 }

@@ -11,10 +11,14 @@
 //! - [`export`]: JSON, CSV and OSCAL assessment-results exports.
 
 pub mod answers;
+pub mod assess;
+pub mod breach;
 pub mod catalog;
 pub mod diag;
 pub mod engine;
 pub mod evidence;
+pub mod export;
+pub mod questionnaire;
 
 pub use catalog::{Catalog, CatalogError};
 pub use diag::Diagnostic;
