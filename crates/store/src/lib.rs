@@ -12,7 +12,6 @@
 
 mod alerts;
 mod discovery;
-mod discovery;
 mod error;
 mod intel;
 mod inventory;
@@ -21,7 +20,6 @@ mod risk;
 mod sqlite;
 
 pub use alerts::AlertStore;
-pub use discovery::ScanImportStore;
 pub use discovery::ScanImportStore;
 pub use error::StoreError;
 pub use intel::{IntelCounts, IntelStore, IntelWriter};
