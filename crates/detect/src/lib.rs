@@ -9,6 +9,7 @@ mod builtin;
 pub mod engine;
 mod error;
 pub mod event;
+pub mod live;
 
 pub mod readers;
 pub mod run;
