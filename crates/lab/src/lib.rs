@@ -9,7 +9,9 @@
 //! protocol needs its standard port, so several "devices" can coexist like on a practice LAN.
 
 pub mod cups;
+pub mod dicom;
 pub mod lighttpd;
+pub mod netns;
 
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
