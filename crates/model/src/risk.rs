@@ -445,6 +445,19 @@ pub struct AssessmentSnapshot {
     pub totals: AssessmentTotals,
     /// Framework id to its human title (for scorecards).
     pub frameworks: BTreeMap<String, String>,
+    /// Framework id to its requirements (for scorecards), as judged at the time.
+    #[serde(default)]
+    pub requirements: BTreeMap<String, Vec<RequirementInfo>>,
+}
+
+/// A framework requirement as copied into a snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequirementInfo {
+    pub id: String,
+    pub title: String,
+    /// `required`/`addressable` (HIPAA), `essential`/`enhanced` (CPG).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@ use chrono::{DateTime, Duration, Utc};
 use medguard_model::Severity;
 use medguard_model::risk::{
     ActionStatus, ActionTracking, Answer, AnswerValue, AssessmentSnapshot, AssessmentTotals,
-    ControlEvidence, ControlResult, ControlState, EvidenceSource, Level, PlanAction, RiskScenario,
+    ControlEvidence, ControlResult, ControlState, EvidenceSource, Level, PlanAction,
+    RequirementInfo, RiskScenario,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -992,6 +993,23 @@ pub fn assess(inputs: &Inputs) -> AssessmentSnapshot {
         plan,
         totals,
         frameworks: cat.framework_titles(),
+        requirements: cat
+            .frameworks
+            .iter()
+            .map(|f| {
+                (
+                    f.id.clone(),
+                    f.requirements
+                        .iter()
+                        .map(|r| RequirementInfo {
+                            id: r.id.clone(),
+                            title: r.title.clone(),
+                            kind: r.kind.clone(),
+                        })
+                        .collect(),
+                )
+            })
+            .collect(),
     }
 }
 

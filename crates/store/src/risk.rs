@@ -348,6 +348,7 @@ mod tests {
             plan: vec![],
             totals: AssessmentTotals::default(),
             frameworks: BTreeMap::new(),
+            requirements: BTreeMap::new(),
         }
     }
 
