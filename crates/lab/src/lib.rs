@@ -12,6 +12,9 @@ pub mod cups;
 pub mod dicom;
 pub mod lighttpd;
 pub mod netns;
+pub mod sshd;
+pub mod telnetd;
+pub mod vsftpd;
 
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};

@@ -21,6 +21,8 @@ use medguard_model::Transport;
 pub const PROBE_EMAIL: &str = "medguard-probe@example.invalid";
 /// Longest reply accepted (a multi-line greeting can be a page of text).
 pub const MAX_REPLY: usize = 8192;
+/// How long to wait for the answer to `PASS` (failed logins are answered slowly on purpose).
+const FAILED_LOGIN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Longest line kept.
 const MAX_LINE: usize = 1024;
 
@@ -218,8 +220,19 @@ async fn probe(ctx: ProbeContext) -> Result<Observation, ProbeError> {
             return Err(e);
         }
     };
-    // RFC 959 §5.4: a connection greeting is 120 (wait), 220 (ready) or 421 (closing).
-    if !matches!(greeting.code, 120 | 220 | 421) {
+    // RFC 959 §5.4: a connection greeting is 120 (wait), 220 (ready) or 421 (closing); some
+    // servers refuse with a 5xx that names them (`500 OOPS: vsftpd: ...`). SMTP greets with 220 too.
+    let text = greeting.text();
+    let lower = text.to_ascii_lowercase();
+    let refusal_naming_ftp = greeting.code >= 500 && lower.contains("ftp");
+    if lower.contains("smtp") {
+        io::close(s).await;
+        return Err(ProbeError::NotThisProtocol {
+            protocol: "ftp",
+            reason: format!("an SMTP greeting: {}", io::printable(text.as_bytes(), 60)),
+        });
+    }
+    if !matches!(greeting.code, 120 | 220 | 421) && !refusal_naming_ftp {
         io::close(s).await;
         return Err(ProbeError::NotThisProtocol {
             protocol: "ftp",
@@ -227,7 +240,6 @@ async fn probe(ctx: ProbeContext) -> Result<Observation, ProbeError> {
         });
     }
     let mut obs = Observation::new("ftp");
-    let text = greeting.text();
     let sv = server(&text);
     obs.product = sv.product;
     obs.version = sv.version;
@@ -287,8 +299,21 @@ async fn anonymous_login(
         230 => Ok((true, user)),
         331 | 332 => {
             io::send(s, format!("PASS {PROBE_EMAIL}\r\n").as_bytes(), ctx).await?;
-            let pass = read_reply(s, ctx).await?;
-            Ok((pass.code == 230 || pass.code == 202, pass))
+            // Servers delay a failed login by design (vsftpd + PAM: about 3 s), while a successful
+            // anonymous login answers at once; so allow longer here and read silence as "refused".
+            let mut slow = ctx.clone();
+            slow.io_timeout = FAILED_LOGIN_WAIT.min(ctx.deadline);
+            match read_reply(s, &slow).await {
+                Ok(pass) => Ok((pass.code == 230 || pass.code == 202, pass)),
+                Err(ProbeError::Timeout(t)) => Ok((
+                    false,
+                    Reply {
+                        code: 0,
+                        lines: vec![format!("no answer to PASS within {t:?}")],
+                    },
+                )),
+                Err(e) => Err(e),
+            }
         }
         _ => Ok((false, user)),
     }

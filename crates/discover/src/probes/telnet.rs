@@ -200,7 +200,7 @@ pub fn login_prompt(text: &str) -> bool {
 /// OS or device hints in the banner.
 const OS_HINTS: &[&str] = &[
     "Debian", "Ubuntu", "Raspbian", "CentOS", "Red Hat", "FreeBSD", "BusyBox", "Cisco", "Windows",
-    "VxWorks",
+    "VxWorks", "Linux",
 ];
 
 /// The registry entry.
