@@ -16,6 +16,7 @@ mod error;
 mod intel;
 mod inventory;
 mod migrate;
+mod phi;
 mod risk;
 mod sqlite;
 
@@ -24,6 +25,7 @@ pub use discovery::ScanImportStore;
 pub use error::StoreError;
 pub use intel::{IntelCounts, IntelStore, IntelWriter};
 pub use inventory::{Change, ChangeKind, InventoryStore, ScanSummary};
+pub use phi::{PhiFileRecord, PhiScanRecord, PhiStore, PhiWriter};
 pub use risk::{DraftAssessment, IncidentRecord, RiskStore};
 pub use sqlite::SqliteStore;
 
