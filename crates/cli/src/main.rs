@@ -44,6 +44,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Everything known about the practice's devices: first/last seen, what changed.
     Inventory(cmd::inventory::Args),
+    /// Find patient data (PHI) in files, shares, archives and mailboxes; rank files by risk.
+    Phi(cmd::phi::Args),
     /// Write the report (single-file HTML) from everything medguard knows.
     Report(cmd::report::Args),
     /// Discover, identify and assess every device on a network, store it, show what changed.
@@ -74,6 +76,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     let g = &cli.global;
     match cli.command {
         Command::Inventory(args) => cmd::inventory::run(g, args),
+        Command::Phi(args) => cmd::phi::run(g, args),
         Command::Report(args) => cmd::report::run(g, args),
         Command::Scan(args) => cmd::scan::run(g, args),
         Command::Demo(args) => cmd::demo::run(g, args),

@@ -1,5 +1,6 @@
 pub mod demo;
 pub mod import;
 pub mod inventory;
+pub mod phi;
 pub mod report;
 pub mod scan;
