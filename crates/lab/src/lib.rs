@@ -11,7 +11,9 @@
 pub mod cups;
 pub mod dicom;
 pub mod lighttpd;
+pub mod mosquitto;
 pub mod netns;
+pub mod snmpd;
 pub mod sshd;
 pub mod telnetd;
 pub mod vsftpd;
