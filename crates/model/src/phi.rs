@@ -352,6 +352,29 @@ impl PhiFileReport {
     pub fn total(&self) -> u64 {
         self.counts.values().sum()
     }
+
+    /// What the practice should do about this file, in plain words.
+    pub fn advice(&self) -> String {
+        let e = &self.exposure;
+        let first = if e.synced_folder {
+            "Take it out of the cloud-synced folder (the cloud service must have a business associate agreement) and keep it only in the EHR or an encrypted, access-controlled folder."
+        } else if e.shared_folder {
+            "Move it off the shared drive into the EHR or an encrypted folder that only the staff who need it can open."
+        } else if e.desktop {
+            "Move it off the desktop into the EHR or an encrypted folder, and empty the recycle bin."
+        } else if e.in_email {
+            "Delete the message and attachment from the mailbox; send patient data only through the secure portal or encrypted e-mail."
+        } else if e.unencrypted_archive {
+            "Delete the archive if it is an old export; otherwise re-create it with encryption (AES) and a strong password."
+        } else {
+            "If the practice still needs this file, keep it encrypted and readable only by the staff who need it; otherwise delete it securely."
+        };
+        if e.world_readable {
+            format!("{first} Remove 'everyone' read access right away.")
+        } else {
+            first.to_string()
+        }
+    }
 }
 
 /// Totals of one scan run.

@@ -12,6 +12,7 @@
 pub mod chart;
 pub mod discovery;
 pub mod map;
+pub mod phi;
 
 use medguard_store::{SqliteStore, StoreError};
 use std::fmt::Write;
@@ -31,7 +32,7 @@ pub struct Section {
 type SectionFn = fn(&SqliteStore) -> Result<Option<Section>, StoreError>;
 
 /// The sections of the main report, in order. Each capability appends its own.
-const SECTIONS: &[SectionFn] = &[discovery::section];
+const SECTIONS: &[SectionFn] = &[discovery::section, phi::section];
 
 /// Render the main HTML report from everything in the store.
 pub fn render_html(store: &SqliteStore) -> Result<String, StoreError> {

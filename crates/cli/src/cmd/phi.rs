@@ -339,7 +339,7 @@ fn print_human(
                 .collect();
             writeln!(out, "     e.g. {}", ex.join("; "))?;
         }
-        writeln!(out, "     Fix: {}", medguard_phi::advice(r))?;
+        writeln!(out, "     Fix: {}", r.advice())?;
     }
     writeln!(
         out,
