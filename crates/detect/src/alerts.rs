@@ -154,6 +154,45 @@ impl Masker {
         Masker { key }
     }
 
+    /// A masker with a fresh random key (hashes then only match within one run).
+    pub fn random() -> Self {
+        Masker {
+            key: rand::random(),
+        }
+    }
+
+    /// Load the key at `path` (64 hex digits), creating it (random, mode 0600) on first use.
+    pub fn load_or_create(path: &std::path::Path) -> Result<Self, DetectError> {
+        let err = |reason: String| DetectError::Mapping {
+            name: path.display().to_string(),
+            reason,
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let bytes = hex::decode(text.trim()).map_err(|e| err(e.to_string()))?;
+                let key: [u8; 32] = bytes
+                    .try_into()
+                    .map_err(|_| err("the key must be 64 hex digits".into()))?;
+                Ok(Masker { key })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                use std::io::Write;
+                let key: [u8; 32] = rand::random();
+                let mut o = std::fs::OpenOptions::new();
+                o.write(true).create_new(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    o.mode(0o600);
+                }
+                let mut f = o.open(path).map_err(|e| err(e.to_string()))?;
+                writeln!(f, "{}", hex::encode(key)).map_err(|e| err(e.to_string()))?;
+                Ok(Masker { key })
+            }
+            Err(e) => Err(err(e.to_string())),
+        }
+    }
+
     /// `***89#1a2b3c4d`: the last two characters and 8 hex digits of HMAC-SHA256(key, value).
     pub fn mask(&self, value: &str) -> String {
         let tail: String = {

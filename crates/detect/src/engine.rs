@@ -220,6 +220,46 @@ pub fn rule_sources(dir: &Path, issues: &mut Vec<LoadIssue>) -> Vec<RuleSource> 
     out
 }
 
+/// Where rules come from.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Folders (or files) of Sigma rules given by the user.
+    pub rule_dirs: Vec<PathBuf>,
+    /// Also load medguard's healthcare rules.
+    pub builtin: bool,
+    /// A logsource mapping file to use instead of the built-in one.
+    pub mapping: Option<PathBuf>,
+}
+
+/// Load the rules `opts` names through the logsource mapping; every problem is in the report.
+pub fn load_engine(opts: &EngineOptions) -> Result<(SigmaEngine, LoadReport), crate::DetectError> {
+    let pipeline = match &opts.mapping {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| crate::DetectError::Mapping {
+                name: p.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            parse_mapping(&p.display().to_string(), &text)?
+        }
+        None => parse_mapping("logsources.yml", BUILTIN_LOGSOURCES)?,
+    };
+    let mut issues = Vec::new();
+    let mut sources = if opts.builtin {
+        builtin_rules()
+    } else {
+        Vec::new()
+    };
+    for d in &opts.rule_dirs {
+        sources.extend(rule_sources(d, &mut issues));
+    }
+    let (engine, mut report) = SigmaEngine::load(&sources, vec![pipeline]);
+    report.failed += issues.len();
+    report.files += issues.len();
+    issues.extend(std::mem::take(&mut report.issues));
+    report.issues = issues;
+    Ok((engine, report))
+}
+
 /// Parse a logsource/field mapping pipeline (the format of `data/mappings/logsources.yml`).
 pub fn parse_mapping(name: &str, yaml: &str) -> Result<Pipeline, crate::DetectError> {
     rsigma_eval::parse_pipeline(yaml).map_err(|e| crate::DetectError::Mapping {

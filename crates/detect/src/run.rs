@@ -19,6 +19,12 @@ const BATCH: usize = 2048;
 /// Matched events kept for the correlation phase; beyond this, matches are counted and dropped.
 pub const MAX_PENDING: u64 = 2_000_000;
 
+/// One file's read result and the events that matched a rule.
+type FileOutcome = (
+    Result<FileReport, (PathBuf, String)>,
+    Vec<(LogEvent, Detections)>,
+);
+
 /// What an offline run found.
 #[derive(Debug, Default)]
 pub struct RunOutput {
@@ -71,10 +77,7 @@ pub fn run<E: RuleEngine>(
     let pending = AtomicU64::new(0);
     let dropped = AtomicU64::new(0);
     let shared: &E = engine;
-    let per_file: Vec<(
-        Result<FileReport, (PathBuf, String)>,
-        Vec<(LogEvent, Detections)>,
-    )> = files
+    let per_file: Vec<FileOutcome> = files
         .par_iter()
         .map(|path| {
             let mut keep = Vec::new();

@@ -149,3 +149,68 @@ fn engine_hits(engine: &SigmaEngine, ev: &medguard_detect::LogEvent, rule_id: &s
         .filter(|h| h.rule_key == rule_id)
         .count()
 }
+
+fn evtx_samples_dir() -> Option<PathBuf> {
+    let d = sigma_dir()?.join("../evtx-samples/samples");
+    d.is_dir().then_some(d)
+}
+
+/// The evtx crate's samples, several deliberately damaged: every file reads without panicking, the
+/// damaged ones report what was skipped and still yield the readable records; truncating or
+/// corrupting a good file in memory does the same.
+#[test]
+fn damaged_evtx_samples() {
+    let Some(dir) = evtx_samples_dir() else {
+        eprintln!("SKIPPED: EVTX samples: no ../shared/data/evtx-samples beside the repository");
+        return;
+    };
+    let opts = ReadOptions::default();
+    let mut total = 0u64;
+    for entry in std::fs::read_dir(&dir).expect("samples") {
+        let path = entry.expect("entry").path();
+        let mut n = 0u64;
+        let res = readers::read_file(&path, &opts, &mut |_| n += 1);
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string();
+        match res {
+            Ok(r) => {
+                assert_eq!(r.events, n);
+                total += n;
+                if name.contains("bad_chunk_magic") {
+                    assert!(r.error_count >= 1, "{name}: the bad chunk must be reported");
+                    assert!(n > 0, "{name}: the good chunks must still be read");
+                }
+                if name.contains("bad_string_cache")
+                    || name.contains("zero-data-size")
+                    || name.contains("no_crc32")
+                {
+                    assert!(n > 0, "{name}: readable records must still be read ({r:?})");
+                }
+            }
+            Err(e) => panic!("{name}: whole file refused: {e}"),
+        }
+    }
+    assert!(total > 1000, "only {total} events read from the samples");
+
+    let good = std::fs::read(dir.join("security.evtx")).expect("security.evtx");
+    let whole = count_bytes(good.clone()).0;
+    let (half, _) = count_bytes(good[..good.len() / 2].to_vec());
+    assert!(half > 0 && half < whole, "truncated: {half} of {whole}");
+    let mut corrupt = good.clone();
+    for i in (70_000..corrupt.len()).step_by(4099) {
+        corrupt[i] ^= 0x5a;
+    }
+    let (some, errors) = count_bytes(corrupt);
+    assert!(some > 0);
+    assert!(errors > 0, "corruption must be reported");
+}
+
+fn count_bytes(data: Vec<u8>) -> (u64, u64) {
+    let mut n = 0u64;
+    let r = readers::evtx::read_bytes(data, Path::new("mem.evtx"), &mut |_| n += 1)
+        .expect("header is intact");
+    (n, r.error_count)
+}

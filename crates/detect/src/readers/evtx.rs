@@ -16,11 +16,33 @@ pub fn read(
     threads: usize,
     sink: &mut dyn FnMut(LogEvent),
 ) -> Result<FileReport, DetectError> {
-    let display = path.display().to_string();
     let parser = EvtxParser::from_path(path).map_err(|e| DetectError::Evtx {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
+    Ok(records(parser, path, threads, sink))
+}
+
+/// Read an EVTX file held in memory (fuzzing, tests).
+pub fn read_bytes(
+    data: Vec<u8>,
+    name: &Path,
+    sink: &mut dyn FnMut(LogEvent),
+) -> Result<FileReport, DetectError> {
+    let parser = EvtxParser::from_buffer(data).map_err(|e| DetectError::Evtx {
+        path: name.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    Ok(records(parser, name, 1, sink))
+}
+
+fn records<T: std::io::Read + std::io::Seek>(
+    parser: EvtxParser<T>,
+    path: &Path,
+    threads: usize,
+    sink: &mut dyn FnMut(LogEvent),
+) -> FileReport {
+    let display = path.display().to_string();
     let settings = ParserSettings::new()
         .num_threads(threads)
         .separate_json_attributes(false)
@@ -53,5 +75,5 @@ pub fn read(
                 .to_string(),
         );
     }
-    Ok(report)
+    report
 }
