@@ -52,6 +52,12 @@ pub enum Command {
     Scan(cmd::scan::Args),
     /// Scan a virtual practice on loopback (simulated devices), store it and write the report.
     Demo(cmd::demo::Args),
+    /// The vulnerability knowledge base: `update` (download), `import` (offline files), `status`.
+    Intel(cmd::intel::Args),
+    /// Known vulnerabilities, advisories, recalls and end-of-life software per device, most urgent first.
+    Vulns(cmd::vulns::Args),
+    /// Attach a maker's SBOM (CycloneDX/SPDX) or MDS2 form to a device.
+    Sbom(cmd::sbom::Args),
     /// Bring other tools' results (nmap XML) into the inventory.
     Import(cmd::import::Args),
 }
@@ -80,6 +86,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Report(args) => cmd::report::run(g, args),
         Command::Scan(args) => cmd::scan::run(g, args),
         Command::Demo(args) => cmd::demo::run(g, args),
+        Command::Intel(args) => cmd::intel::run(g, args),
+        Command::Vulns(args) => cmd::vulns::run(g, args),
+        Command::Sbom(args) => cmd::sbom::run(g, args),
         Command::Import(args) => cmd::import::run(g, args),
     }
 }

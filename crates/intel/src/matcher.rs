@@ -230,7 +230,7 @@ pub fn components(asset: &Asset, sboms: &[&Sbom], aliases: &Aliases) -> Vec<Comp
                     label,
                     cpes: vec![cpe],
                     port: None,
-                    product: c.name.clone(),
+                    product: c.name.rsplit(':').next().unwrap_or(&c.name).to_string(),
                     platform: false,
                 });
             }

@@ -12,6 +12,7 @@
 pub mod chart;
 pub mod discovery;
 pub mod map;
+pub mod vulns;
 pub mod phi;
 
 use medguard_store::{SqliteStore, StoreError};
@@ -32,7 +33,7 @@ pub struct Section {
 type SectionFn = fn(&SqliteStore) -> Result<Option<Section>, StoreError>;
 
 /// The sections of the main report, in order. Each capability appends its own.
-const SECTIONS: &[SectionFn] = &[discovery::section, phi::section];
+const SECTIONS: &[SectionFn] = &[discovery::section, vulns::section, phi::section];
 
 /// Render the main HTML report from everything in the store.
 pub fn render_html(store: &SqliteStore) -> Result<String, StoreError> {

@@ -1,6 +1,9 @@
 pub mod demo;
 pub mod import;
+pub mod intel;
 pub mod inventory;
 pub mod phi;
 pub mod report;
+pub mod sbom;
 pub mod scan;
+pub mod vulns;
