@@ -17,11 +17,6 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0001_inventory.sql"),
     },
     Migration {
-        version: 40,
-        name: "intel",
-        sql: include_str!("../migrations/sqlite/0040_intel.sql"),
-    },
-    Migration {
         version: 20,
         name: "phi",
         sql: include_str!("../migrations/sqlite/0020_phi.sql"),
