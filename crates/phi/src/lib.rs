@@ -20,6 +20,4 @@ pub mod validate;
 
 pub use extract::{ExtractError, Limits};
 pub use mask::{Hasher, KeyError};
-pub use scan::{
-    FileOutcome, FindingSink, ScanError, ScanOptions, SinkError, advice, scan, scan_bytes,
-};
+pub use scan::{FileOutcome, FindingSink, ScanError, ScanOptions, SinkError, scan, scan_bytes};
