@@ -188,3 +188,59 @@ async fn lighttpd_https_with_a_current_ca_issued_certificate_raises_nothing() {
     assert_eq!(attr(&obs, "cert_expired"), Some("false"));
     assert!(obs.findings.is_empty(), "{:?}", obs.findings);
 }
+
+/// A peer that answers every connection with `reply`, then drips `drip` forever.
+async fn hostile(reply: Vec<u8>, drip: &'static [u8]) -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let reply = reply.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                if s.write_all(&reply).await.is_err() {
+                    return;
+                }
+                while !drip.is_empty() && s.write_all(drip).await.is_ok() {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn hostile_peers_never_hang_or_crash_the_probe() {
+    let deadline = std::time::Duration::from_millis(800);
+    let run = |addr: SocketAddr| {
+        let mut ctx = ProbeContext::new(addr);
+        ctx.deadline = deadline;
+        ctx.io_timeout = std::time::Duration::from_millis(400);
+        (PROBE.run)(ctx)
+    };
+    let started = std::time::Instant::now();
+    // Slow drip of an endless header.
+    let drip = hostile(b"HTTP/1.1 200 OK\r\nX: ".to_vec(), b"a").await;
+    assert!(run(drip).await.is_err());
+    // An endless body: cut at the reply cap, the head still identifies the server.
+    let mut big = b"HTTP/1.1 200 OK\r\nServer: flood/1\r\n\r\n<title>t</title>".to_vec();
+    big.resize(200_000, b'x');
+    let obs = run(hostile(big, b"").await).await.expect("probe");
+    assert_eq!(obs.product.as_deref(), Some("flood"));
+    // An absurd chunk size: malformed, not an allocation.
+    let chunked =
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffff\r\n".to_vec();
+    assert!(matches!(
+        run(hostile(chunked, b"").await).await,
+        Err(ProbeError::Malformed { .. })
+    ));
+    // Garbage: not HTTP.
+    assert!(matches!(
+        run(hostile(vec![0, 1, 2, 3, 0xff], b"").await).await,
+        Err(ProbeError::NotThisProtocol { .. })
+    ));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

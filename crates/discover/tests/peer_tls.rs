@@ -139,3 +139,38 @@ async fn lighttpd_openssl_defaults_refuse_legacy_protocols() {
         Err(ProbeError::NotThisProtocol { .. })
     ));
 }
+
+#[tokio::test]
+async fn hostile_tls_replies_are_errors_not_hangs() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    async fn hostile(reply: &'static [u8]) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 2048];
+                    let _ = s.read(&mut buf).await;
+                    let _ = s.write_all(reply).await;
+                    // Then hold the connection open without a word.
+                    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                });
+            }
+        });
+        addr
+    }
+    let started = std::time::Instant::now();
+    let mut ctx = ProbeContext::new(hostile(&[22, 3, 3, 0xff, 0xff]).await);
+    ctx.io_timeout = std::time::Duration::from_millis(300);
+    // A record longer than TLS allows.
+    assert!(matches!(
+        (PROBE.run)(ctx).await,
+        Err(ProbeError::Malformed { .. })
+    ));
+    // A ServerHello that never completes: every version times out after partial bytes.
+    let mut ctx = ProbeContext::new(hostile(&[22, 3, 3, 0, 60, 2, 0, 0, 56, 3, 3]).await);
+    ctx.io_timeout = std::time::Duration::from_millis(300);
+    ctx.deadline = std::time::Duration::from_secs(2);
+    assert!((PROBE.run)(ctx).await.is_err());
+    assert!(started.elapsed() < std::time::Duration::from_secs(6));
+}

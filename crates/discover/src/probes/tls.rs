@@ -17,7 +17,8 @@
 //! `tls_versions` (accepted versions, e.g. `TLS 1.2, TLS 1.3`), `tls_legacy` (accepted versions older
 //! than TLS 1.2), `tls_cipher` (cipher suite the server chose for its best pre-1.3 version, hex),
 //! `cert_subject`, `cert_issuer`, `cert_not_before`, `cert_not_after` (RFC 3339, UTC),
-//! `cert_self_signed`, `cert_expired`, `cert_error` (when the certificate could not be decoded).
+//! `cert_self_signed`, `cert_expired`, `cert_error` (when the certificate could not be decoded),
+//! `tls_unchecked` (versions left unchecked because the probe's time ran out).
 //!
 //! ## Findings
 //! `tls-legacy-protocol` (SSL 3.0, TLS 1.0 or TLS 1.1 accepted), `tls-self-signed`, `tls-expired`.
@@ -656,6 +657,8 @@ pub struct TlsReport {
     pub cipher: Option<u16>,
     /// Leaf certificate from the best accepted pre-1.3 handshake.
     pub certificate: Option<Vec<u8>>,
+    /// Versions not checked because the probe's time ran out.
+    pub unchecked: Vec<TlsVersion>,
 }
 
 impl TlsReport {
@@ -678,6 +681,9 @@ impl TlsReport {
         }
         if let Some(c) = self.cipher {
             obs.attr("tls_cipher", format!("0x{c:04x}"));
+        }
+        if !self.unchecked.is_empty() {
+            obs.attr("tls_unchecked", names(&self.unchecked));
         }
         if let Some(der) = &self.certificate {
             describe_certificate(obs, der);
@@ -762,7 +768,13 @@ pub async fn scan(ctx: &ProbeContext) -> Result<TlsReport, ProbeError> {
     ];
     let mut report = TlsReport::default();
     let mut best_pre13: Option<(TlsVersion, ServerFlight)> = None;
+    let started = tokio::time::Instant::now();
     for (i, version) in order.into_iter().enumerate() {
+        // Keep inside the probe's deadline: report what was learned rather than be cut off.
+        if i > 0 && started.elapsed() + ctx.io_timeout > ctx.deadline {
+            report.unchecked.extend(order[i..].iter().copied());
+            break;
+        }
         match attempt(ctx, version).await? {
             Attempt::Accepted(flight) => {
                 report.accepted.push(version);
