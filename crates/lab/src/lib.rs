@@ -17,6 +17,7 @@ pub mod snmpd;
 pub mod sshd;
 pub mod telnetd;
 pub mod vsftpd;
+pub mod samba;
 
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};

@@ -21,7 +21,9 @@
 //!
 //! Attributes: `smb1` (`true`/`false`), `smb1_security_mode`, `smb2_dialect` (e.g. `3.1.1`),
 //! `signing` (`required`/`enabled`/`disabled`), `server_guid`, `system_time` (UTC, ISO 8601),
-//! `netbios_domain`, `netbios_name`, `dns_domain`, `dns_name`, `ntlm_os_version`.
+//! `netbios_domain`, `netbios_name`, `dns_domain`, `dns_name`, `ntlm_os_version` (from the NTLM
+//! challenge; a standalone server names itself as the domain), `workgroup` (the primary domain or
+//! workgroup from the SMB1 negotiate response, when SMB1 answers).
 //! Findings: `smbv1-enabled`, `smb-signing-not-required`.
 
 use crate::io;
@@ -851,6 +853,7 @@ async fn probe(ctx: ProbeContext) -> Result<Observation, ProbeError> {
             system_time = filetime_iso(n.system_time);
         }
         if let Some(d) = &n.domain {
+            obs.attr("workgroup", io::printable(d.as_bytes(), 256));
             obs.attributes
                 .entry("netbios_domain".into())
                 .or_insert_with(|| io::printable(d.as_bytes(), 256));

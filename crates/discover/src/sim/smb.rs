@@ -178,6 +178,7 @@ mod tests {
         assert_eq!(obs.attributes["signing"], "enabled");
         assert_eq!(obs.attributes["netbios_name"], "FRONTDESK-PC");
         assert_eq!(obs.attributes["netbios_domain"], "WORKGROUP");
+        assert_eq!(obs.attributes["workgroup"], "WORKGROUP");
         assert_eq!(
             obs.attributes["server_guid"],
             "6764656d-6175-6472-2d73-696d2d736d62"

@@ -1,0 +1,66 @@
+//! Samba's file server (Debian `samba`) on one lab loopback address and the standard SMB port 445
+//! (root only), with all of its state in its own work directory.
+
+use crate::{Peer, require, spawn, wait_tcp, workdir};
+use std::net::{IpAddr, SocketAddr};
+use std::process::Command;
+use std::time::Duration;
+
+/// How the Samba peer is configured.
+#[derive(Debug, Clone)]
+pub struct SambaConfig {
+    /// `server min protocol = NT1` (SMBv1 on) instead of `SMB2_10`.
+    pub smb1: bool,
+    /// `server signing = mandatory` instead of `auto`.
+    pub signing_required: bool,
+    /// NetBIOS name of the server.
+    pub netbios_name: String,
+    /// Workgroup.
+    pub workgroup: String,
+}
+
+/// Start `smbd` in the foreground listening only on `ip`:445 (`ip` in 127.0.0.0/8).
+pub fn start_samba(ip: IpAddr, cfg: &SambaConfig) -> Peer {
+    assert!(
+        ip.is_loopback(),
+        "lab peers listen on loopback only, not {ip}"
+    );
+    let bin = require("smbd", "samba");
+    let dir = workdir("samba");
+    let root = dir.path();
+    for sub in [
+        "lock", "state", "cache", "private", "ncalrpc", "pid", "share",
+    ] {
+        std::fs::create_dir_all(root.join(sub))
+            .unwrap_or_else(|e| panic!("failed to create samba {sub} dir: {e}"));
+    }
+    let r = root.display();
+    // "ip/8" makes Samba bind that exact loopback address (a bare IP must be an interface's own).
+    let conf = format!(
+        "[global]\n  netbios name = {name}\n  workgroup = {wg}\n  interfaces = {ip}/8\n  \
+         bind interfaces only = yes\n  smb ports = 445\n  disable netbios = yes\n  \
+         server min protocol = {min}\n  server signing = {signing}\n  \
+         pid directory = {r}/pid\n  lock directory = {r}/lock\n  state directory = {r}/state\n  \
+         cache directory = {r}/cache\n  private dir = {r}/private\n  ncalrpc dir = {r}/ncalrpc\n  \
+         log file = {r}/log.%m\n  load printers = no\n  printcap name = /dev/null\n  \
+         disable spoolss = yes\n  passdb backend = tdbsam:{r}/private/passdb.tdb\n\n\
+         [scans]\n  path = {r}/share\n  read only = yes\n",
+        name = cfg.netbios_name,
+        wg = cfg.workgroup,
+        min = if cfg.smb1 { "NT1" } else { "SMB2_10" },
+        signing = if cfg.signing_required {
+            "mandatory"
+        } else {
+            "auto"
+        },
+    );
+    let conf_path = root.join("smb.conf");
+    std::fs::write(&conf_path, conf).unwrap_or_else(|e| panic!("failed to write smb.conf: {e}"));
+    let mut cmd = Command::new(bin);
+    cmd.args(["--foreground", "--no-process-group", "--debug-stdout", "-s"])
+        .arg(&conf_path);
+    let addr = SocketAddr::new(ip, 445);
+    spawn("smbd", cmd, addr, dir, |child| {
+        wait_tcp("smbd", addr, Duration::from_secs(15), child)
+    })
+}
