@@ -13,6 +13,7 @@ pub mod dicom;
 pub mod lighttpd;
 pub mod mosquitto;
 pub mod netns;
+pub mod pypeers;
 pub mod snmpd;
 pub mod sshd;
 pub mod telnetd;
