@@ -617,6 +617,14 @@ fn label_before(before: &str) -> bool {
         "pt:",
         "insured:",
         "guarantor:",
+        "re:",
+        "patient",
+        "referring",
+        "referred",
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
     ]
     .iter()
     .any(|l| b.ends_with(l))
