@@ -18,9 +18,10 @@ APT_PACKAGES=(
   nmap                     # the peer tool for bench/ and `medguard import nmap`
   ripgrep hyperfine        # peers and timing for bench/
   iproute2 python3-venv
+  zip                      # Info-ZIP: archives (incl. encrypted members) for the PHI tests
 )
 VENV=/var/cache/medguard/venv
-PIP_PACKAGES=(pymodbus bacpypes3 hl7)
+PIP_PACKAGES=(pymodbus bacpypes3 hl7 openpyxl python-docx fpdf2)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

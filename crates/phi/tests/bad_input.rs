@@ -1,0 +1,251 @@
+//! Hostile and broken input: each file gets a clear per-file error (or a warning for a bad archive
+//! member), the scan goes on, nothing panics or hangs.
+
+use medguard_model::{PhiFileReport, PhiFinding, PhiKind};
+use medguard_phi::corpus::{dicom_bytes, pdf_bytes};
+use medguard_phi::{FindingSink, Hasher, Limits, ScanOptions, SinkError, scan_bytes};
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+struct Collect {
+    files: Vec<(PhiFileReport, Vec<PhiFinding>)>,
+    errors: Vec<(String, String)>,
+}
+
+impl FindingSink for Collect {
+    fn file(&mut self, r: &PhiFileReport, f: &[PhiFinding]) -> Result<(), SinkError> {
+        self.files.push((r.clone(), f.to_vec()));
+        Ok(())
+    }
+    fn error(&mut self, path: &str, error: &str) -> Result<(), SinkError> {
+        self.errors.push((path.to_string(), error.to_string()));
+        Ok(())
+    }
+}
+
+fn opts() -> ScanOptions {
+    ScanOptions {
+        min_records: 0,
+        threads: 2,
+        limits: Limits {
+            time_budget: Duration::from_secs(20),
+            ..Limits::default()
+        },
+        ..ScanOptions::default()
+    }
+}
+
+fn zip_of(parts: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (n, d) in parts {
+        w.start_file(*n, zip::write::SimpleFileOptions::default())
+            .expect("start");
+        w.write_all(d).expect("write");
+    }
+    w.finish().expect("finish").into_inner()
+}
+
+fn error_of(name: &str, data: &[u8]) -> String {
+    match scan_bytes(name, data, &opts(), &Hasher::with_key([1; 32])) {
+        Ok(o) => panic!("{name}: expected an error, got {:?}", o.report.counts),
+        Err(e) => medguard_phi::scan::error_chain(&e),
+    }
+}
+
+#[test]
+fn corrupt_documents_give_clear_errors() {
+    let e = error_of("letter.docx", b"PK\x03\x04 this is not really a zip");
+    assert!(e.contains("zip"), "{e}");
+    let e = error_of(
+        "scan.pdf",
+        b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage",
+    );
+    assert!(e.contains("pdf"), "{e}");
+    let xlsx = zip_of(&[
+        ("xl/workbook.xml", b"<workbook><sheets><sheet name=\"a\""),
+        ("[Content_Types].xml", b"<x"),
+    ]);
+    let e = error_of("billing.xlsx", &xlsx);
+    assert!(e.contains("xlsx"), "{e}");
+    let e = error_of("notes.txt", b"\x00\x01\x02\x7fELF\x00\x00binary\x00");
+    assert!(e.contains("binary"), "{e}");
+}
+
+#[test]
+fn truncated_dicom_keeps_what_was_read() {
+    let full = dicom_bytes(
+        &[
+            ((0x0010, 0x0010), "PN", "DOE^JANE".to_string()),
+            ((0x0010, 0x0020), "LO", "A1234567".to_string()),
+            ((0x0010, 0x0030), "DA", "19800214".to_string()),
+        ],
+        &[0u8; 64],
+    );
+    // Cut inside the birth date element.
+    let cut = full.len() - 64 - 12 - 6;
+    let o = scan_bytes("img.dcm", &full[..cut], &opts(), &Hasher::with_key([1; 32]))
+        .expect("partial header is still scanned");
+    assert_eq!(o.report.counts.get(&PhiKind::Name), Some(&1));
+    assert!(
+        o.report.warnings.iter().any(|w| w.contains("truncated")),
+        "{:?}",
+        o.report.warnings
+    );
+    let e = error_of("img.dcm", &full[..140]);
+    assert!(e.contains("dicom"), "{e}");
+}
+
+#[test]
+fn zip_bombs_and_deep_nesting_are_refused() {
+    // A 200 MB member of zeros compresses ~1000:1.
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    w.start_file("zeros.txt", zip::write::SimpleFileOptions::default())
+        .expect("start");
+    let chunk = vec![b'0'; 1 << 20];
+    for _ in 0..200 {
+        w.write_all(&chunk).expect("write");
+    }
+    let bomb = w.finish().expect("finish").into_inner();
+    assert!(bomb.len() < 2 << 20);
+    let started = Instant::now();
+    let e = error_of("backup.zip", &bomb);
+    assert!(e.contains("zip bomb"), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    // Archives nested deeper than the limit: the inner PHI is not reached, a warning says why.
+    let mut inner = zip_of(&[("deep.txt", b"SSN: 536-22-8726")]);
+    for i in 0..8 {
+        inner = zip_of(&[(&format!("level{i}.zip"), &inner)]);
+    }
+    let o = scan_bytes("nested.zip", &inner, &opts(), &Hasher::with_key([1; 32])).expect("scan");
+    assert!(o.findings.is_empty());
+    assert!(
+        o.report
+            .warnings
+            .iter()
+            .any(|w| w.contains("nested deeper")),
+        "{:?}",
+        o.report.warnings
+    );
+    // Within the limit it is found.
+    let mut ok = zip_of(&[("deep.txt", b"SSN: 536-22-8726")]);
+    for i in 0..2 {
+        ok = zip_of(&[(&format!("level{i}.zip"), &ok)]);
+    }
+    let o = scan_bytes("nested.zip", &ok, &opts(), &Hasher::with_key([1; 32])).expect("scan");
+    assert_eq!(o.report.counts.get(&PhiKind::Ssn), Some(&1));
+    assert!(o.report.exposure.unencrypted_archive);
+}
+
+#[test]
+fn endless_lines_and_invalid_utf8_are_bounded() {
+    let mut data = vec![b'x'; 5 << 20];
+    data.extend_from_slice(b" SSN: 536-22-8726 ");
+    data.extend(std::iter::repeat_n(b'y', 3 << 20));
+    data.extend_from_slice(b"\n\xff\xfe\xc3 Patient DOB: 02/14/1980 \x80\x81\n");
+    let started = Instant::now();
+    let o = scan_bytes("huge.log", &data, &opts(), &Hasher::with_key([1; 32])).expect("scan");
+    assert_eq!(o.report.counts.get(&PhiKind::Ssn), Some(&1));
+    assert_eq!(o.report.counts.get(&PhiKind::Dob), Some(&1));
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn time_budget_stops_a_slow_file() {
+    let mut o = opts();
+    o.limits.time_budget = Duration::from_millis(1);
+    let mut data = Vec::new();
+    for i in 0..200_000 {
+        data.extend_from_slice(format!("line {i} Patient: John Smith\n").as_bytes());
+    }
+    let e = match scan_bytes("slow.txt", &data, &o, &Hasher::with_key([1; 32])) {
+        Ok(_) => panic!("expected the time budget to stop the file"),
+        Err(e) => medguard_phi::scan::error_chain(&e),
+    };
+    assert!(e.contains("time budget"), "{e}");
+}
+
+#[test]
+fn the_scan_goes_on_past_bad_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::write(root.join("broken.docx"), b"PK\x03\x04garbage").expect("w");
+    std::fs::write(root.join("binary.txt"), b"\x00\x00\x00\x01\x02").expect("w");
+    std::fs::write(root.join("empty.pdf"), b"").expect("w");
+    std::fs::write(
+        root.join("ok.pdf"),
+        pdf_bytes(&["Patient SSN 536-22-8726".into()]),
+    )
+    .expect("w");
+    std::fs::create_dir(root.join(".hidden")).expect("mkdir");
+    std::fs::write(
+        root.join(".hidden/.pat.csv"),
+        b"name,ssn\nJohn Smith,536-22-8726\n",
+    )
+    .expect("w");
+    std::fs::write(root.join(".gitignore"), b"*.csv\nignored.txt\n").expect("w");
+    std::fs::write(root.join("ignored.txt"), b"SSN: 536-22-8726\n").expect("w");
+    std::fs::write(root.join("skip.iso"), b"SSN: 536-22-8726\n").expect("w");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(root.join("locked.txt"), b"SSN: 536-22-8726\n").expect("w");
+        std::fs::set_permissions(root.join("locked.txt"), std::fs::Permissions::from_mode(0))
+            .expect("chmod");
+        // A link out of the root must not be followed.
+        let outside = tempfile::tempdir().expect("outside");
+        std::fs::write(outside.path().join("secret.txt"), b"SSN: 536-22-8726\n").expect("w");
+        std::os::unix::fs::symlink(outside.path(), root.join("link")).expect("symlink");
+        std::os::unix::fs::symlink(outside.path().join("secret.txt"), root.join("file-link"))
+            .expect("symlink");
+        let mut o = opts();
+        o.excludes = vec!["*.iso".into()];
+        let mut sink = Collect::default();
+        let sum = medguard_phi::scan(
+            &[root.to_path_buf()],
+            &o,
+            &Hasher::with_key([1; 32]),
+            &mut sink,
+        )
+        .expect("scan");
+        let paths: Vec<&str> = sink.files.iter().map(|(r, _)| r.path.as_str()).collect();
+        assert!(paths.iter().any(|p| p.ends_with("ok.pdf")), "{paths:?}");
+        assert!(
+            paths.iter().any(|p| p.ends_with(".hidden/.pat.csv")),
+            "hidden file skipped: {paths:?}"
+        );
+        assert!(
+            paths.iter().any(|p| p.ends_with("ignored.txt")),
+            "gitignored file skipped: {paths:?}"
+        );
+        assert!(
+            !paths.iter().any(|p| p.ends_with("skip.iso")),
+            "exclude ignored: {paths:?}"
+        );
+        assert!(
+            !paths
+                .iter()
+                .any(|p| p.contains("secret") || p.contains("link")),
+            "followed a link: {paths:?}"
+        );
+        let errs: Vec<String> = sink
+            .errors
+            .iter()
+            .map(|(p, e)| format!("{p}: {e}"))
+            .collect();
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("broken.docx") && e.contains("zip")),
+            "{errs:?}"
+        );
+        assert!(errs.iter().any(|e| e.contains("binary.txt")), "{errs:?}");
+        // Root can read anything; only check the permission error when not root.
+        let is_root = std::fs::read(root.join("locked.txt")).is_ok();
+        if !is_root {
+            assert!(errs.iter().any(|e| e.contains("locked.txt")), "{errs:?}");
+        }
+        assert!(sum.errors >= 2);
+        assert!(sum.files_scanned >= 6);
+    }
+}
