@@ -19,6 +19,7 @@ APT_PACKAGES=(
   ripgrep hyperfine        # peers and timing for bench/
   iproute2 python3-venv
   zip                      # Info-ZIP: archives (incl. encrypted members) for the PHI tests
+  poppler-utils qpdf       # PDF checkers for the risk reports (pdftotext, qpdf --check)
 )
 VENV=/var/cache/medguard/venv
 PIP_PACKAGES=(pymodbus bacpypes3 hl7 openpyxl python-docx fpdf2)

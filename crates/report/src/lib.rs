@@ -14,6 +14,7 @@ pub mod discovery;
 pub mod map;
 pub mod vulns;
 pub mod phi;
+pub mod risk;
 
 use medguard_store::{SqliteStore, StoreError};
 use std::fmt::Write;
@@ -33,7 +34,12 @@ pub struct Section {
 type SectionFn = fn(&SqliteStore) -> Result<Option<Section>, StoreError>;
 
 /// The sections of the main report, in order. Each capability appends its own.
-const SECTIONS: &[SectionFn] = &[discovery::section, vulns::section, phi::section];
+const SECTIONS: &[SectionFn] = &[
+    discovery::section,
+    vulns::section,
+    phi::section,
+    risk::section,
+];
 
 /// Render the main HTML report from everything in the store.
 pub fn render_html(store: &SqliteStore) -> Result<String, StoreError> {

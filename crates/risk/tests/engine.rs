@@ -154,10 +154,21 @@ fn golden_register_and_plan_for_a_fixed_practice() {
     .expect("json")
         + "\n";
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/register.json");
+    // The whole snapshot is also the fixed input of the report crate's golden reports.
+    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/snapshot.json");
+    let full_json = serde_json::to_string_pretty(&snap).expect("json") + "\n";
     if std::env::var_os("MEDGUARD_BLESS").is_some() {
         std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
         std::fs::write(&path, &got).expect("write golden");
+        std::fs::write(&full, &full_json).expect("write snapshot");
     }
+    let want_full = std::fs::read_to_string(&full).expect("snapshot golden missing");
+    let back: AssessmentSnapshot = serde_json::from_str(&want_full).expect("snapshot parses");
+    assert!(
+        back == snap,
+        "snapshot differs from {}; re-bless with MEDGUARD_BLESS=1",
+        full.display()
+    );
     let want = std::fs::read_to_string(&path)
         .expect("golden file missing: run with MEDGUARD_BLESS=1 to create it");
     assert!(
