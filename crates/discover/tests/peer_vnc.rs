@@ -1,0 +1,32 @@
+//! The `vnc` probe against a real TigerVNC server (Debian `tigervnc-standalone-server`) on
+//! loopback, without and with a password.
+
+use medguard_discover::probes::vnc::PROBE;
+use medguard_discover::{Observation, ProbeContext};
+use medguard_lab::tigervnc::start_tigervnc;
+
+fn ids(obs: &Observation) -> Vec<&'static str> {
+    obs.findings.iter().map(|f| f.id).collect()
+}
+
+#[tokio::test]
+async fn tigervnc_without_password_is_a_finding() {
+    let vnc = start_tigervnc(None);
+    let obs = (PROBE.run)(ProbeContext::new(vnc.addr))
+        .await
+        .expect("probe real Xtigervnc");
+    assert_eq!(obs.protocol, "vnc");
+    assert_eq!(obs.attributes["rfb_version"], "3.8");
+    assert_eq!(obs.attributes["security_type_ids"], "1");
+    assert_eq!(ids(&obs), vec!["vnc-no-auth"]);
+}
+
+#[tokio::test]
+async fn tigervnc_with_vnc_password_is_weak_but_not_open() {
+    let vnc = start_tigervnc(Some("xray-2024"));
+    let obs = (PROBE.run)(ProbeContext::new(vnc.addr))
+        .await
+        .expect("probe real Xtigervnc");
+    assert_eq!(obs.attributes["security_types"], "VNC Authentication");
+    assert_eq!(ids(&obs), vec!["vnc-weak-auth"]);
+}
