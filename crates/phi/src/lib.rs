@@ -18,6 +18,8 @@ pub mod names;
 pub mod scan;
 pub mod validate;
 
-pub use extract::{ExtractError, Limits};
+pub use extract::{ExtractError, Format, Limits};
 pub use mask::{Hasher, KeyError};
-pub use scan::{FileOutcome, FindingSink, ScanError, ScanOptions, SinkError, scan, scan_bytes};
+pub use scan::{
+    FileOutcome, FindingSink, ScanError, ScanOptions, SinkError, scan, scan_bytes, scan_bytes_as,
+};

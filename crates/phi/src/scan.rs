@@ -298,6 +298,17 @@ pub fn scan_bytes(
     opts: &ScanOptions,
     hasher: &Hasher,
 ) -> Result<FileOutcome, ExtractError> {
+    scan_bytes_as(extract::sniff(name, data), name, data, opts, hasher)
+}
+
+/// Scan bytes in memory with a given extractor, whatever the content looks like (fuzzing).
+pub fn scan_bytes_as(
+    fmt: Format,
+    name: &str,
+    data: &[u8],
+    opts: &ScanOptions,
+    hasher: &Hasher,
+) -> Result<FileOutcome, ExtractError> {
     let engine = Engine::get().map_err(|e| ExtractError::corrupt("engine", e))?;
     let mut cx = Cx::new(
         engine,
@@ -306,7 +317,6 @@ pub fn scan_bytes(
         opts.limits.clone(),
         name.to_string(),
     );
-    let fmt = extract::sniff(name, data);
     extract::extract_bytes(fmt, name, data, &mut cx)?;
     let exposure = PhiExposure {
         unencrypted_archive: cx.in_archive && !cx.encrypted_members,

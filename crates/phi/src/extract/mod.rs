@@ -112,6 +112,25 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format.
+    pub const ALL: [Format; 15] = [
+        Format::Text,
+        Format::Csv,
+        Format::Json,
+        Format::Xml,
+        Format::Sql,
+        Format::Hl7,
+        Format::Rtf,
+        Format::Pdf,
+        Format::Eml,
+        Format::Mbox,
+        Format::Dicom,
+        Format::Zip,
+        Format::Gzip,
+        Format::Xls,
+        Format::Binary,
+    ];
+
     /// The stable name used in reports.
     pub fn as_str(self) -> &'static str {
         match self {
