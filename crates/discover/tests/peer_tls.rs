@@ -174,3 +174,53 @@ async fn hostile_tls_replies_are_errors_not_hangs() {
     assert!((PROBE.run)(ctx).await.is_err());
     assert!(started.elapsed() < std::time::Duration::from_secs(6));
 }
+
+#[tokio::test]
+async fn lighttpd_with_an_openssl_made_1024_bit_rsa_certificate() {
+    let openssl = medguard_lab::require("openssl", "openssl");
+    let dir = medguard_lab::workdir("rsa1024");
+    let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
+    let status = std::process::Command::new(openssl)
+        .args([
+            "req", "-x509", "-newkey", "rsa:1024", "-nodes", "-days", "30",
+        ])
+        .args(["-subj", "/CN=old-modality"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("run openssl");
+    assert!(status.success(), "openssl req failed");
+    let read = |p: &std::path::Path| std::fs::read_to_string(p).expect("read pem");
+    let lt = start_lighttpd(&LighttpdConfig {
+        index_html: "<html></html>".into(),
+        tls: Some((read(&cert), read(&key))),
+        legacy_tls: true,
+    });
+    let obs = probe(lt.https.expect("https port")).await.expect("probe");
+    assert_eq!(attr(&obs, "cert_key"), Some("RSA 1024"), "{obs:?}");
+    assert_eq!(
+        ids(&obs),
+        vec!["tls-legacy-protocol", "tls-self-signed", "tls-weak-key"]
+    );
+}
+
+#[tokio::test]
+async fn https_fallback_on_an_unknown_port_reports_plain_tls() {
+    let addr = sim(TlsPersona::legacy_device()).await;
+    let obs = (medguard_discover::probes::http::HTTPS_PROBE.run)(ProbeContext::new(addr))
+        .await
+        .expect("probe");
+    assert_eq!(obs.protocol, "tls");
+    assert_eq!(
+        attr(&obs, "tls_versions"),
+        Some("TLS 1.0, TLS 1.1, TLS 1.2")
+    );
+    assert!(attr(&obs, "http_error").is_some());
+    assert_eq!(
+        ids(&obs),
+        vec!["tls-expired", "tls-legacy-protocol", "tls-self-signed"]
+    );
+}

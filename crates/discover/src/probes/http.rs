@@ -10,7 +10,8 @@
 //!   reply is a redirect to another path on the same plain-HTTP server, one more `GET` of that path
 //!   (login pages usually live behind such a redirect). Nothing is submitted, no credentials are sent.
 //! * `https`: the TLS version checks of [`super::tls`] (ClientHellos only), then the same `GET /` inside
-//!   a TLS session whose certificate is recorded but never trusted.
+//!   a TLS session whose certificate is recorded but never trusted. Also the fallback for TLS on
+//!   unidentified ports: if no HTTP answer comes back inside TLS there, the protocol is `tls`.
 //!
 //! ## Attributes
 //! `http_status` (e.g. `200`), `server` (the `Server` header), `title` (the HTML `<title>`),
@@ -21,6 +22,7 @@
 //! attributes of [`super::tls`] for `https`.
 //!
 //! ## Findings
+//! `http-default-page` when the page is a web server's out-of-the-box placeholder (by its title).
 //! `http-admin-no-tls` when, over plain HTTP, the page asks for a password (a login form, or an HTTP
 //! `Basic`/`Digest` challenge) and does not send the browser to HTTPS first; `https` also raises the
 //! TLS findings (`tls-self-signed`, `tls-expired`, `tls-legacy-protocol`).
@@ -370,6 +372,28 @@ pub fn has_password_input(body: &[u8]) -> bool {
     false
 }
 
+/// Titles of web servers' out-of-the-box placeholder pages (lowercase substrings).
+const DEFAULT_PAGE_TITLES: &[&str] = &[
+    "apache2 debian default page",
+    "apache2 ubuntu default page",
+    "apache http server test page",
+    "test page for the apache http server",
+    "welcome to nginx",
+    "iis windows server",
+    "iis7",
+    "iis8",
+    "welcome to centos",
+    "lighttpd default page",
+    "placeholder page",
+    "it works!",
+];
+
+/// Whether a page title is a web server's default placeholder page.
+pub fn is_default_page(title: &str) -> bool {
+    let t = title.to_ascii_lowercase();
+    DEFAULT_PAGE_TITLES.iter().any(|d| t.contains(d))
+}
+
 /// Split a `Server`-style product token `name/version (comment)` into name and version.
 pub fn product_version(server: &str) -> (Option<String>, Option<String>) {
     let first = server.split_whitespace().next().unwrap_or_default();
@@ -432,6 +456,9 @@ pub fn describe(obs: &mut Observation, resp: &Response) -> bool {
         obs.attr("location", clip(v));
     }
     if let Some(t) = title(&resp.body) {
+        if head.status == 200 && is_default_page(&t) {
+            obs.finding("http-default-page", format!("default page titled {t:?}"));
+        }
         obs.attr("title", t);
     }
     let login = has_password_input(&resp.body);
@@ -647,9 +674,13 @@ fn run_https(ctx: ProbeContext) -> ProbeFuture {
                 "http_error",
                 "not tried: the TLS checks used the probe's time",
             );
+            if !HTTPS_PROBE.ports.contains(&ctx.addr.port()) {
+                obs.protocol = "tls".to_string();
+            }
             return Ok(obs);
         }
         let host = host_header(&ctx, 443);
+        let mut saw_http = false;
         match tls_connect(&ctx).await {
             Ok(mut stream) => {
                 let peer_cert = stream
@@ -672,6 +703,7 @@ fn run_https(ctx: ProbeContext) -> ProbeFuture {
                 match resp {
                     Ok(resp) => {
                         describe(&mut obs, &resp);
+                        saw_http = true;
                     }
                     Err(e) => {
                         obs.attr("http_error", clip(&e.to_string()));
@@ -681,6 +713,10 @@ fn run_https(ctx: ProbeContext) -> ProbeFuture {
             Err(e) => {
                 obs.attr("http_error", clip(&format!("tls session: {e}")));
             }
+        }
+        if !saw_http && !HTTPS_PROBE.ports.contains(&ctx.addr.port()) {
+            // TLS around something that is not (demonstrably) HTTP, found as a fallback guess.
+            obs.protocol = "tls".to_string();
         }
         Ok(obs)
     })
@@ -692,7 +728,8 @@ pub static HTTPS_PROBE: Probe = Probe {
     transport: Transport::Tcp,
     ports: &[443, 8443, 4443, 9443, 10443],
     intrusiveness: Intrusiveness::Safe,
-    fallback: false,
+    // On an unidentified port this also finds plain TLS: the protocol is then `tls`.
+    fallback: true,
     sends: "The TLS ClientHellos of the tls probe (one connection per version, closed after the \
             server's first flight), then one TLS 1.2/1.3 session carrying GET / HTTP/1.1 with Host, \
             User-Agent, Accept and Connection: close. No credentials.",
@@ -819,6 +856,24 @@ mod tests {
         assert_eq!(
             product_version("GoAhead-Webs"),
             (Some("GoAhead-Webs".into()), None)
+        );
+    }
+
+    #[test]
+    fn default_pages() {
+        assert!(is_default_page("Apache2 Debian Default Page: It works"));
+        assert!(is_default_page("Welcome to nginx!"));
+        assert!(!is_default_page("Dentrix Portal"));
+        let mut obs = Observation::new("http");
+        let r = parse_response(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 37\r\n\r\n<title>Welcome to nginx!</title></ht>",
+            "HTTP",
+        )
+        .expect("parse");
+        describe(&mut obs, &r);
+        assert_eq!(
+            obs.findings.iter().map(|f| f.id).collect::<Vec<_>>(),
+            vec!["http-default-page"]
         );
     }
 

@@ -17,11 +17,12 @@
 //! `tls_versions` (accepted versions, e.g. `TLS 1.2, TLS 1.3`), `tls_legacy` (accepted versions older
 //! than TLS 1.2), `tls_cipher` (cipher suite the server chose for its best pre-1.3 version, hex),
 //! `cert_subject`, `cert_issuer`, `cert_not_before`, `cert_not_after` (RFC 3339, UTC),
-//! `cert_self_signed`, `cert_expired`, `cert_error` (when the certificate could not be decoded),
+//! `cert_self_signed`, `cert_expired`, `cert_key` (e.g. `RSA 2048`, `EC 256`), `cert_error` (when the certificate could not be decoded),
 //! `tls_unchecked` (versions left unchecked because the probe's time ran out).
 //!
 //! ## Findings
-//! `tls-legacy-protocol` (SSL 3.0, TLS 1.0 or TLS 1.1 accepted), `tls-self-signed`, `tls-expired`.
+//! `tls-legacy-protocol` (SSL 3.0, TLS 1.0 or TLS 1.1 accepted), `tls-self-signed`, `tls-expired`,
+//! `tls-weak-key` (RSA/DSA key under 2048 bits, EC under 224).
 
 use crate::io;
 use crate::probe::{Intrusiveness, Observation, Probe, ProbeContext, ProbeError, ProbeFuture};
@@ -551,6 +552,21 @@ pub struct CertInfo {
     pub not_before: i64,
     pub not_after: i64,
     pub self_signed: bool,
+    /// Public key algorithm (`RSA`, `EC`, `DSA`, `other`).
+    pub key_type: &'static str,
+    /// Public key size in bits (0 when unknown).
+    pub key_bits: usize,
+}
+
+impl CertInfo {
+    /// A key too short to be safe today: RSA or DSA under 2048 bits, EC under 224 bits.
+    pub fn weak_key(&self) -> bool {
+        match self.key_type {
+            "RSA" | "DSA" => self.key_bits > 0 && self.key_bits < 2048,
+            "EC" => self.key_bits > 0 && self.key_bits < 224,
+            _ => false,
+        }
+    }
 }
 
 /// Decode a DER certificate. Self-signed means the issuer is the subject (and, when both key
@@ -574,12 +590,21 @@ pub fn parse_certificate(der: &[u8]) -> Result<CertInfo, String> {
     if let (Some(s), Some(a)) = (&ski, &aki) {
         same_name &= s == a;
     }
+    use x509_parser::public_key::PublicKey;
+    let (key_type, key_bits) = match tbs.subject_pki.parsed() {
+        Ok(k @ PublicKey::RSA(_)) => ("RSA", k.key_size()),
+        Ok(k @ PublicKey::EC(_)) => ("EC", k.key_size()),
+        Ok(k @ PublicKey::DSA(_)) => ("DSA", k.key_size()),
+        _ => ("other", 0),
+    };
     Ok(CertInfo {
         subject: tbs.subject.to_string(),
         issuer: tbs.issuer.to_string(),
         not_before: tbs.validity.not_before.timestamp(),
         not_after: tbs.validity.not_after.timestamp(),
         self_signed: same_name,
+        key_type,
+        key_bits,
     })
 }
 
@@ -620,6 +645,7 @@ pub fn describe_certificate(obs: &mut Observation, der: &[u8]) {
             obs.attr("cert_not_before", rfc3339(c.not_before));
             obs.attr("cert_not_after", rfc3339(c.not_after));
             obs.attr("cert_self_signed", c.self_signed.to_string());
+            obs.attr("cert_key", format!("{} {}", c.key_type, c.key_bits));
             let expired = c.not_after < now_unix();
             obs.attr("cert_expired", expired.to_string());
             if c.self_signed {
@@ -628,6 +654,17 @@ pub fn describe_certificate(obs: &mut Observation, der: &[u8]) {
                     format!(
                         "certificate {} is issued by itself",
                         io::printable(c.subject.as_bytes(), 200)
+                    ),
+                );
+            }
+            if c.weak_key() {
+                obs.finding(
+                    "tls-weak-key",
+                    format!(
+                        "certificate {} has a {}-bit {} key",
+                        io::printable(c.subject.as_bytes(), 200),
+                        c.key_bits,
+                        c.key_type
                     ),
                 );
             }
@@ -834,7 +871,9 @@ pub static PROBE: Probe = Probe {
         443, 8443, 636, 989, 990, 992, 993, 995, 465, 2762, 4443, 5061, 5671, 6514, 8883, 9443,
     ],
     intrusiveness: Intrusiveness::Safe,
-    fallback: true,
+    // The `https` probe is the fallback for TLS on unidentified ports (it reports `tls` when no HTTP
+    // answers inside), so this one runs only where TLS is expected.
+    fallback: false,
     sends: "One ClientHello per TLS version checked (1.2, 1.3, 1.1, 1.0, SSL 3.0), each on its own \
             connection, closed after the server's first flight or alert. No handshake is completed.",
     run,
@@ -953,6 +992,25 @@ mod tests {
         body.extend_from_slice(&[0; 40]);
         body.extend_from_slice(&[0xc0, 0x2f, 0]);
         assert!(parse_server_hello(&body).is_err());
+    }
+
+    #[test]
+    fn weak_keys() {
+        let info = |key_type, key_bits| CertInfo {
+            subject: String::new(),
+            issuer: String::new(),
+            not_before: 0,
+            not_after: 0,
+            self_signed: false,
+            key_type,
+            key_bits,
+        };
+        assert!(info("RSA", 1024).weak_key());
+        assert!(!info("RSA", 2048).weak_key());
+        assert!(info("EC", 192).weak_key());
+        assert!(!info("EC", 256).weak_key());
+        assert!(!info("other", 0).weak_key());
+        assert!(!info("RSA", 0).weak_key());
     }
 
     #[test]
