@@ -526,8 +526,12 @@ impl Host<'_> {
         ctx.io_timeout = ctx.io_timeout.min(Duration::from_millis(800));
         ctx.deadline = ctx.io_timeout * 2;
         let mut stream = io::connect(&ctx).await.ok()?;
-        let got = io::read_until(&mut stream, &ctx, 1024, |b| {
-            b.iter().position(|&c| c == b'\n').map(|n| n + 1)
+        // One line, or the first 512 bytes of whatever the service volunteers.
+        let got = io::read_until(&mut stream, &ctx, 8192, |b| {
+            b.iter()
+                .position(|&c| c == b'\n')
+                .map(|n| n + 1)
+                .or((b.len() >= 512).then_some(512))
         })
         .await;
         io::close(stream).await;

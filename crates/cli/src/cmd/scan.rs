@@ -68,6 +68,9 @@ pub struct Args {
     /// On ports nothing identified, try every safe probe (devices on non-standard ports).
     #[arg(long)]
     pub try_all_probes: bool,
+    /// Run a probe on a non-standard port too, e.g. `smb:8445` or `dicom:5104` (repeatable).
+    #[arg(long, value_name = "PROBE:PORT", value_parser = parse_service_port)]
+    pub service_port: Vec<(String, u16)>,
     /// Exit with code 4 when a finding at or above this severity is found.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
@@ -122,6 +125,12 @@ pub fn run(g: &GlobalArgs, args: Args) -> anyhow::Result<i32> {
     opts.assume_up = args.no_ping;
     opts.opt_in = args.opt_in_probes;
     opts.try_all_probes = args.try_all_probes;
+    for (_, port) in &args.service_port {
+        if !opts.ports.tcp.contains(port) {
+            opts.ports.tcp.push(*port);
+        }
+    }
+    opts.probe_ports = args.service_port.clone();
 
     let rt = runtime()?;
     let specs = targets::read_specs(&args.targets)?;
@@ -146,6 +155,28 @@ pub fn run(g: &GlobalArgs, args: Args) -> anyhow::Result<i32> {
         fail_on: args.fail_on,
     };
     Ok(execute(g, &rt, &mut store, job)?.code)
+}
+
+fn parse_service_port(s: &str) -> Result<(String, u16), String> {
+    let (name, port) = s
+        .split_once(':')
+        .ok_or_else(|| format!("expected PROBE:PORT, got {s:?}"))?;
+    if !medguard_discover::probes::registry()
+        .iter()
+        .any(|p| p.name == name)
+    {
+        let names: Vec<&str> = medguard_discover::probes::registry()
+            .iter()
+            .map(|p| p.name)
+            .collect();
+        return Err(format!("unknown probe {name:?} (known: {})", names.join(", ")));
+    }
+    let port: u16 = port
+        .parse()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| format!("{port:?} is not a port number"))?;
+    Ok((name.to_string(), port))
 }
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
