@@ -863,6 +863,30 @@ mod tests {
         }
     }
 
+    /// Every finding id an evidence rule names is one discovery can report (data/findings.toml).
+    #[test]
+    fn evidence_rules_name_real_finding_ids() {
+        #[derive(serde::Deserialize)]
+        struct Findings {
+            finding: Vec<F>,
+        }
+        #[derive(serde::Deserialize)]
+        struct F {
+            id: String,
+        }
+        let text = include_str!("../../../data/findings.toml");
+        let known: Findings = toml::from_str(text).expect("findings catalog");
+        let known: BTreeSet<String> = known.finding.into_iter().map(|f| f.id).collect();
+        let c = Catalog::embedded().expect("catalog");
+        for ctrl in &c.controls {
+            for r in &ctrl.evidence {
+                for id in &r.ids {
+                    assert!(known.contains(id), "{}: unknown finding id {id}", ctrl.id);
+                }
+            }
+        }
+    }
+
     fn with_override(name: &str, text: String) -> Result<Catalog, CatalogError> {
         let texts: BTreeMap<&str, String> = FILES
             .into_iter()

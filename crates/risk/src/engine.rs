@@ -58,6 +58,17 @@ pub fn records_level(records: u64) -> Level {
     }
 }
 
+/// The register level that matches a finding severity.
+pub fn severity_level(s: Severity) -> Level {
+    match s {
+        Severity::Critical => Level::VeryHigh,
+        Severity::High => Level::High,
+        Severity::Medium => Level::Moderate,
+        Severity::Low => Level::Low,
+        Severity::Info => Level::VeryLow,
+    }
+}
+
 /// What the assessment is computed from.
 pub struct Inputs<'a> {
     pub catalog: &'a Catalog,
@@ -727,11 +738,14 @@ pub fn plan(
             .filter(|c| c.evidence.iter().any(|r| r.ids.iter().any(|x| x == id)))
             .map(|c| c.id.clone())
             .collect();
-        let risk = assets
+        // The finding's own severity sets its urgency, capped by the worst residual risk of the
+        // groups it sits in (a weakness cannot be more urgent than the risks it feeds).
+        let group_max = assets
             .iter()
             .filter_map(|a| cat.group_of(a.category).and_then(|g| group_risk(&g.id)))
             .max()
             .unwrap_or(Level::Low);
+        let risk = severity_level(sev).min(group_max.max(Level::Moderate));
         let rule = cat.due.patch.for_severity(sev);
         let cpg = closes
             .iter()

@@ -154,6 +154,7 @@ pub fn run(
                 return Ok(Outcome::Stopped { answered: i });
             };
             if line.eq_ignore_ascii_case("q") || line.eq_ignore_ascii_case("quit") {
+                writeln!(out)?;
                 return Ok(Outcome::Stopped { answered: i });
             }
             match &item.kind {

@@ -21,9 +21,9 @@ const FINDINGS: [&str; 8] = [
     "smbv1-enabled",
     "rdp-no-nla",
     "dicom-unencrypted",
-    "hl7-unencrypted",
-    "default-credentials",
-    "unsegmented-clinical",
+    "hl7-unauthenticated",
+    "ftp-anonymous",
+    "bacnet-unauthenticated",
     "weak-thing",
 ];
 
