@@ -316,20 +316,26 @@ async fn a_probe_error_is_recorded_and_the_host_goes_on() {
 async fn classifies_the_virtual_practice() {
     let practice = Practice::start([127, 66, 1]).await.expect("practice");
     let mut o = opts(practice.ports().tcp);
+    o.ports.udp = practice.ports().udp;
     o.probe_ports = practice.probe_ports();
     let targets: Vec<Target> = practice.addresses().into_iter().map(target).collect();
     let results = Scanner::new(o).run_collect(targets).await;
     let expect: &[(&str, Category, &[&str])] = &[
         ("pacs", Category::Pacs, &["dicom-any-ae-accepted", "http-admin-no-tls"]),
-        ("xray", Category::Imaging, &["telnet-enabled", "tls-legacy-protocol", "tls-expired"]),
+        (
+            "xray",
+            Category::Imaging,
+            &["telnet-enabled", "tls-legacy-protocol", "tls-expired", "vnc-no-auth"],
+        ),
         ("hl7", Category::Hl7Interface, &["hl7-unauthenticated"]),
         ("fridge", Category::EnvironmentalMonitor, &["modbus-unauthenticated"]),
         ("camera", Category::Camera, &["rtsp-no-auth"]),
         ("printer", Category::Printer, &[]),
         ("nas", Category::Storage, &["smbv1-enabled", "ftp-anonymous"]),
-        ("frontdesk", Category::Workstation, &["smbv1-enabled"]),
+        ("frontdesk", Category::Workstation, &["smbv1-enabled", "rdp-no-nla"]),
         ("router", Category::Network, &["telnet-enabled"]),
         ("hub", Category::Iot, &["mqtt-anonymous"]),
+        ("hvac", Category::BuildingAutomation, &["bacnet-unauthenticated"]),
     ];
     for (name, category, findings) in expect {
         let dev = practice

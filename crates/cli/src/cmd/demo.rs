@@ -60,9 +60,15 @@ pub fn run(g: &GlobalArgs, args: Args) -> anyhow::Result<i32> {
         eprintln!("  {:<13} {}", silent_ip(net), "a switched-off device (answers nothing)");
     }
     let mut opts = ScanOptions::for_profile(Profile::Default);
-    for p in practice.ports().tcp {
+    let ports = practice.ports();
+    for p in ports.tcp {
         if !opts.ports.tcp.contains(&p) {
             opts.ports.tcp.push(p);
+        }
+    }
+    for p in ports.udp {
+        if !opts.ports.udp.contains(&p) {
+            opts.ports.udp.push(p);
         }
     }
     opts.probe_ports = practice.probe_ports();
@@ -77,7 +83,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> anyhow::Result<i32> {
     });
     let job = Job {
         source: "demo",
-        targets_text: format!("{}.10-20 (virtual practice)", args.net),
+        targets_text: format!("{}.10-21 (virtual practice)", args.net),
         targets,
         opts,
         fail_on: None,

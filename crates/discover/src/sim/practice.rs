@@ -5,12 +5,12 @@
 //! on an unprivileged one instead, and [`Practice::probe_ports`] tells the scanner which probe to run
 //! there, exactly as a technician would with `--service-port`.
 
-use super::{dicom, ftp, hl7, http, ipp, modbus, mqtt, rtsp, smb, ssh, telnet, tls};
+use super::{bacnet, dicom, ftp, hl7, http, ipp, modbus, mqtt, rdp, rtsp, smb, ssh, telnet, tls, vnc};
 use crate::ports::PortList;
 use medguard_model::Transport;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinHandle;
 
 /// One simulated device.
@@ -106,6 +106,27 @@ impl Builder {
     }
 }
 
+impl Builder {
+    async fn udp<F, Fut>(&mut self, dev: usize, port: u16, serve: F) -> Result<(), StartError>
+    where
+        F: FnOnce(UdpSocket) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let Some(d) = self.devices.get_mut(dev) else {
+            return Ok(());
+        };
+        let addr = SocketAddr::new(d.ip, port);
+        let socket = UdpSocket::bind(addr).await.map_err(|source| StartError {
+            device: d.name,
+            addr,
+            source,
+        })?;
+        d.ports.push((Transport::Udp, port));
+        self.tasks.push(tokio::spawn(serve(socket)));
+        Ok(())
+    }
+}
+
 impl Practice {
     /// Start the practice on `net.1`-`net.254` (the demo uses 127.88.0; tests pick their own).
     pub async fn start(net: [u8; 3]) -> Result<Practice, StartError> {
@@ -164,6 +185,8 @@ impl Practice {
         })
         .await?;
         b.tcp(xray, 8443, |l| tls::serve(l, tls::TlsPersona::legacy_device()))
+            .await?;
+        b.tcp(xray, 5900, |l| vnc::serve(l, vnc::VncPersona::default()))
             .await?;
 
         let hl7_engine = b.device(12, "hl7", "Lab results interface (HL7 engine)");
@@ -233,6 +256,17 @@ impl Practice {
             smb::serve(l, smb::SmbPersona::default())
         })
         .await?;
+        b.tcp(frontdesk, 3389, |l| {
+            rdp::serve(
+                l,
+                rdp::RdpPersona {
+                    rdp: true,
+                    ssl: true,
+                    hybrid: false,
+                },
+            )
+        })
+        .await?;
 
         let router = b.device(18, "router", "Office router");
         b.tcp(router, 2222, |l| {
@@ -259,6 +293,10 @@ impl Practice {
 
         let hub = b.device(19, "hub", "Smart-building hub (MQTT broker)");
         b.tcp(hub, 1883, |l| mqtt::serve(l, mqtt::MqttPersona::default()))
+            .await?;
+
+        let hvac = b.device(21, "hvac", "Heating and cooling controller (BACnet)");
+        b.udp(hvac, 47808, |s| bacnet::serve(s, bacnet::BacnetPersona::default()))
             .await?;
 
         Ok(Practice {
