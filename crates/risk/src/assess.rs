@@ -5,7 +5,8 @@ use crate::answers::AnswersFile;
 use crate::catalog::Catalog;
 use crate::engine::{self, Inputs};
 use crate::evidence::{
-    self, EvidenceError, EvidenceSource, Facts, IntelEvidence, InventoryEvidence,
+    self, AlertEvidence, EvidenceError, EvidenceSource, Facts, IntelEvidence, InventoryEvidence,
+    PhiEvidence,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use medguard_model::risk::{
@@ -32,6 +33,8 @@ pub fn sources(store: &SqliteStore) -> Vec<Box<dyn EvidenceSource + '_>> {
     vec![
         Box::new(InventoryEvidence(store)),
         Box::new(IntelEvidence(store)),
+        Box::new(PhiEvidence(store)),
+        Box::new(AlertEvidence(store)),
     ]
 }
 

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use medguard_model::{Category, HostStatus, Severity};
-use medguard_store::{IntelStore, InventoryStore, StoreError};
+use medguard_store::{AlertStore, IntelStore, InventoryStore, PhiStore, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// A technical finding on a device.
@@ -211,6 +211,89 @@ impl<S: IntelStore + ?Sized> EvidenceSource for IntelEvidence<'_, S> {
     }
 }
 
+/// Evidence from patient-data scans: how many people's records sit where, and whether the place
+/// is exposed (shared, synced, world-readable, on a desktop, in e-mail, in an open archive). Only
+/// counts and the exposure judgement are used; paths stay out of the assessment.
+pub struct PhiEvidence<'a, S: PhiStore + ?Sized>(pub &'a S);
+
+impl<S: PhiStore + ?Sized> EvidenceSource for PhiEvidence<'_, S> {
+    fn name(&self) -> &'static str {
+        "phi"
+    }
+
+    fn gather(&self, facts: &mut Facts) -> Result<(), EvidenceError> {
+        let err = |source| EvidenceError::Store {
+            source_name: "phi",
+            source,
+        };
+        let scans = self.0.phi_scans().map_err(err)?;
+        let Some(latest) = scans
+            .iter()
+            .filter(|s| s.finished_at.is_some())
+            .max_by_key(|s| (s.finished_at, s.id))
+        else {
+            return Ok(());
+        };
+        let at = latest.finished_at.unwrap_or(facts.now);
+        facts.last_phi_scan = Some(at);
+        for f in self.0.phi_files(Some(latest.id)).map_err(err)? {
+            let r = &f.report;
+            let records = if r.individuals > 0 {
+                r.individuals
+            } else {
+                r.total()
+            };
+            if records == 0 {
+                continue;
+            }
+            let e = &r.exposure;
+            let group = if e.in_email || e.synced_folder {
+                "email-cloud"
+            } else if e.shared_folder {
+                "file-server"
+            } else {
+                "workstations"
+            };
+            facts.phi.push(PhiFact {
+                location: format!("file {}", f.id),
+                asset: None,
+                group: Some(group.to_string()),
+                records,
+                unprotected: !e.reasons().is_empty(),
+                observed_at: at,
+            });
+        }
+        facts.sources.push("phi".into());
+        Ok(())
+    }
+}
+
+/// Evidence from log detection: alerts with their severity and time.
+pub struct AlertEvidence<'a, S: AlertStore + ?Sized>(pub &'a S);
+
+impl<S: AlertStore + ?Sized> EvidenceSource for AlertEvidence<'_, S> {
+    fn name(&self) -> &'static str {
+        "alerts"
+    }
+
+    fn gather(&self, facts: &mut Facts) -> Result<(), EvidenceError> {
+        let alerts = self.0.alerts().map_err(|source| EvidenceError::Store {
+            source_name: "alerts",
+            source,
+        })?;
+        for a in alerts {
+            facts.alerts.push(AlertFact {
+                rule: a.rule_id.clone(),
+                title: a.title.clone(),
+                severity: a.level,
+                at: a.last_seen.or(a.timestamp).unwrap_or(facts.now),
+            });
+        }
+        facts.sources.push("alerts".into());
+        Ok(())
+    }
+}
+
 /// Gather facts from every source. A failing source is reported and skipped, so one broken
 /// capability does not stop the assessment; its facts are simply absent (and questions are asked).
 pub fn gather(sources: &[&dyn EvidenceSource], now: DateTime<Utc>) -> (Facts, Vec<EvidenceError>) {
@@ -231,6 +314,71 @@ mod tests {
     use super::*;
     use medguard_model::{Asset, Finding, Service, Transport};
     use medguard_store::SqliteStore;
+
+    #[test]
+    fn phi_and_alert_facts_from_the_store() {
+        use medguard_model::{Alert, PhiExposure, PhiFileReport, PhiKind, PhiScanSummary};
+        use medguard_store::{AlertStore, PhiStore};
+        let mut s = SqliteStore::in_memory().expect("store");
+        let report = |path: &str, individuals: u64, shared: bool| PhiFileReport {
+            path: path.into(),
+            format: "csv".into(),
+            size: 10,
+            counts: [(PhiKind::Ssn, individuals)].into_iter().collect(),
+            individuals,
+            health_info: true,
+            exposure: PhiExposure {
+                shared_folder: shared,
+                ..PhiExposure::default()
+            },
+            risk: 50,
+            severity: Severity::High,
+            headline: "patients".into(),
+            warnings: Vec::new(),
+        };
+        let mut w = s.phi_writer(&["/srv".into()]).expect("writer");
+        w.add_file(&report("/srv/share/list.csv", 700, true), &[])
+            .expect("add");
+        w.add_file(&report("/home/a/notes.txt", 3, false), &[])
+            .expect("add");
+        w.commit(&PhiScanSummary::default()).expect("commit");
+        let run = s.begin_detect_run("test").expect("run");
+        s.record_alerts(
+            run,
+            &[Alert {
+                rule_id: "brute-force".into(),
+                title: "Password guessing".into(),
+                level: Severity::High,
+                tags: vec![],
+                attack: vec![],
+                hipaa: vec![],
+                explanation: String::new(),
+                first_steps: vec![],
+                host: None,
+                timestamp: Some(Utc::now()),
+                last_seen: None,
+                count: 1,
+                correlation: None,
+                events: vec![],
+            }],
+        )
+        .expect("alerts");
+        let (facts, errors) = gather(&[&PhiEvidence(&s), &AlertEvidence(&s)], Utc::now());
+        assert!(errors.is_empty());
+        assert!(facts.last_phi_scan.is_some());
+        assert_eq!(facts.phi.len(), 2);
+        let shared = facts
+            .phi
+            .iter()
+            .find(|p| p.records == 700)
+            .expect("shared file");
+        assert!(shared.unprotected);
+        assert_eq!(shared.group.as_deref(), Some("file-server"));
+        // Paths never reach the facts (they can name patients).
+        assert!(facts.phi.iter().all(|p| !p.location.contains("list.csv")));
+        assert_eq!(facts.alerts.len(), 1);
+        assert_eq!(facts.alerts[0].severity, Severity::High);
+    }
 
     #[test]
     fn inventory_facts_from_the_store() {
