@@ -125,9 +125,17 @@ pub fn run(g: &GlobalArgs, args: Args) -> anyhow::Result<i32> {
     opts.assume_up = args.no_ping;
     opts.opt_in = args.opt_in_probes;
     opts.try_all_probes = args.try_all_probes;
-    for (_, port) in &args.service_port {
-        if !opts.ports.tcp.contains(port) {
-            opts.ports.tcp.push(*port);
+    for (name, port) in &args.service_port {
+        let udp = medguard_discover::probes::registry()
+            .iter()
+            .any(|p| p.name == name && p.transport == medguard_model::Transport::Udp);
+        let list = if udp {
+            &mut opts.ports.udp
+        } else {
+            &mut opts.ports.tcp
+        };
+        if !list.contains(port) {
+            list.push(*port);
         }
     }
     opts.probe_ports = args.service_port.clone();
