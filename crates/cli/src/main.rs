@@ -60,6 +60,14 @@ pub enum Command {
     Sbom(cmd::sbom::Args),
     /// Bring other tools' results (nmap XML) into the inventory.
     Import(cmd::import::Args),
+    /// HIPAA risk questionnaire, pre-filled from evidence (or `--answers FILE`); stores a dated assessment.
+    Assess(cmd::assess::Args),
+    /// The risk register of the latest assessment: scenarios, likelihood, impact, residual risk.
+    Risk(cmd::risk::Args),
+    /// The prioritised remediation plan with owners and due dates; `plan update` tracks progress.
+    Plan(cmd::plan::Args),
+    /// Breach notification decision support for an incident (four factors, safe harbor, deadlines).
+    Incident(cmd::incident::Args),
 }
 
 fn main() {
@@ -90,5 +98,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Vulns(args) => cmd::vulns::run(g, args),
         Command::Sbom(args) => cmd::sbom::run(g, args),
         Command::Import(args) => cmd::import::run(g, args),
+        Command::Assess(args) => cmd::assess::run(g, args),
+        Command::Risk(args) => cmd::risk::run(g, args),
+        Command::Plan(args) => cmd::plan::run(g, args),
+        Command::Incident(args) => cmd::incident::run(g, args),
     }
 }

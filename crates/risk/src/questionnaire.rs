@@ -198,6 +198,10 @@ pub fn run(
                             };
                             break (v, note);
                         }
+                        None if item.kind == ItemKind::Scope => writeln!(
+                            out,
+                            "      Please answer y, n or ? (or q to stop and resume later)."
+                        )?,
                         None => writeln!(
                             out,
                             "      Please answer y, p, n, ? (or q to stop and resume later)."

@@ -1,9 +1,13 @@
+pub mod assess;
 pub mod demo;
 pub mod import;
+pub mod incident;
 pub mod intel;
 pub mod inventory;
 pub mod phi;
+pub mod plan;
 pub mod report;
+pub mod risk;
 pub mod sbom;
 pub mod scan;
 pub mod vulns;
