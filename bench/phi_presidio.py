@@ -1,0 +1,34 @@
+"""Presidio (pattern recognizers + spaCy NER) over a sample of text files; prints CPU seconds and bytes.
+
+Usage: phi_presidio.py FILE... ; needs presidio-analyzer and a spaCy English model in this Python.
+"""
+import sys, time
+
+import tldextract
+# Offline: use the public-suffix snapshot bundled with tldextract instead of downloading it.
+tldextract.tldextract.TLD_EXTRACTOR = tldextract.TLDExtract(suffix_list_urls=())
+
+from presidio_analyzer import AnalyzerEngine
+from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+model = "en_core_web_sm"
+try:
+    import spacy
+    spacy.load(model)
+    mode = "pattern+NER (spaCy en_core_web_sm)"
+    provider = NlpEngineProvider(nlp_configuration={
+        "nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": model}]})
+    engine = AnalyzerEngine(nlp_engine=provider.create_engine())
+except Exception as e:  # no model: say so, patterns only would need a model too for tokenizing
+    print(f"presidio: no spaCy model ({e}); cannot run", file=sys.stderr)
+    sys.exit(2)
+
+total = 0
+found = 0
+t0 = time.process_time()
+for path in sys.argv[1:]:
+    text = open(path, encoding="utf-8", errors="replace").read()
+    total += len(text.encode())
+    found += len(engine.analyze(text=text, language="en"))
+cpu = time.process_time() - t0
+print(f"{mode} bytes={total} cpu={cpu:.3f} findings={found}")
