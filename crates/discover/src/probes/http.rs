@@ -11,7 +11,8 @@
 //!   (login pages usually live behind such a redirect). Nothing is submitted, no credentials are sent.
 //! * `https`: the TLS version checks of [`super::tls`] (ClientHellos only), then the same `GET /` inside
 //!   a TLS session whose certificate is recorded but never trusted. Also the fallback for TLS on
-//!   unidentified ports: if no HTTP answer comes back inside TLS there, the protocol is `tls`.
+//!   unidentified ports. The protocol is `https` only when an HTTP answer came back inside TLS,
+//!   else `tls` (with `http_error` saying why).
 //!
 //! ## Attributes
 //! `http_status` (e.g. `200`), `server` (the `Server` header), `title` (the HTML `<title>`),
@@ -397,6 +398,14 @@ pub fn is_default_page(title: &str) -> bool {
 /// Split a `Server`-style product token `name/version (comment)` into name and version.
 pub fn product_version(server: &str) -> (Option<String>, Option<String>) {
     let first = server.split_whitespace().next().unwrap_or_default();
+    // `Jetty(9.4.51)` style.
+    if !first.contains('/')
+        && let Some((name, rest)) = first.split_once('(')
+        && let Some(version) = rest.strip_suffix(')')
+        && !name.is_empty()
+    {
+        return (Some(name.to_string()), Some(version.to_string()));
+    }
     let mut it = first.splitn(2, '/');
     let name = it.next().filter(|s| !s.is_empty()).map(str::to_string);
     let version = it.next().filter(|s| !s.is_empty()).map(str::to_string);
@@ -474,6 +483,18 @@ pub fn describe(obs: &mut Observation, resp: &Response) -> bool {
         challenge = true;
     }
     login || challenge
+}
+
+/// An error with its causes, one line (`i/o with the peer: connection reset by peer`).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cur = c.source();
+    }
+    text
 }
 
 /// Plain `GET /` over one connection; returns the parsed response.
@@ -674,9 +695,7 @@ fn run_https(ctx: ProbeContext) -> ProbeFuture {
                 "http_error",
                 "not tried: the TLS checks used the probe's time",
             );
-            if !HTTPS_PROBE.ports.contains(&ctx.addr.port()) {
-                obs.protocol = "tls".to_string();
-            }
+            obs.protocol = "tls".to_string();
             return Ok(obs);
         }
         let host = host_header(&ctx, 443);
@@ -706,16 +725,17 @@ fn run_https(ctx: ProbeContext) -> ProbeFuture {
                         saw_http = true;
                     }
                     Err(e) => {
-                        obs.attr("http_error", clip(&e.to_string()));
+                        obs.attr("http_error", clip(&chain(&e)));
                     }
                 }
             }
             Err(e) => {
-                obs.attr("http_error", clip(&format!("tls session: {e}")));
+                obs.attr("http_error", clip(&format!("tls session: {}", chain(&e))));
             }
         }
-        if !saw_http && !HTTPS_PROBE.ports.contains(&ctx.addr.port()) {
-            // TLS around something that is not (demonstrably) HTTP, found as a fallback guess.
+        if !saw_http {
+            // TLS around something not (demonstrably) HTTP: a TLS 1.0-only device rustls cannot
+            // talk to, or another protocol inside TLS found as a fallback guess.
             obs.protocol = "tls".to_string();
         }
         Ok(obs)
@@ -856,6 +876,10 @@ mod tests {
         assert_eq!(
             product_version("GoAhead-Webs"),
             (Some("GoAhead-Webs".into()), None)
+        );
+        assert_eq!(
+            product_version("Jetty(9.4.z-SNAPSHOT)"),
+            (Some("Jetty".into()), Some("9.4.z-SNAPSHOT".into()))
         );
     }
 
