@@ -84,20 +84,80 @@ fn product_cpe(aliases: &Aliases, name: &str, version: Option<&str>) -> Option<C
     Some(Cpe::new('a', Value::Any, product, v, u))
 }
 
-/// Attribute keys of services that carry OS strings.
+/// Attribute keys of services that carry OS strings (SNMP sysDescr, nmap `ostype`, ...).
 fn is_os_key(k: &str) -> bool {
     let k = k.to_ascii_lowercase();
-    k == "os" || k.ends_with("_os") || k.contains("sysdescr") || k.contains("os_version")
+    k == "os" || k.ends_with("_os") || k.contains("sysdescr") || k.contains("sys_descr")
 }
 
-/// The OS strings an asset reveals: its `os` field and OS-like service attributes.
+/// Windows from the NT version in an SMB/NTLM challenge (`6.1.7601`): Microsoft's version table,
+/// with the service pack implied by the build number where it tells.
+fn windows_from_nt(v: &str) -> Option<String> {
+    let mut it = v.split('.');
+    let (major, minor) = (it.next()?, it.next()?);
+    let build: u32 = it.next().and_then(|b| b.parse().ok()).unwrap_or(0);
+    // Samba answers with a fixed NT version and build 0: that is not Windows.
+    if build == 0 {
+        return None;
+    }
+    let name = match (major, minor) {
+        ("5", "1") => "Windows XP",
+        ("5", "2") => "Windows Server 2003",
+        ("6", "0") => "Windows Vista or Windows Server 2008",
+        ("6", "1") => "Windows 7 or Windows Server 2008 R2",
+        ("6", "2") => "Windows 8 or Windows Server 2012",
+        ("6", "3") => "Windows 8.1 or Windows Server 2012 R2",
+        ("10", "0") if build >= 22000 => "Windows 11",
+        ("10", "0") => "Windows 10 or Windows Server 2016 or later",
+        _ => return None,
+    };
+    let sp = match (major, minor, build) {
+        ("6", "1", 7601) | ("6", "0", 6001) => " Service Pack 1",
+        ("6", "0", 6002) => " Service Pack 2",
+        _ => "",
+    };
+    Some(format!("{name} (NT {v}){sp}"))
+}
+
+/// Windows implied by an IIS version in an HTTP `Server` header (each IIS ships with one Windows).
+fn windows_from_iis(v: &str) -> Option<String> {
+    let name = match v.trim() {
+        "5.1" => "Windows XP",
+        "6.0" => "Windows Server 2003",
+        "7.0" => "Windows Vista or Windows Server 2008",
+        "7.5" => "Windows 7 or Windows Server 2008 R2",
+        "8.0" => "Windows Server 2012",
+        "8.5" => "Windows Server 2012 R2",
+        _ => return None,
+    };
+    Some(format!("{name} (from IIS {v})"))
+}
+
+/// The OS strings an asset reveals: its `os` field, OS-like service attributes (SNMP sysDescr,
+/// nmap ostype), the NT version of SMB/NTLM replies and the IIS version of HTTP replies.
 pub fn os_strings(asset: &Asset) -> Vec<String> {
     let mut out: Vec<String> = asset.os.iter().cloned().collect();
+    let mut add = |v: String| {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    };
     for s in &asset.services {
         for (k, v) in &s.attributes {
-            if is_os_key(k) && !out.contains(v) {
-                out.push(v.clone());
+            if is_os_key(k) {
+                add(v.clone());
+            } else if k == "ntlm_os_version"
+                && let Some(w) = windows_from_nt(v)
+            {
+                add(w);
             }
+        }
+        let iis = s
+            .product
+            .as_deref()
+            .is_some_and(|p| p.to_ascii_lowercase().contains("iis"));
+        if iis && let Some(w) = s.version.as_deref().and_then(windows_from_iis) {
+            add(w);
         }
     }
     out
@@ -1048,6 +1108,46 @@ mod tests {
             combine(Operator::Or, [NO, NAME_ONLY].into_iter()),
             NAME_ONLY
         );
+    }
+
+    #[test]
+    fn windows_from_smb_and_iis() {
+        let mut a = Asset::default();
+        let mut smb = medguard_model::Service {
+            port: 445,
+            transport: medguard_model::Transport::Tcp,
+            protocol: "smb".into(),
+            product: None,
+            version: None,
+            banner: None,
+            tls: None,
+            attributes: Default::default(),
+        };
+        smb.attributes
+            .insert("ntlm_os_version".into(), "6.1.7601".into());
+        let mut http = smb.clone();
+        http.attributes.clear();
+        http.product = Some("Microsoft-IIS".into());
+        http.version = Some("6.0".into());
+        a.services = vec![smb, http];
+        let os = os_strings(&a);
+        assert_eq!(
+            os,
+            [
+                "Windows 7 or Windows Server 2008 R2 (NT 6.1.7601) Service Pack 1",
+                "Windows Server 2003 (from IIS 6.0)"
+            ]
+        );
+        let cpe = Aliases::builtin().os(&os[0]).expect("cpe");
+        assert_eq!(
+            cpe.to_string(),
+            "cpe:2.3:o:microsoft:windows_7:-:sp1:*:*:*:*:*:*"
+        );
+        assert_eq!(
+            eol::family_of(eol::builtin(), &os[1]).map(|f| f.id.as_str()),
+            Some("windows-server-2003")
+        );
+        assert_eq!(windows_from_nt("6.1.0"), None, "Samba");
     }
 
     #[test]
