@@ -894,6 +894,11 @@ fn dicom_field(field: &str) -> Option<PhiKind> {
     })
 }
 
+/// Keyword positions found lazily in a unit: (start, end, class).
+type KwCache = Option<Vec<(usize, usize, Kw)>>;
+/// Computes the context of a candidate at `start` with a window floor.
+type ContextFn<'a> = dyn Fn(&mut KwCache, usize, usize) -> Vec<Kw> + 'a;
+
 /// One accepted match in a unit's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hit {
@@ -1137,7 +1142,7 @@ impl Engine {
         (s, e, floor): (usize, usize, usize),
         pid: usize,
         kws_at: &mut Option<Vec<(usize, usize, Kw)>>,
-        context_at: &dyn Fn(&mut Option<Vec<(usize, usize, Kw)>>, usize, usize) -> Vec<Kw>,
+        context_at: &ContextFn<'_>,
         out: &mut Vec<Hit>,
     ) -> bool {
         let Some(cand) = text.get(s..e) else {

@@ -13,7 +13,7 @@ pub fn digits(s: &str) -> Vec<u8> {
 
 /// Luhn mod-10 over digit values (rightmost is the check digit).
 pub fn luhn(d: &[u8]) -> bool {
-    luhn_sum(d, 0) % 10 == 0
+    luhn_sum(d, 0).is_multiple_of(10)
 }
 
 fn luhn_sum(d: &[u8], extra: u32) -> u32 {
@@ -88,7 +88,7 @@ pub fn npi(s: &str) -> bool {
         return false;
     }
     // 80840 contributes a constant 24 to the Luhn sum of the 10 digits.
-    luhn_sum(&d, 24) % 10 == 0
+    luhn_sum(&d, 24).is_multiple_of(10)
 }
 
 /// DEA: registrant letter, a letter (or 9), seven digits with the DEA check digit.
@@ -192,7 +192,7 @@ pub fn aba(s: &str) -> bool {
     }
     let w = [3u32, 7, 1, 3, 7, 1, 3, 7, 1];
     let sum: u32 = d.iter().zip(w).map(|(&x, w)| u32::from(x) * w).sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// NANP phone number: NPA and NXX start 2-9, NXX not N11, not 555-01XX fictional.
@@ -247,9 +247,7 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     if (12..=14).contains(&b.len()) && b.iter().all(u8::is_ascii_digit) {
         return parse_date(s.get(0..8)?);
     }
-    let parts: Vec<&str> = s
-        .split(|c: char| c == '-' || c == '/' || c == '.')
-        .collect();
+    let parts: Vec<&str> = s.split(['-', '/', '.']).collect();
     if parts.len() == 3 && parts.iter().all(|p| p.bytes().all(|c| c.is_ascii_digit())) {
         let n: Vec<u32> = parts.iter().filter_map(|p| p.parse().ok()).collect();
         if n.len() != 3 {

@@ -191,8 +191,11 @@ fn the_scan_goes_on_past_bad_files() {
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::write(root.join("locked.txt"), b"SSN: 536-22-8726\n").expect("w");
-        std::fs::set_permissions(root.join("locked.txt"), std::fs::Permissions::from_mode(0))
-            .expect("chmod");
+        std::fs::set_permissions(
+            root.join("locked.txt"),
+            std::fs::Permissions::from_mode(0o0),
+        )
+        .expect("chmod");
         // A link out of the root must not be followed.
         let outside = tempfile::tempdir().expect("outside");
         std::fs::write(outside.path().join("secret.txt"), b"SSN: 536-22-8726\n").expect("w");

@@ -75,7 +75,7 @@ fn run() -> Result<(), String> {
             };
             let mut sink = Collect(Vec::new(), 0);
             let sum = medguard_phi::scan(
-                &[root.clone()],
+                std::slice::from_ref(&root),
                 &opts,
                 &Hasher::with_key([0; 32]),
                 &mut sink,

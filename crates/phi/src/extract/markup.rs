@@ -213,7 +213,7 @@ pub fn xml_mode(
     let mut events = 0u64;
     loop {
         events += 1;
-        if events % 65536 == 0 {
+        if events.is_multiple_of(65536) {
             cx.check_deadline()?;
         }
         let ev = match reader.read_event_into(&mut buf) {
@@ -246,10 +246,10 @@ pub fn xml_mode(
                         t.row += 1;
                         t.cell = 0;
                     }
-                } else if name == cell_tag {
-                    if let Some(t) = tables.last_mut() {
-                        t.cell_text.clear();
-                    }
+                } else if name == cell_tag
+                    && let Some(t) = tables.last_mut()
+                {
+                    t.cell_text.clear();
                 }
                 if stack.len() < MAX_NESTING {
                     stack.push(name);
@@ -301,17 +301,17 @@ pub fn xml_mode(
                         }
                         t.cell += 1;
                     }
-                } else if name == tbl_tag {
-                    if let Some(t) = tables.pop() {
-                        // A one-row table: its "headers" were content.
-                        if t.row == 1 {
-                            let joined = t.headers.join(" ");
-                            cx.unit(Unit {
-                                text: &joined,
-                                page,
-                                ..Unit::default()
-                            })?;
-                        }
+                } else if name == tbl_tag
+                    && let Some(t) = tables.pop()
+                {
+                    // A one-row table: its "headers" were content.
+                    if t.row == 1 {
+                        let joined = t.headers.join(" ");
+                        cx.unit(Unit {
+                            text: &joined,
+                            page,
+                            ..Unit::default()
+                        })?;
                     }
                 }
             }

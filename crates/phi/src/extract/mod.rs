@@ -431,7 +431,7 @@ impl<'e> Cx<'e> {
     /// Detect identifiers in one unit and record them.
     pub fn unit(&mut self, u: Unit<'_>) -> Result<(), ExtractError> {
         self.units += 1;
-        if self.units % 4096 == 0 {
+        if self.units.is_multiple_of(4096) {
             self.check_deadline()?;
         }
         if u.text.trim().is_empty() {
