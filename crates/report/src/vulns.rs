@@ -16,7 +16,7 @@ const SHOWN: usize = 40;
 pub fn section(store: &SqliteStore) -> Result<Option<Section>, StoreError> {
     let matches = store.matches()?;
     let counts = store.intel_counts()?;
-    if matches.is_empty() && counts.cves == 0 && counts.kev == 0 {
+    if matches.is_empty() && counts.cves == 0 && counts.kev == 0 && counts.mds2 == 0 {
         return Ok(None);
     }
     let feeds = store.feeds()?;
@@ -154,6 +154,36 @@ pub fn section(store: &SqliteStore) -> Result<Option<Section>, StoreError> {
             matches.len() - SHOWN
         );
     }
+    let forms = store.mds2()?;
+    if !forms.is_empty() {
+        h.push_str(
+            "<h3>Makers' security disclosures (MDS2)</h3><p>What each maker says its device can do; \
+             a \"no\" is a gap to cover with other safeguards.</p><table><tr><th>Device</th>\
+             <th>Maker and model</th><th>Answered \"no\"</th></tr>",
+        );
+        for (asset, f) in &forms {
+            let no: Vec<&str> = f
+                .answers
+                .iter()
+                .filter(|(_, v)| v.trim().eq_ignore_ascii_case("no"))
+                .map(|(k, _)| k.as_str())
+                .collect();
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{} {} {}</td><td>{}</td></tr>",
+                esc(asset),
+                esc(&f.manufacturer),
+                esc(&f.model),
+                esc(&f.version),
+                esc(&no.join(", "))
+            );
+        }
+        h.push_str("</table>");
+    }
+    h.push_str(
+        "<p class=\"tech\">Matches as of the last <code>medguard vulns</code>, <code>intel update</code>, \
+         <code>intel import</code> or <code>sbom import</code>.</p>",
+    );
     h.push_str("<h3>Vulnerability data used</h3><table><tr><th>Feed</th><th>Records</th><th>Version</th><th>Loaded</th></tr>");
     for f in &feeds {
         let _ = write!(
