@@ -13,6 +13,8 @@ APT_PACKAGES=(
   lighttpd                 # HTTP
   samba smbclient          # SMB (SMBv1 on)
   cups-daemon              # IPP printer
+  gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good python3-gi  # RTSP camera (GStreamer RTSP server)
+  openssl                  # an RSA-1024 certificate for the TLS weak-key test
   tigervnc-standalone-server  # VNC
   xrdp                     # RDP
   nmap                     # the peer tool for bench/ and `medguard import nmap`

@@ -1,5 +1,5 @@
-//! The `rtsp` probe against our camera simulator. (No RTSP server is packaged in Debian that starts
-//! simply on loopback; the simulator answers per RFC 2326.)
+//! The `rtsp` probe against our camera simulator and GStreamer's RTSP server (open and with Basic
+//! authentication).
 
 use medguard_discover::probes::rtsp::PROBE;
 use medguard_discover::sim::rtsp::{RtspPersona, serve};
@@ -66,4 +66,28 @@ async fn a_web_server_is_not_rtsp() {
         probe(addr).await,
         Err(ProbeError::NotThisProtocol { .. })
     ));
+}
+
+#[tokio::test]
+async fn gstreamer_rtsp_server_without_authentication() {
+    let peer = medguard_lab::gst_rtsp::start_gst_rtsp(false);
+    let obs = probe(peer.addr).await.expect("probe");
+    assert_eq!(obs.protocol, "rtsp");
+    assert_eq!(attr(&obs, "server"), Some("GStreamer RTSP server"));
+    assert!(attr(&obs, "public").is_some_and(|p| p.contains("DESCRIBE")));
+    assert_eq!(attr(&obs, "describe_status"), Some("200"));
+    assert_eq!(attr(&obs, "sdp_tool"), Some("GStreamer"));
+    assert_eq!(attr(&obs, "sdp_media"), Some("video"));
+    let ids: Vec<_> = obs.findings.iter().map(|f| f.id).collect();
+    assert_eq!(ids, vec!["rtsp-no-auth"]);
+}
+
+#[tokio::test]
+async fn gstreamer_rtsp_server_with_basic_authentication() {
+    let peer = medguard_lab::gst_rtsp::start_gst_rtsp(true);
+    let obs = probe(peer.addr).await.expect("probe");
+    assert_eq!(obs.protocol, "rtsp");
+    assert_eq!(attr(&obs, "describe_status"), Some("401"));
+    assert_eq!(attr(&obs, "auth_scheme"), Some("basic"));
+    assert!(obs.findings.is_empty(), "{:?}", obs.findings);
 }

@@ -9,6 +9,7 @@
 //! protocol needs its standard port, so several "devices" can coexist like on a practice LAN.
 
 pub mod cups;
+pub mod gst_rtsp;
 pub mod dicom;
 pub mod lighttpd;
 pub mod mosquitto;
