@@ -1100,7 +1100,7 @@ impl Engine {
             };
         let mut pos = 0usize;
         // Keywords label the value after them: a window never reaches back past an earlier
-        // candidate ("ssn=536228726 status=ok order=123456789").
+        // accepted value ("ssn=536228726 status=ok order=123456789").
         let mut floor = 0usize;
         while pos < text.len() {
             let input = regex_automata::Input::new(text).span(pos..text.len());
@@ -1116,7 +1116,9 @@ impl Engine {
                 &context_at,
                 out,
             );
-            floor = e;
+            if accepted {
+                floor = e;
+            }
             pos = if accepted {
                 e.max(s + 1)
             } else {
