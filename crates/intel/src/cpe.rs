@@ -10,10 +10,9 @@ pub enum Value {
     Any,
     /// `-`: not applicable.
     Na,
-    /// A value, stored unescaped and lowercased (CPE matching is case-insensitive). It may contain
-    /// the unescaped wildcards `*` / `?` at its ends, kept as [`Value::Pattern`] instead.
+    /// A value, stored unescaped and lowercased (CPE matching is case-insensitive).
     Text(String),
-    /// A value with unescaped `*`/`?` wildcards.
+    /// A value with unescaped `*`/`?` wildcards, stored as written (escapes kept), lowercased.
     Pattern(String),
 }
 
@@ -31,6 +30,7 @@ impl Value {
         while let Some(c) = chars.next() {
             match c {
                 '\\' => match chars.next() {
+                    Some(n) if n.is_control() => return Err(CpeError::Control),
                     Some(n) => out.push(n),
                     None => return Err(CpeError::TrailingEscape),
                 },
@@ -42,11 +42,12 @@ impl Value {
                 c => out.extend(c.to_lowercase()),
             }
         }
-        Ok(if wildcard {
-            Value::Pattern(out)
+        if wildcard {
+            // Keep the escaped form: it tells literal `\*` from the wildcard `*`.
+            Ok(Value::Pattern(raw.to_lowercase()))
         } else {
-            Value::Text(out)
-        })
+            Ok(Value::Text(out))
+        }
     }
 
     fn write(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -249,28 +250,57 @@ pub fn attr_match(source: &Value, target: &Value) -> AttrMatch {
     }
 }
 
-/// `*` (any run) and `?` (one char) wildcard matching, iterative (no backtracking blow-up).
+#[derive(Clone, Copy, PartialEq)]
+enum Tok {
+    Lit(char),
+    Star,
+    One,
+}
+
+/// `*` (any run) and `?` (one char) wildcard matching of an escaped pattern against unescaped
+/// text, iterative (no backtracking blow-up).
 fn wildcard(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
+    let mut p: Vec<Tok> = Vec::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        p.push(match c {
+            '\\' => match chars.next() {
+                Some(n) => Tok::Lit(n),
+                None => return false,
+            },
+            '*' => Tok::Star,
+            '?' => Tok::One,
+            c => Tok::Lit(c),
+        });
+    }
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
+        match p.get(pi) {
+            Some(Tok::One) => {
+                pi += 1;
+                ti += 1;
+            }
+            Some(Tok::Lit(c)) if Some(c) == t.get(ti) => {
+                pi += 1;
+                ti += 1;
+            }
+            Some(Tok::Star) => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
         }
     }
-    while pi < p.len() && p[pi] == '*' {
+    while p.get(pi) == Some(&Tok::Star) {
         pi += 1;
     }
     pi == p.len()
@@ -330,6 +360,8 @@ mod tests {
             AttrMatch::Yes
         );
         assert!(!wildcard("a*b?c", "axxbc"));
+        assert!(wildcard("a\\*b*", "a*bzz"));
+        assert!(!wildcard("a\\*b", "axb"));
         assert!(wildcard("a*b?c", "axxbyc"));
     }
 
@@ -339,6 +371,14 @@ mod tests {
             Just(Value::Na),
             "[a-z0-9_.!~@ ()/-]{1,12}".prop_map(Value::Text),
         ]
+    }
+
+    /// Found by the `intel_cpe` fuzz target: a pattern with an escaped `:` must print back escaped.
+    #[test]
+    fn regression_pattern_with_escapes_round_trips() {
+        let s = "cpe:2.3:a:sieme.3cpe:2.rcabeta*rt:*go\\::*:*:*:*:*:*:*";
+        let c = Cpe::parse(s).expect("parse");
+        assert_eq!(Cpe::parse(&c.to_string()).expect("re-parse"), c);
     }
 
     proptest! {
