@@ -150,6 +150,7 @@ async fn lighttpd_https_with_an_expired_self_signed_certificate_and_legacy_tls()
         index_html: LOGIN_PAGE.into(),
         tls: Some((cert.cert_pem, cert.key_pem)),
         legacy_tls: true,
+        ..LighttpdConfig::default()
     });
     let obs = https(lt.https.expect("https port")).await.expect("probe");
     assert_eq!(obs.protocol, "https");
@@ -181,6 +182,7 @@ async fn lighttpd_https_with_a_current_ca_issued_certificate_raises_nothing() {
         index_html: LOGIN_PAGE.into(),
         tls: Some((cert.cert_pem, cert.key_pem)),
         legacy_tls: false,
+        ..LighttpdConfig::default()
     });
     let obs = https(lt.https.expect("https port")).await.expect("probe");
     assert_eq!(attr(&obs, "tls_versions"), Some("TLS 1.2, TLS 1.3"));
@@ -243,4 +245,19 @@ async fn hostile_peers_never_hang_or_crash_the_probe() {
         Err(ProbeError::NotThisProtocol { .. })
     ));
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn lighttpd_meta_refresh_to_a_login_page_is_followed() {
+    let lt = start_lighttpd(&LighttpdConfig {
+        index_html: "<html><head><meta http-equiv=\"refresh\" content=\"0; url=login.html\">\
+                     </head></html>"
+            .into(),
+        pages: vec![("login.html".into(), LOGIN_PAGE.into())],
+        ..LighttpdConfig::default()
+    });
+    let obs = http(lt.peer.addr).await.expect("probe");
+    assert_eq!(attr(&obs, "path"), Some("/login.html"));
+    assert_eq!(attr(&obs, "title"), Some("Imaging Console Login"));
+    assert_eq!(ids(&obs), vec!["http-admin-no-tls"]);
 }

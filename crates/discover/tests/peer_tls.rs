@@ -106,6 +106,7 @@ async fn lighttpd_openssl_with_legacy_protocols_enabled() {
         index_html: "<html></html>".into(),
         tls: Some((cert.cert_pem, cert.key_pem)),
         legacy_tls: true,
+        ..LighttpdConfig::default()
     });
     let obs = probe(lt.https.expect("https port")).await.expect("probe");
     assert_eq!(
@@ -129,6 +130,7 @@ async fn lighttpd_openssl_defaults_refuse_legacy_protocols() {
         index_html: "<html></html>".into(),
         tls: Some((cert.cert_pem, cert.key_pem)),
         legacy_tls: false,
+        ..LighttpdConfig::default()
     });
     let obs = probe(lt.https.expect("https port")).await.expect("probe");
     assert_eq!(attr(&obs, "tls_versions"), Some("TLS 1.2, TLS 1.3"));
@@ -198,6 +200,7 @@ async fn lighttpd_with_an_openssl_made_1024_bit_rsa_certificate() {
         index_html: "<html></html>".into(),
         tls: Some((read(&cert), read(&key))),
         legacy_tls: true,
+        ..LighttpdConfig::default()
     });
     let obs = probe(lt.https.expect("https port")).await.expect("probe");
     assert_eq!(attr(&obs, "cert_key"), Some("RSA 1024"), "{obs:?}");

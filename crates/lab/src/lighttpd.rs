@@ -13,6 +13,8 @@ use std::time::Duration;
 pub struct LighttpdConfig {
     /// The page at `/` (`index.html`).
     pub index_html: String,
+    /// More pages: file name (e.g. `login.html`) and content.
+    pub pages: Vec<(String, String)>,
     /// PEM certificate and PEM private key: also serve HTTPS.
     pub tls: Option<(String, String)>,
     /// Accept TLS 1.0 and 1.1 on the HTTPS port (else TLS 1.2+ only, lighttpd's default).
@@ -34,6 +36,13 @@ pub fn start_lighttpd(cfg: &LighttpdConfig) -> Lighttpd {
     std::fs::create_dir_all(&www).unwrap_or_else(|e| panic!("failed to create {www:?}: {e}"));
     std::fs::write(www.join("index.html"), &cfg.index_html)
         .unwrap_or_else(|e| panic!("failed to write index.html: {e}"));
+    for (name, content) in &cfg.pages {
+        let name = std::path::Path::new(name)
+            .file_name()
+            .unwrap_or_else(|| panic!("page name {name:?} is not a file name"));
+        std::fs::write(www.join(name), content)
+            .unwrap_or_else(|e| panic!("failed to write page {name:?}: {e}"));
+    }
     let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let http_port = free_tcp_port(ip);
     let mut conf = format!(

@@ -7,8 +7,9 @@
 //!
 //! ## What is sent
 //! * `http`: one `GET / HTTP/1.1` with `Host`, `User-Agent`, `Accept` and `Connection: close`; if the
-//!   reply is a redirect to another path on the same plain-HTTP server, one more `GET` of that path
-//!   (login pages usually live behind such a redirect). Nothing is submitted, no credentials are sent.
+//!   reply is a redirect (HTTP 3xx `Location` or an HTML `<meta http-equiv="refresh">`) to another
+//!   path on the same plain-HTTP server, one more `GET` of that path (login pages usually live
+//!   behind such a redirect). Nothing is submitted, no credentials are sent.
 //! * `https`: the TLS version checks of [`super::tls`] (ClientHellos only), then the same `GET /` inside
 //!   a TLS session whose certificate is recorded but never trusted. Also the fallback for TLS on
 //!   unidentified ports. The protocol is `https` only when an HTTP answer came back inside TLS,
@@ -421,11 +422,49 @@ pub fn auth_scheme(challenge: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// The target of a `<meta http-equiv="refresh" content="0; url=...">` tag, if the page has one.
+pub fn meta_refresh(body: &[u8]) -> Option<String> {
+    let lower = body.to_ascii_lowercase();
+    let mut pos = 0;
+    while let Some(i) = find(&lower[pos..], b"<meta") {
+        let start = pos + i + 5;
+        let end = lower[start..]
+            .iter()
+            .position(|&b| b == b'>')
+            .map_or(lower.len(), |e| start + e);
+        let tag = &lower[start..end];
+        let squeezed: Vec<u8> = tag
+            .iter()
+            .copied()
+            .filter(|b| !matches!(b, b'"' | b'\'' | b' '))
+            .collect();
+        if find(&squeezed, b"http-equiv=refresh").is_some()
+            && let Some(u) = find(tag, b"url=")
+        {
+            // Take the original bytes (paths are case-sensitive) up to a quote or the tag end.
+            let raw = &body[start + u + 4..end];
+            let url: String = String::from_utf8_lossy(raw)
+                .trim_start_matches(['\'', '"', ' '])
+                .chars()
+                .take_while(|c| !matches!(c, '"' | '\'' | ' ' | '>'))
+                .take(300)
+                .collect();
+            return (!url.is_empty()).then_some(url);
+        }
+        pos = end;
+    }
+    None
+}
+
 /// A redirect target this probe may follow: a path on the same plain-HTTP server (relative, or an
 /// absolute `http://` URL naming the same host header). Returns the path.
 fn same_server_path(location: &str, host: &str) -> Option<String> {
     if location.starts_with('/') && !location.starts_with("//") {
         return Some(location.to_string());
+    }
+    if !location.contains(':') && !location.starts_with("//") && !location.is_empty() {
+        // Relative to `/`, the only page read so far.
+        return Some(format!("/{location}"));
     }
     let rest = location.strip_prefix("http://")?;
     let (authority, path) = match rest.find('/') {
@@ -546,9 +585,15 @@ fn run_http(ctx: ProbeContext) -> ProbeFuture {
         let mut path = "/".to_string();
         let mut resp = first;
         let mut to_https = false;
-        if (300..400).contains(&resp.head.status)
-            && let Some(loc) = resp.head.header("location").map(str::to_string)
-        {
+        let redirect = if (300..400).contains(&resp.head.status) {
+            resp.head.header("location").map(str::to_string)
+        } else if resp.head.status == 200 && !has_password_input(&resp.body) {
+            // Embedded web servers often answer `/` with a page that only refreshes to the login.
+            meta_refresh(&resp.body)
+        } else {
+            None
+        };
+        if let Some(loc) = redirect {
             to_https = loc.to_ascii_lowercase().starts_with("https://");
             obs.attr("location", clip(&loc));
             if let Some(next) = same_server_path(&loc, &host).filter(|p| p != "/") {
@@ -902,6 +947,23 @@ mod tests {
     }
 
     #[test]
+    fn meta_refresh_targets() {
+        let page = b"<html><head><META HTTP-EQUIV=\"Refresh\" CONTENT=\"0; URL=/Login.htm\"></head></html>";
+        assert_eq!(meta_refresh(page).as_deref(), Some("/Login.htm"));
+        assert_eq!(
+            meta_refresh(b"<meta http-equiv='refresh' content='1;url=https://10.0.0.5/'>")
+                .as_deref(),
+            Some("https://10.0.0.5/")
+        );
+        assert_eq!(meta_refresh(b"<meta charset=utf-8><p>hi</p>"), None);
+        assert_eq!(meta_refresh(b"<meta http-equiv=refresh content=5>"), None);
+        assert_eq!(
+            same_server_path("login.htm", "10.0.0.5").as_deref(),
+            Some("/login.htm")
+        );
+    }
+
+    #[test]
     fn redirect_targets() {
         assert_eq!(
             same_server_path("/login.html", "10.0.0.5").as_deref(),
@@ -932,6 +994,7 @@ mod tests {
             let _ = dechunk(&bytes);
             let _ = title(&bytes);
             let _ = has_password_input(&bytes);
+            let _ = meta_refresh(&bytes);
         }
 
         #[test]
