@@ -41,6 +41,21 @@ pub struct Component {
     pub product: String,
     /// Whether this is the device's own OS or firmware (end-of-life and "no fix" advice apply).
     pub platform: bool,
+    /// The banner shows a Linux distribution's package, whose maintainers often backport fixes
+    /// without changing the upstream version number.
+    pub distro_package: bool,
+}
+
+/// Banner marks of distribution packages (`OpenSSH_8.9p1 Ubuntu-3ubuntu0.10`, `9.2p1 Debian-2+deb12u3`).
+fn distro_banner(banner: Option<&str>) -> bool {
+    banner.is_some_and(|b| {
+        let b = b.to_ascii_lowercase();
+        [
+            "ubuntu", "debian", "+deb", ".el7", ".el8", ".el9", "raspbian", "fedora",
+        ]
+        .iter()
+        .any(|m| b.contains(m))
+    })
 }
 
 /// Sanitise a reported version: first word, at most 64 characters, must contain a digit.
@@ -185,6 +200,7 @@ pub fn components(asset: &Asset, sboms: &[&Sbom], aliases: &Aliases) -> Vec<Comp
                 port: Some(s.port),
                 product: product.to_string(),
                 platform: false,
+                distro_package: distro_banner(s.banner.as_deref()),
             });
         }
     }
@@ -198,6 +214,7 @@ pub fn components(asset: &Asset, sboms: &[&Sbom], aliases: &Aliases) -> Vec<Comp
                 port: None,
                 product: os.clone(),
                 platform: true,
+                distro_package: false,
             });
         }
     }
@@ -237,6 +254,7 @@ pub fn components(asset: &Asset, sboms: &[&Sbom], aliases: &Aliases) -> Vec<Comp
                 port: None,
                 product: format!("{vendor} {model}"),
                 platform: true,
+                distro_package: false,
             });
         }
     }
@@ -292,6 +310,7 @@ pub fn components(asset: &Asset, sboms: &[&Sbom], aliases: &Aliases) -> Vec<Comp
                     port: None,
                     product: c.name.rsplit(':').next().unwrap_or(&c.name).to_string(),
                     platform: false,
+                    distro_package: false,
                 });
             }
         }
@@ -716,7 +735,19 @@ impl<'s, S: IntelStore + ?Sized> Matcher<'s, S> {
                     _ => "",
                 }
             );
+            if comp.distro_package {
+                m.reason.push_str(
+                    " (distribution package: its maintainers may have back-ported the fix without \
+                     changing the version number)",
+                );
+            }
             m.plain = plain_cve(&m, comp, asset);
+            if comp.distro_package {
+                m.plain.push_str(
+                    " This software comes from a Linux distribution, which sometimes fixes flaws \
+                     without changing the version number: check the distribution's security notice.",
+                );
+            }
             m.fix = fix_cve(&m, kev.as_ref(), &hit, comp);
             m.priority = priority(&m);
             found.insert(m.id.clone(), m);
@@ -746,6 +777,7 @@ impl<'s, S: IntelStore + ?Sized> Matcher<'s, S> {
                     port: None,
                     product: text.clone(),
                     platform: true,
+                    distro_package: false,
                 });
             let severity = if clinical || platform_kev > 0 {
                 Severity::Critical
@@ -837,6 +869,7 @@ impl<'s, S: IntelStore + ?Sized> Matcher<'s, S> {
                             port: None,
                             product: model.clone(),
                             platform: true,
+                            distro_package: false,
                         });
                         let kev = p.cves.iter().find_map(|c| self.kev.get(c)).cloned();
                         let severity = match (kev.is_some(), p.cvss) {
@@ -909,6 +942,7 @@ impl<'s, S: IntelStore + ?Sized> Matcher<'s, S> {
                     port: None,
                     product: model.clone(),
                     platform: true,
+                    distro_package: false,
                 };
                 let mut m = base(
                     &format!("recall:{}", r.id),

@@ -109,7 +109,16 @@ fn openssh_ranges_and_update_attribute() {
     for v in ["9.8p1", "9.9p1", "8.5", "4.4p1", "8.4p1"] {
         assert!(hit(v).is_none(), "OpenSSH {v} is not affected");
     }
+    // A distribution package says so (back-ported fixes keep the version number).
+    let mut a = asset("10.0.0.24");
+    let mut svc = service(22, "OpenSSH", Some("8.9p1"));
+    svc.banner = Some("SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.10".into());
+    a.services.push(svc);
+    let m = run(&store, &a, &[]);
+    let d = m.iter().find(|m| m.id == "CVE-2024-6387").expect("listed");
+    assert!(d.reason.contains("back-ported"), "{}", d.reason);
     let m = hit("8.9p1").expect("8.9p1");
+    assert!(!m.reason.contains("back-ported"));
     assert!(
         m.reason
             .contains("from 8.6 (including) up to 9.8 (excluding)"),
