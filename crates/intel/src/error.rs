@@ -42,4 +42,5 @@ impl IntelError {
     }
 }
 
+/// Result with [`IntelError`].
 pub type Result<T, E = IntelError> = std::result::Result<T, E>;

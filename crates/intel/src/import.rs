@@ -27,6 +27,7 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The short name used in feed records (`nvd`, `kev`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Nvd => "nvd",

@@ -342,6 +342,7 @@ pub struct Compiled {
 }
 
 impl Compiled {
+    /// Parse the record's criteria once.
     pub fn new(record: CveRecord) -> Compiled {
         let criteria = record
             .configurations

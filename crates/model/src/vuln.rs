@@ -288,6 +288,7 @@ pub enum MatchConfidence {
 }
 
 impl MatchConfidence {
+    /// The stable name used in JSON (`exact`, `version-unknown`, `name-only`).
     pub fn as_str(self) -> &'static str {
         match self {
             MatchConfidence::NameOnly => "name-only",

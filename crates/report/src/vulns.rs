@@ -13,6 +13,7 @@ use std::fmt::Write;
 /// Most matches shown in full; the rest are counted.
 const SHOWN: usize = 40;
 
+/// The section, or `None` when no vulnerability data was ever loaded.
 pub fn section(store: &SqliteStore) -> Result<Option<Section>, StoreError> {
     let matches = store.matches()?;
     let counts = store.intel_counts()?;
