@@ -27,6 +27,12 @@ pub struct Sources {
     pub recall_urls: Vec<String>,
     /// Skip the NVD (KEV/EPSS/advisories only, for a quick refresh).
     pub skip_nvd: bool,
+    /// NVD CVE API 2.0 endpoint (`https://services.nvd.nist.gov/rest/json/cves/2.0`). When set, the
+    /// NVD is updated incrementally through the API (records modified since the last API update,
+    /// or the last 120 days) instead of the yearly files.
+    pub nvd_api: Option<String>,
+    /// Pause between API requests (the NVD asks for 6 s without an API key).
+    pub api_delay: Duration,
 }
 
 impl Default for Sources {
@@ -42,6 +48,8 @@ impl Default for Sources {
             csaf_urls: Vec::new(),
             recall_urls: Vec::new(),
             skip_nvd: false,
+            nvd_api: None,
+            api_delay: Duration::from_secs(6),
         }
     }
 }
@@ -207,7 +215,12 @@ pub fn update<S: IntelStore + ?Sized>(
     let agent = agent();
     let mut out = Vec::new();
     let base = sources.nvd_base.trim_end_matches('/');
-    if !sources.skip_nvd {
+    if !sources.skip_nvd
+        && let Some(api) = &sources.nvd_api
+    {
+        progress(&format!("NVD API {api}"));
+        out.extend(nvd_api(store, &agent, api, sources.api_delay, progress));
+    } else if !sources.skip_nvd {
         let mut names: Vec<String> = (sources.years.0..=sources.years.1)
             .map(|y| y.to_string())
             .collect();
@@ -287,4 +300,125 @@ fn nvd_one<S: IntelStore + ?Sized>(
             Outcome::Failed(gz_url, e)
         }
     }
+}
+
+/// NVD timestamps as the API wants them (`2024-07-01T00:00:00.000`).
+fn api_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()
+}
+
+/// Most days one API query may span (the NVD's limit).
+const API_WINDOW_DAYS: i64 = 120;
+/// Records per API page.
+const API_PAGE: u64 = 2000;
+
+/// Incremental NVD update through the CVE API 2.0: every record modified since the last API update
+/// (the `nvd:api` feed's version), page by page; each page is imported all-or-nothing and the
+/// feed's version only advances when every page of the run loaded.
+fn nvd_api<S: IntelStore + ?Sized>(
+    store: &mut S,
+    agent: &ureq::Agent,
+    api: &str,
+    delay: Duration,
+    progress: &mut dyn FnMut(&str),
+) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    let now = chrono::Utc::now();
+    let since = store
+        .feeds()
+        .ok()
+        .and_then(|f| f.into_iter().find(|x| x.name == "nvd:api"))
+        .and_then(|f| {
+            chrono::NaiveDateTime::parse_from_str(&f.version, "%Y-%m-%dT%H:%M:%S%.3f").ok()
+        })
+        .map(|t| t.and_utc())
+        .unwrap_or(now - chrono::Duration::days(API_WINDOW_DAYS));
+    let mut start = since;
+    let mut total = 0u64;
+    let mut first = true;
+    while start < now {
+        let end = (start + chrono::Duration::days(API_WINDOW_DAYS)).min(now);
+        let mut index = 0u64;
+        loop {
+            if !first && !delay.is_zero() {
+                std::thread::sleep(delay);
+            }
+            first = false;
+            let url = format!(
+                "{api}?lastModStartDate={}&lastModEndDate={}&startIndex={index}&resultsPerPage={API_PAGE}",
+                api_time(start),
+                api_time(end)
+            );
+            progress(&format!("NVD API page at {index}"));
+            let page = agent
+                .get(&url)
+                .call()
+                .map_err(|e| http_err(&url, e))
+                .and_then(|r| {
+                    let status = r.status().as_u16();
+                    if status != 200 {
+                        return Err(http_err(&url, format!("HTTP status {status}")));
+                    }
+                    let mut body = Vec::new();
+                    r.into_body()
+                        .into_reader()
+                        .take(crate::import::MAX_DOC_BYTES)
+                        .read_to_end(&mut body)
+                        .map_err(|e| http_err(&url, e))?;
+                    Ok(body)
+                });
+            let body = match page {
+                Ok(b) => b,
+                Err(e) => {
+                    out.push(Outcome::Failed(url, e));
+                    return out;
+                }
+            };
+            let totals = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("totalResults").and_then(|t| t.as_u64()));
+            match crate::import::import_reader(
+                store,
+                "nvd-api-page.json",
+                &url,
+                Box::new(body.as_slice()),
+                None,
+            ) {
+                Ok(r) => {
+                    total += r.records;
+                    index += r.records.max(1);
+                    if r.records == 0 || totals.is_none_or(|t| index >= t) {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    out.push(Outcome::Failed(url, e));
+                    return out;
+                }
+            }
+        }
+        start = end;
+    }
+    // Every page loaded: remember where to start next time.
+    let feed = medguard_model::FeedState {
+        name: "nvd:api".into(),
+        source: api.to_string(),
+        imported_at: now.to_rfc3339(),
+        records: total,
+        version: api_time(now),
+        sha256: String::new(),
+    };
+    let res = store
+        .intel_writer()
+        .and_then(|mut w| w.set_feed(&feed).and_then(|()| w.commit()));
+    match res {
+        Ok(()) => out.push(Outcome::Imported(ImportReport {
+            source: api.to_string(),
+            kind: "nvd",
+            records: total,
+            feed,
+        })),
+        Err(e) => out.push(Outcome::Failed(api.to_string(), e.into())),
+    }
+    out
 }

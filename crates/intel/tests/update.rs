@@ -44,7 +44,12 @@ fn serve(dir: PathBuf) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
                 "{path}{}",
                 range.map(|r| format!(" range={r}")).unwrap_or_default()
             ));
-            let file = dir.join(path.trim_start_matches('/'));
+            let file = dir.join(
+                path.split('?')
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches('/'),
+            );
             let Ok(body) = std::fs::read(&file) else {
                 let _ = s.write_all(
                     b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
@@ -89,6 +94,8 @@ fn update_downloads_checks_and_skips_unchanged() {
         csaf_urls: vec![format!("{base}/icsma-25-030-01.json")],
         recall_urls: vec![format!("{base}/openfda-device-recall.json")],
         skip_nvd: false,
+        nvd_api: None,
+        api_delay: Duration::ZERO,
     };
     let out = fetch::update(&mut store, &sources, work.path(), &mut |_| {});
     let summary: Vec<String> = out
@@ -219,5 +226,55 @@ fn update_from_python_http_server() {
     assert!(
         logged.contains("GET /known_exploited_vulnerabilities.json"),
         "{logged}"
+    );
+}
+
+/// Incremental update through the NVD CVE API 2.0: the query carries the lastMod window and paging,
+/// the page is imported, and the next run starts where this one ended.
+#[test]
+fn nvd_api_incremental() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The server ignores the query string: every request gets the fixture page (3 records).
+    std::fs::copy(
+        fixtures().join("nvd-api-page.json"),
+        dir.path().join("cves"),
+    )
+    .expect("copy");
+    let (addr, log) = serve(dir.path().to_path_buf());
+    let mut store = SqliteStore::in_memory().expect("store");
+    let sources = Sources {
+        nvd_api: Some(format!("http://{addr}/cves")),
+        api_delay: Duration::ZERO,
+        kev_url: String::new(),
+        epss_url: String::new(),
+        ..Sources::default()
+    };
+    let out = fetch::update(&mut store, &sources, dir.path(), &mut |_| {});
+    assert!(
+        matches!(out.last(), Some(Outcome::Imported(r)) if r.feed.name == "nvd:api" && r.records == 3),
+        "{out:?}"
+    );
+    assert_eq!(store.intel_counts().expect("counts").cves, 3);
+    let first = log.lock().expect("log").clone();
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(first[0].starts_with("/cves?lastModStartDate="), "{first:?}");
+    assert!(
+        first[0].contains("&startIndex=0&resultsPerPage=2000"),
+        "{first:?}"
+    );
+    let version = store
+        .feeds()
+        .expect("feeds")
+        .into_iter()
+        .find(|f| f.name == "nvd:api")
+        .expect("feed")
+        .version;
+    // The next run asks for records modified since the end of this one.
+    log.lock().expect("log").clear();
+    fetch::update(&mut store, &sources, dir.path(), &mut |_| {});
+    let second = log.lock().expect("log").clone();
+    assert!(
+        second[0].contains(&format!("lastModStartDate={version}")),
+        "{second:?} vs {version}"
     );
 }

@@ -40,6 +40,18 @@ pub struct UpdateArgs {
     /// Years of NVD yearly files to fetch, e.g. `2002-2026` or `2024`.
     #[arg(long, value_name = "FROM-TO")]
     pub years: Option<String>,
+    /// Update the NVD incrementally through the CVE API 2.0 (records modified since the last API
+    /// update) instead of the yearly files; optional URL of the endpoint.
+    #[arg(
+        long,
+        value_name = "URL",
+        num_args = 0..=1,
+        default_missing_value = "https://services.nvd.nist.gov/rest/json/cves/2.0"
+    )]
+    pub nvd_api: Option<String>,
+    /// Seconds to wait between NVD API requests (the NVD asks for 6 without an API key).
+    #[arg(long, default_value_t = 6)]
+    pub api_delay: u64,
     /// Skip the NVD (refresh KEV, EPSS, advisories and recalls only).
     #[arg(long)]
     pub skip_nvd: bool,
@@ -110,6 +122,8 @@ fn update(g: &GlobalArgs, a: UpdateArgs) -> anyhow::Result<i32> {
         csaf_urls: a.csaf_urls,
         recall_urls: a.recall_urls,
         skip_nvd: a.skip_nvd,
+        nvd_api: a.nvd_api,
+        api_delay: std::time::Duration::from_secs(a.api_delay),
         ..Sources::default()
     };
     if let Some(y) = &a.years {
