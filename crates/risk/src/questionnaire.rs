@@ -328,5 +328,18 @@ mod tests {
         };
         // A fresh scan answers the inventory control, so its question is not asked.
         assert!(pending(&inputs).iter().all(|i| i.id != "inventory-list"));
+        // A stale scan (older than the rule's freshness) falls back to asking.
+        let mut stale = Facts::empty(Utc::now());
+        stale.last_scan = Some(Utc::now() - chrono::Duration::days(400));
+        let inputs = Inputs {
+            facts: &stale,
+            ..inputs
+        };
+        assert!(pending(&inputs).iter().any(|i| i.id == "inventory-list"));
+        let snap = crate::engine::assess(&inputs);
+        let c01 = snap.controls.iter().find(|c| c.id == "C01").expect("C01");
+        assert_eq!(c01.state, medguard_model::risk::ControlState::Unknown);
+        assert!(c01.evidence.iter().any(|e| !e.fresh));
+        assert!(c01.note.as_deref().is_some_and(|n| n.contains("stale")));
     }
 }
