@@ -894,6 +894,15 @@ fn dicom_field(field: &str) -> Option<PhiKind> {
     })
 }
 
+/// What a field name says, cached per file by the extractor context.
+#[derive(Debug, Clone, Default)]
+pub struct FieldInfo {
+    /// The class the name gives its values.
+    pub class: Option<FieldClass>,
+    /// Keywords in the name, context for free-text detection of its values.
+    pub kws: Vec<Kw>,
+}
+
 /// Keyword positions found lazily in a unit: (start, end, class).
 type KwCache = Option<Vec<(usize, usize, Kw)>>;
 /// Computes the context of a candidate at `start` with a window floor.
@@ -1037,9 +1046,30 @@ impl Engine {
         self.health.is_match(text)
     }
 
+    /// What a field name says: its class and the keywords in it (computed once per field name).
+    pub fn field_info(&self, field: &str) -> FieldInfo {
+        FieldInfo {
+            class: classify_field(field),
+            kws: self
+                .keywords
+                .find_overlapping_iter(field)
+                .filter_map(|m| KEYWORDS.get(m.pattern().as_usize()).map(|k| k.1))
+                .collect(),
+        }
+    }
+
     /// Check a value whose field says what it is. `None` when the field does not classify it.
     pub fn check_field(&self, field: &str, value: &str) -> Option<Result<Hit, FieldClass>> {
-        let class = classify_field(field)?;
+        self.check_class(classify_field(field)?, field, value)
+    }
+
+    /// Check a value against the class its field was given.
+    pub fn check_class(
+        &self,
+        class: FieldClass,
+        field: &str,
+        value: &str,
+    ) -> Option<Result<Hit, FieldClass>> {
         let FieldClass::Kind(kind) = class else {
             return Some(Err(class));
         };
@@ -1064,16 +1094,14 @@ impl Engine {
 
     /// Find identifiers in free text. `field` (if any) counts as context before every match.
     pub fn scan_text(&self, text: &str, field: Option<&str>, out: &mut Vec<Hit>) {
+        let kws = field.map(|f| self.field_info(f).kws).unwrap_or_default();
+        self.scan_text_kws(text, &kws, out);
+    }
+
+    /// Find identifiers in free text with the keywords of its field already known.
+    pub fn scan_text_kws(&self, text: &str, field_kws: &[Kw], out: &mut Vec<Hit>) {
         let base = out.len();
         let mut kws_at: Option<Vec<(usize, usize, Kw)>> = None;
-        let field_kws: Vec<Kw> = field
-            .map(|f| {
-                self.keywords
-                    .find_overlapping_iter(f)
-                    .filter_map(|m| KEYWORDS.get(m.pattern().as_usize()).map(|k| k.1))
-                    .collect()
-            })
-            .unwrap_or_default();
         let context_at =
             |kws_at: &mut Option<Vec<(usize, usize, Kw)>>, start: usize, floor: usize| {
                 let all = kws_at.get_or_insert_with(|| {

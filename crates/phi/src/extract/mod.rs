@@ -16,10 +16,10 @@ pub mod sql;
 pub mod table;
 pub mod text;
 
-use crate::detect::{Engine, FieldClass, Hit};
+use crate::detect::{Engine, FieldClass, FieldInfo, Hit};
 use crate::mask::{self, Hasher};
 use medguard_model::{PhiFinding, PhiKind, PhiLocation};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, Read};
 use std::time::Instant;
 
@@ -349,6 +349,7 @@ pub struct Cx<'e> {
     pub(crate) encrypted_members: bool,
     pub(crate) in_email: bool,
     units: u64,
+    fields: HashMap<String, std::rc::Rc<FieldInfo>>,
 }
 
 impl<'e> Cx<'e> {
@@ -382,6 +383,7 @@ impl<'e> Cx<'e> {
             encrypted_members: false,
             in_email: false,
             units: 0,
+            fields: HashMap::new(),
         }
     }
 
@@ -442,10 +444,28 @@ impl<'e> Cx<'e> {
         }
         let mut hits = std::mem::take(&mut self.hits);
         hits.clear();
-        match u.field.map(|f| self.engine.check_field(f, u.text)) {
-            Some(Some(Ok(hit))) => hits.push(hit),
-            Some(Some(Err(FieldClass::NotPhi))) => {}
-            _ => self.engine.scan_text(u.text, u.field, &mut hits),
+        match u.field {
+            Some(f) => {
+                let info = match self.fields.get(f) {
+                    Some(i) => std::rc::Rc::clone(i),
+                    None => {
+                        let i = std::rc::Rc::new(self.engine.field_info(f));
+                        if self.fields.len() < 4096 {
+                            self.fields.insert(f.to_string(), std::rc::Rc::clone(&i));
+                        }
+                        i
+                    }
+                };
+                match info
+                    .class
+                    .and_then(|c| self.engine.check_class(c, f, u.text))
+                {
+                    Some(Ok(hit)) => hits.push(hit),
+                    Some(Err(FieldClass::NotPhi)) => {}
+                    _ => self.engine.scan_text_kws(u.text, &info.kws, &mut hits),
+                }
+            }
+            None => self.engine.scan_text_kws(u.text, &[], &mut hits),
         }
         for h in &hits {
             let Some(value) = u.text.get(h.start..h.end) else {
