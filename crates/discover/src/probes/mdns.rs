@@ -328,10 +328,12 @@ pub fn describe(obs: &mut Observation, messages: &[DnsMessage]) {
                 {
                     host.get_or_insert_with(|| target.clone());
                 }
-                RData::Ptr(target) if r.name.starts_with('_') => {
-                    if !instances.contains(target) && instances.len() < 32 {
-                        instances.push(target.clone());
-                    }
+                RData::Ptr(target)
+                    if r.name.starts_with('_')
+                        && !instances.contains(target)
+                        && instances.len() < 32 =>
+                {
+                    instances.push(target.clone());
                 }
                 RData::Srv { target, .. } => {
                     host.get_or_insert_with(|| target.clone());

@@ -109,7 +109,7 @@ pub fn read_tlv(b: &[u8]) -> Result<(Tlv<'_>, &[u8]), SnmpError> {
     Ok((Tlv { tag, value }, &b[start + len..]))
 }
 
-fn expect<'a>(b: &'a [u8], want: u8) -> Result<(&'a [u8], &'a [u8]), SnmpError> {
+fn expect(b: &[u8], want: u8) -> Result<(&[u8], &[u8]), SnmpError> {
     let (t, rest) = read_tlv(b)?;
     if t.tag != want {
         return Err(SnmpError::Invalid("unexpected tag"));

@@ -115,10 +115,7 @@ pub fn search_response(server: &str, location: &str, st: &str, usn: &str) -> Str
 
 /// Split a SERVER header ("OS/version UPnP/x.y product/version") into (os, product, version).
 pub fn split_server(server: &str) -> (Option<String>, Option<(String, Option<String>)>) {
-    let tokens: Vec<&str> = server
-        .split(|c: char| c == ' ' || c == ',')
-        .filter(|t| !t.is_empty())
-        .collect();
+    let tokens: Vec<&str> = server.split([' ', ',']).filter(|t| !t.is_empty()).collect();
     let upnp = tokens
         .iter()
         .position(|t| t.to_ascii_uppercase().starts_with("UPNP/"));
