@@ -200,6 +200,54 @@ mod tests {
         assert_eq!(ids(&obs), ["dicom-unencrypted"]);
     }
 
+    /// A hostile peer: sends `head`, then drips one byte every 50 ms forever.
+    async fn hostile(head: &'static [u8]) -> std::net::SocketAddr {
+        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = l.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                tokio::spawn(async move {
+                    let _ = s.write_all(head).await;
+                    while s.write_all(b"\x00").await.is_ok() {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    /// Absurd lengths and slow drips end every TCP probe of this family with an error, in time.
+    #[tokio::test]
+    async fn tcp_probes_survive_hostile_peers() {
+        use crate::probes::{hl7, modbus, mqtt};
+        let cases: [(&crate::Probe, &'static [u8]); 8] = [
+            (&dicom::PROBE, b"\x02\x00\xff\xff\xff\xff"), // A-ASSOCIATE-AC of 4 GiB
+            (&dicom::PROBE, b"\x02\x00\x00\x00\x10\x00"), // 4 KiB promised, dripped
+            (&hl7::PROBE, b"\x0bMSH|^~\\&|"),             // a frame that never ends
+            (&hl7::PROBE, b"\x0bMSH|"),
+            (&modbus::PROBE, b"\x4d\x48\x00\x00\xff\xff"), // MBAP length 65535
+            (&modbus::PROBE, b"\x4d\x48\x00\x00\x00\x40\xff\x2b"), // 64 bytes promised, dripped
+            (&mqtt::PROBE, b"\x20\xff\xff\xff\xff"),       // remaining length overflow
+            (&mqtt::PROBE, b"\x20\x7f"),                   // 127 bytes promised, dripped
+        ];
+        for (probe, head) in cases {
+            let addr = hostile(head).await;
+            let mut ctx = ProbeContext::new(addr);
+            ctx.io_timeout = Duration::from_millis(300);
+            ctx.deadline = Duration::from_millis(900);
+            let started = std::time::Instant::now();
+            let r = (probe.run)(ctx).await;
+            assert!(r.is_err(), "{}: {r:?}", probe.name);
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "{} took {:?}",
+                probe.name,
+                started.elapsed()
+            );
+        }
+    }
+
     #[tokio::test]
     async fn probe_rejects_other_protocols() {
         let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
