@@ -81,7 +81,7 @@ for line in open(peers_f):
     key = (ip, int(port), tr)
     m = mg.get(key, "-"); n = nm.get(key, "-")
     mg_ok += m == probe
-    nm_ok += n.split(" ")[0].rstrip("?") in {probe, {"dicom": "acr-nema", "modbus": "mbap", "rdp": "ms-wbt-server", "smb": "microsoft-ds", "snmp": "snmp"}.get(probe, probe)} and not n.split(" ")[0].endswith("?")
+    nm_ok += n.split(" ")[0].rstrip("?") in {probe, *{"dicom": ["acr-nema", "dicom"], "modbus": ["mbap", "modbus"], "rdp": ["ms-wbt-server"], "smb": ["microsoft-ds", "netbios-ssn"], "mqtt": ["mqtt"], "hl7": ["hl7"]}.get(probe, [])} and not n.split(" ")[0].endswith("?")
     rows.append((name, f"{ip}:{port}/{tr}", probe, m, cat.get(ip, "-"), n))
 w = [max(len(str(r[i])) for r in rows + [("peer", "address", "expected", "medguard", "category", "nmap -sV")]) for i in range(6)]
 fmt = "  ".join("{:<%d}" % x for x in w)

@@ -64,8 +64,8 @@ fn scan_identifies_real_lab_peers() {
         lab_ip(167),
         &medguard_lab::snmpd::SnmpdConfig {
             community: "public".into(),
-            sys_descr: "Cisco IOS Software, C2960 Software (C2960-LANBASEK9-M), Version 15.0(2)SE11"
-                .into(),
+            sys_descr:
+                "Cisco IOS Software, C2960 Software (C2960-LANBASEK9-M), Version 15.0(2)SE11".into(),
             sys_name: "closet-switch".into(),
             sys_object_id: ".1.3.6.1.4.1.9.1.1208".into(),
         },
@@ -120,7 +120,11 @@ fn scan_identifies_real_lab_peers() {
         .timeout(std::time::Duration::from_secs(90))
         .output()
         .expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let recs = records(&out.stdout);
     let assets: BTreeMap<IpAddr, Value> = recs
         .iter()
@@ -145,7 +149,12 @@ fn scan_identifies_real_lab_peers() {
         }
         a.clone()
     };
-    let s = check(storescp.ip(), "pacs", "dicom", Some("dicom-any-ae-accepted"));
+    let s = check(
+        storescp.ip(),
+        "pacs",
+        "dicom",
+        Some("dicom-any-ae-accepted"),
+    );
     assert_eq!(s["vendor"], "OFFIS");
     // A node that rejects our called AE title reveals no implementation details: a DICOM device.
     let q = check(dcmqrscp.ip(), "imaging", "dicom", Some("dicom-unencrypted"));
@@ -153,12 +162,27 @@ fn scan_identifies_real_lab_peers() {
         !ids(&q, "findings", "id").contains(&"dicom-any-ae-accepted".to_string()),
         "dcmqrscp checks the called AE title"
     );
-    let m = check(modbus.ip(), "environmental-monitor", "modbus", Some("modbus-unauthenticated"));
+    let m = check(
+        modbus.ip(),
+        "environmental-monitor",
+        "modbus",
+        Some("modbus-unauthenticated"),
+    );
     assert_eq!(m["vendor"], "Dickson");
     assert_eq!(m["model"], "DWE2-LAN");
     check(mqtt.ip(), "iot", "mqtt", Some("mqtt-anonymous"));
-    check(hl7.ip(), "hl7-interface", "hl7", Some("hl7-unauthenticated"));
-    let b = check(bacnet.ip(), "building-automation", "bacnet", Some("bacnet-unauthenticated"));
+    check(
+        hl7.ip(),
+        "hl7-interface",
+        "hl7",
+        Some("hl7-unauthenticated"),
+    );
+    let b = check(
+        bacnet.ip(),
+        "building-automation",
+        "bacnet",
+        Some("bacnet-unauthenticated"),
+    );
     assert_eq!(b["vendor"], "Johnson Controls");
     let n = check(snmp.ip(), "network", "snmp", Some("snmp-default-community"));
     assert_eq!(n["vendor"], "Cisco");
@@ -188,7 +212,11 @@ fn imports_a_real_nmap_xml_of_a_lab_peer() {
         .arg(&xml)
         .output()
         .expect("import");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let recs = records(&out.stdout);
     let asset = recs
         .iter()

@@ -61,10 +61,20 @@ fn demo_scans_the_virtual_practice_and_writes_the_report() {
         .timeout(std::time::Duration::from_secs(60))
         .output()
         .expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let recs = records(&out.stdout);
-    assert_eq!(recs.first().map(|r| r["type"].clone()), Some("begin".into()));
-    assert_eq!(recs.last().map(|r| r["type"].clone()), Some("summary".into()));
+    assert_eq!(
+        recs.first().map(|r| r["type"].clone()),
+        Some("begin".into())
+    );
+    assert_eq!(
+        recs.last().map(|r| r["type"].clone()),
+        Some("summary".into())
+    );
     for r in &recs {
         assert_eq!(r["schema"], 1);
     }
@@ -88,7 +98,10 @@ fn demo_scans_the_virtual_practice_and_writes_the_report() {
     assert_eq!(summary["no_response"], 1);
     assert!(summary["findings"]["critical"].as_u64().unwrap_or(0) >= 1);
     let html = std::fs::read_to_string(&report).expect("report written");
-    assert!(html.contains("<html") || html.contains("<!DOCTYPE"), "not HTML");
+    assert!(
+        html.contains("<html") || html.contains("<!DOCTYPE"),
+        "not HTML"
+    );
     assert!(html.contains("Orthanc"), "report shows the devices");
 }
 
@@ -99,7 +112,9 @@ fn scan_identifies_devices_and_tracks_changes() {
         .enable_all()
         .build()
         .expect("runtime");
-    let practice = rt.block_on(Practice::start([127, 66, 6])).expect("practice");
+    let practice = rt
+        .block_on(Practice::start([127, 66, 6]))
+        .expect("practice");
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("m.db");
     let ports = practice.ports();
@@ -144,20 +159,38 @@ fn scan_identifies_devices_and_tracks_changes() {
         ("127.66.6.10", "pacs", "dicom", "dicom-any-ae-accepted"),
         ("127.66.6.11", "imaging", "vnc", "vnc-no-auth"),
         ("127.66.6.12", "hl7-interface", "hl7", "hl7-unauthenticated"),
-        ("127.66.6.13", "environmental-monitor", "modbus", "modbus-unauthenticated"),
+        (
+            "127.66.6.13",
+            "environmental-monitor",
+            "modbus",
+            "modbus-unauthenticated",
+        ),
         ("127.66.6.14", "camera", "rtsp", "rtsp-no-auth"),
         ("127.66.6.15", "printer", "ipp", "ipp-no-auth"),
         ("127.66.6.16", "storage", "smb", "smbv1-enabled"),
         ("127.66.6.17", "workstation", "rdp", "rdp-no-nla"),
         ("127.66.6.18", "network", "telnet", "telnet-enabled"),
         ("127.66.6.19", "iot", "mqtt", "mqtt-anonymous"),
-        ("127.66.6.21", "building-automation", "bacnet", "bacnet-unauthenticated"),
+        (
+            "127.66.6.21",
+            "building-automation",
+            "bacnet",
+            "bacnet-unauthenticated",
+        ),
     ];
     for (ip, category, protocol, finding) in expect {
         let a = assets.get(ip).unwrap_or_else(|| panic!("{ip} missing"));
         assert_eq!(a["category"], category, "{ip}: {}", a["classified_by"]);
-        assert!(protocols(a).contains(&protocol.to_string()), "{ip}: {:?}", protocols(a));
-        assert!(finding_ids(a).contains(&finding.to_string()), "{ip}: {:?}", finding_ids(a));
+        assert!(
+            protocols(a).contains(&protocol.to_string()),
+            "{ip}: {:?}",
+            protocols(a)
+        );
+        assert!(
+            finding_ids(a).contains(&finding.to_string()),
+            "{ip}: {:?}",
+            finding_ids(a)
+        );
         for f in a["findings"].as_array().expect("findings") {
             assert!(f["title"].as_str().is_some_and(|t| !t.is_empty()));
             assert!(f["severity"].as_str().is_some());
@@ -226,14 +259,19 @@ fn scan_refuses_public_targets_and_bad_input() {
     assert!(out.status.success());
     let probes = records(&out.stdout);
     assert!(probes.len() >= 15, "{} probes", probes.len());
-    assert!(probes.iter().all(|p| p["sends"].as_str().is_some_and(|s| s.len() > 10)));
+    assert!(
+        probes
+            .iter()
+            .all(|p| p["sends"].as_str().is_some_and(|s| s.len() > 10))
+    );
 }
 
 #[test]
 fn imports_the_committed_nmap_fixture() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("m.db");
-    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/nmap-practice.xml");
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/nmap-practice.xml");
     let out = medguard()
         .args(["--json", "--db"])
         .arg(&db)
@@ -241,7 +279,11 @@ fn imports_the_committed_nmap_fixture() {
         .arg(&fixture)
         .output()
         .expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let recs = records(&out.stdout);
     let assets = assets_by_ip(&recs);
     assert_eq!(assets.len(), 2);

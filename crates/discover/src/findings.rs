@@ -183,10 +183,16 @@ mod tests {
                 }
             }
         }
-        assert!(missing.is_empty(), "ids missing from data/findings.toml: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "ids missing from data/findings.toml: {missing:?}"
+        );
         // Until probes land the scan finds nothing; afterwards it must find their ids.
         let probe_files = std::fs::read_dir(&dir).expect("dir").count();
-        assert!(probe_files <= 1 || seen > 0, "no finding ids found in {probe_files} probe files");
+        assert!(
+            probe_files <= 1 || seen > 0,
+            "no finding ids found in {probe_files} probe files"
+        );
     }
 
     #[test]
@@ -197,7 +203,8 @@ mod tests {
             FindingsCatalog::parse(dup),
             Err(CatalogError::Duplicate(_))
         ));
-        let unknown = "[[finding]]\nid='a'\nseverity='low'\ntitle='t'\nexplanation='e'\nfix='f'\nextra=1\n";
+        let unknown =
+            "[[finding]]\nid='a'\nseverity='low'\ntitle='t'\nexplanation='e'\nfix='f'\nextra=1\n";
         assert!(FindingsCatalog::parse(unknown).is_err());
         let empty = "[[finding]]\nid='a'\nseverity='low'\ntitle=' '\nexplanation='e'\nfix='f'\n";
         assert!(matches!(

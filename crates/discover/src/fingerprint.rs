@@ -349,7 +349,11 @@ mod tests {
         assert!(fp.len() >= 30, "only {} rules", fp.len());
         let mut ids = std::collections::HashSet::new();
         for r in &fp.rules {
-            assert!(ids.insert(r.def.id.clone()), "duplicate rule id {}", r.def.id);
+            assert!(
+                ids.insert(r.def.id.clone()),
+                "duplicate rule id {}",
+                r.def.id
+            );
         }
     }
 
@@ -408,16 +412,28 @@ port = 445
         assert_eq!(c.category, Category::Pacs);
         assert_eq!(c.vendor.as_deref(), Some("OFFIS"));
         assert_eq!(c.firmware.as_deref(), Some("369"));
-        assert!(c.classified_by[0].starts_with("rule:dcmtk"), "{:?}", c.classified_by);
+        assert!(
+            c.classified_by[0].starts_with("rule:dcmtk"),
+            "{:?}",
+            c.classified_by
+        );
         assert!(c.classified_by[0].contains("OFFIS_DCMTK_369"));
 
         let c = fp.classify(&[svc(104, "dicom", &[("vendor", "Acme")])]);
         assert_eq!(c.category, Category::Imaging);
-        assert_eq!(c.vendor.as_deref(), Some("Acme"), "probe-reported vendor fills in");
+        assert_eq!(
+            c.vendor.as_deref(),
+            Some("Acme"),
+            "probe-reported vendor fills in"
+        );
         assert_eq!(c.firmware, None);
 
         let c = fp.classify(&[svc(3389, "rdp", &[])]);
-        assert_eq!(c.category, Category::Unknown, "one port of the combination is not enough");
+        assert_eq!(
+            c.category,
+            Category::Unknown,
+            "one port of the combination is not enough"
+        );
         let c = fp.classify(&[svc(3389, "rdp", &[]), svc(445, "smb", &[])]);
         assert_eq!(c.category, Category::Workstation);
         assert_eq!(c.os.as_deref(), Some("Windows"));

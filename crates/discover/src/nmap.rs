@@ -126,9 +126,7 @@ fn script_findings(id: &str, output: &str, out: &mut Vec<RawFinding>) {
         "smb-protocols" if lower.contains("nt lm 0.12") || lower.contains("smbv1") => {
             push("smbv1-enabled")
         }
-        "smb2-security-mode" if lower.contains("not required") => {
-            push("smb-signing-not-required")
-        }
+        "smb2-security-mode" if lower.contains("not required") => push("smb-signing-not-required"),
         "smb-security-mode" if lower.contains("message_signing: disabled") => {
             push("smb-signing-not-required")
         }
@@ -143,7 +141,12 @@ fn script_findings(id: &str, output: &str, out: &mut Vec<RawFinding>) {
 }
 
 fn port_findings(service: &Service, out: &mut Vec<RawFinding>) {
-    let evidence = || format!("nmap identified {} on {}/{}", service.protocol, service.port, service.transport);
+    let evidence = || {
+        format!(
+            "nmap identified {} on {}/{}",
+            service.protocol, service.port, service.transport
+        )
+    };
     match service.protocol.as_str() {
         "telnet" => out.push(RawFinding {
             id: "telnet-enabled",
@@ -287,7 +290,10 @@ pub fn parse(xml: &[u8]) -> Result<NmapRun, NmapError> {
                     },
                     ..PortAcc::default()
                 });
-                if port.as_ref().is_some_and(|p| p.port == 0 || p.transport.is_none()) {
+                if port
+                    .as_ref()
+                    .is_some_and(|p| p.port == 0 || p.transport.is_none())
+                {
                     // SCTP or a malformed port: ignored.
                     port = None;
                 }
@@ -456,7 +462,10 @@ mod tests {
     #[test]
     fn parses_hosts_services_and_findings() {
         let run = parse(SAMPLE.as_bytes()).expect("parse");
-        assert_eq!(run.hosts_down, vec!["10.0.0.6".parse::<IpAddr>().expect("ip")]);
+        assert_eq!(
+            run.hosts_down,
+            vec!["10.0.0.6".parse::<IpAddr>().expect("ip")]
+        );
         assert_eq!(run.assets.len(), 1);
         let a = &run.assets[0];
         assert_eq!(a.ip.map(|i| i.to_string()).as_deref(), Some("10.0.0.5"));
@@ -472,8 +481,14 @@ mod tests {
             Some("cpe:/a:vsftpd:vsftpd:3.0.3")
         );
         let dicom = &a.services[2];
-        assert_eq!(dicom.protocol, "unknown", "a port-table guess is not an identification");
-        assert_eq!(dicom.attributes.get("nmap_guess").map(String::as_str), Some("dicom"));
+        assert_eq!(
+            dicom.protocol, "unknown",
+            "a port-table guess is not an identification"
+        );
+        assert_eq!(
+            dicom.attributes.get("nmap_guess").map(String::as_str),
+            Some("dicom")
+        );
         let ids: Vec<&str> = a.findings.iter().map(|f| f.id.as_str()).collect();
         assert!(ids.contains(&"ftp-anonymous"), "{ids:?}");
         assert!(ids.contains(&"telnet-enabled"), "{ids:?}");

@@ -421,27 +421,27 @@ impl Host<'_> {
             .ports_total
             .fetch_add(tcp.len(), Ordering::Relaxed);
         // Host discovery: a few likely ports first (not needed on loopback, see the module docs).
-        let (first, rest): (Vec<u16>, Vec<u16>) =
-            if opts.assume_up || self.target.ip.is_loopback() {
-                (Vec::new(), tcp.clone())
-            } else {
-                let mut first: Vec<u16> = DISCOVERY_PORTS
-                    .iter()
-                    .copied()
-                    .filter(|p| tcp.contains(p))
-                    .take(DISCOVERY_TRIES)
-                    .collect();
-                for p in tcp {
-                    if first.len() >= DISCOVERY_TRIES.min(tcp.len()) {
-                        break;
-                    }
-                    if !first.contains(p) {
-                        first.push(*p);
-                    }
+        let (first, rest): (Vec<u16>, Vec<u16>) = if opts.assume_up || self.target.ip.is_loopback()
+        {
+            (Vec::new(), tcp.clone())
+        } else {
+            let mut first: Vec<u16> = DISCOVERY_PORTS
+                .iter()
+                .copied()
+                .filter(|p| tcp.contains(p))
+                .take(DISCOVERY_TRIES)
+                .collect();
+            for p in tcp {
+                if first.len() >= DISCOVERY_TRIES.min(tcp.len()) {
+                    break;
                 }
-                let rest = tcp.iter().copied().filter(|p| !first.contains(p)).collect();
-                (first, rest)
-            };
+                if !first.contains(p) {
+                    first.push(*p);
+                }
+            }
+            let rest = tcp.iter().copied().filter(|p| !first.contains(p)).collect();
+            (first, rest)
+        };
         let mut open = Vec::new();
         if !first.is_empty() {
             let (o, answered) = self.check_ports(&first).await;

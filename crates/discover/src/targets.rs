@@ -86,7 +86,9 @@ pub enum TargetError {
          pass --allow-public only if you own it and are allowed to scan it"
     )]
     Public { ip: IpAddr, spec: String },
-    #[error("scan {count} addresses: more than the limit of {max}; narrow the targets or raise --max-hosts")]
+    #[error(
+        "scan {count} addresses: more than the limit of {max}; narrow the targets or raise --max-hosts"
+    )]
     TooMany { count: u128, max: u64 },
     #[error("scan: no targets left after exclusions")]
     Empty,
@@ -287,12 +289,13 @@ impl Exclusions {
 }
 
 async fn resolve_host(host: &str) -> Result<Vec<IpAddr>, TargetError> {
-    let addrs = tokio::net::lookup_host((host, 0))
-        .await
-        .map_err(|source| TargetError::Resolve {
-            host: host.to_string(),
-            source,
-        })?;
+    let addrs =
+        tokio::net::lookup_host((host, 0))
+            .await
+            .map_err(|source| TargetError::Resolve {
+                host: host.to_string(),
+                source,
+            })?;
     let mut ips: Vec<IpAddr> = addrs.map(|a| a.ip()).collect();
     // Prefer IPv4, as a practice LAN usually is; keep the resolver's order otherwise.
     ips.sort_by_key(|ip| !ip.is_ipv4());
@@ -426,7 +429,9 @@ mod tests {
             parse_spec("10.0.0.1-10.0.1.5"),
             Ok(Spec::Range(..))
         ));
-        assert!(matches!(parse_spec("192.168.1.7/24"), Ok(Spec::Net(n)) if n.to_string() == "192.168.1.0/24"));
+        assert!(
+            matches!(parse_spec("192.168.1.7/24"), Ok(Spec::Net(n)) if n.to_string() == "192.168.1.0/24")
+        );
         assert!(matches!(parse_spec("fd00::/126"), Ok(Spec::Net(_))));
         assert!(matches!(parse_spec("xray-01.lan"), Ok(Spec::Host(h)) if h == "xray-01.lan"));
         assert!(matches!(parse_spec("::1"), Ok(Spec::Ip(_))));
@@ -502,13 +507,23 @@ mod tests {
             max_hosts: 1 << 24,
             ..Scope::default()
         };
-        assert_eq!(count(&parse_spec("10.0.0.0/8").expect("net")), (1 << 24) - 2);
+        assert_eq!(
+            count(&parse_spec("10.0.0.0/8").expect("net")),
+            (1 << 24) - 2
+        );
         assert!(u128::from(big.max_hosts) >= count(&parse_spec("10.0.0.0/8").expect("net")));
         assert!(matches!(
             ips(&["fd00::/64"], &[], Scope::default()),
             Err(TargetError::TooMany { .. })
         ));
-        for ok in ["127.0.0.1", "169.254.1.1", "172.16.5.5", "fe80::1", "fd12::1", "::ffff:10.1.1.1"] {
+        for ok in [
+            "127.0.0.1",
+            "169.254.1.1",
+            "172.16.5.5",
+            "fe80::1",
+            "fd12::1",
+            "::ffff:10.1.1.1",
+        ] {
             assert!(is_internal(ok.parse().expect("ip")), "{ok}");
         }
         for public in ["1.1.1.1", "172.32.0.1", "2001:4860::8888", "::ffff:8.8.8.8"] {
@@ -520,8 +535,11 @@ mod tests {
     fn reads_target_files_with_comments() {
         let dir = tempfile_dir();
         let path = dir.join("targets.txt");
-        std::fs::write(&path, "# practice LAN\n10.1.0.5  # x-ray\n\n10.1.0.6, 10.1.0.7\n")
-            .expect("write");
+        std::fs::write(
+            &path,
+            "# practice LAN\n10.1.0.5  # x-ray\n\n10.1.0.6, 10.1.0.7\n",
+        )
+        .expect("write");
         let arg = format!("@{}", path.display());
         let got = ips(&[arg.as_str()], &[], Scope::default()).expect("file");
         assert_eq!(got, ["10.1.0.5", "10.1.0.6", "10.1.0.7"]);

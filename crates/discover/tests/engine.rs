@@ -2,7 +2,9 @@
 //! the rate limit and per-host connection cap as seen by the peer, profiles, probe errors, and
 //! classification of the virtual practice.
 
-use medguard_discover::probe::{Intrusiveness, Observation, Probe, ProbeContext, ProbeError, ProbeFuture};
+use medguard_discover::probe::{
+    Intrusiveness, Observation, Probe, ProbeContext, ProbeError, ProbeFuture,
+};
 use medguard_discover::scan::{HostResult, Profile, ScanOptions, Scanner};
 use medguard_discover::sim::practice::Practice;
 use medguard_discover::targets::Target;
@@ -143,8 +145,14 @@ async fn hostile_peers_do_not_hang_the_scan() {
         .iter()
         .find(|s| s.port == garbage_port)
         .expect("garbage port reported");
-    assert_eq!(g.protocol, "unknown", "garbage is not identified as anything");
-    assert!(g.banner.is_some(), "the garbage is kept as an escaped banner: {g:?}");
+    assert_eq!(
+        g.protocol, "unknown",
+        "garbage is not identified as anything"
+    );
+    assert!(
+        g.banner.is_some(),
+        "the garbage is kept as an escaped banner: {g:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,10 +202,17 @@ async fn rate_limit_and_connection_cap_hold_at_the_peer() {
         .last()
         .expect("last")
         .duration_since(*stamps.first().expect("first"));
-    assert!(span >= Duration::from_millis(1300), "30 connections at 20/s took {span:?}");
+    assert!(
+        span >= Duration::from_millis(1300),
+        "30 connections at 20/s took {span:?}"
+    );
     // The scanner closes a port check at once, but the peer holds each one 60 ms; the scanner
     // itself never has more than 2 connections to the host at a time.
-    assert!(peak.load(Ordering::SeqCst) <= 4, "peak {}", peak.load(Ordering::SeqCst));
+    assert!(
+        peak.load(Ordering::SeqCst) <= 4,
+        "peak {}",
+        peak.load(Ordering::SeqCst)
+    );
 }
 
 static PAYLOAD_RAN: AtomicBool = AtomicBool::new(false);
@@ -228,12 +243,18 @@ async fn gentle_profile_skips_payload_probes() {
     let r = Scanner::with_probes(gentle, vec![&PAYLOAD_PROBE])
         .run_collect(vec![target(host)])
         .await;
-    assert!(!PAYLOAD_RAN.load(Ordering::SeqCst), "gentle ran a payload probe");
+    assert!(
+        !PAYLOAD_RAN.load(Ordering::SeqCst),
+        "gentle ran a payload probe"
+    );
     assert_eq!(find(&r, host).asset.services[0].protocol, "unknown");
     let r = Scanner::with_probes(opts(vec![47001]), vec![&PAYLOAD_PROBE])
         .run_collect(vec![target(host)])
         .await;
-    assert!(PAYLOAD_RAN.load(Ordering::SeqCst), "default profile runs payload probes");
+    assert!(
+        PAYLOAD_RAN.load(Ordering::SeqCst),
+        "default profile runs payload probes"
+    );
     assert_eq!(find(&r, host).asset.services[0].protocol, "test-payload");
 }
 
@@ -321,21 +342,46 @@ async fn classifies_the_virtual_practice() {
     let targets: Vec<Target> = practice.addresses().into_iter().map(target).collect();
     let results = Scanner::new(o).run_collect(targets).await;
     let expect: &[(&str, Category, &[&str])] = &[
-        ("pacs", Category::Pacs, &["dicom-any-ae-accepted", "http-admin-no-tls"]),
+        (
+            "pacs",
+            Category::Pacs,
+            &["dicom-any-ae-accepted", "http-admin-no-tls"],
+        ),
         (
             "xray",
             Category::Imaging,
-            &["telnet-enabled", "tls-legacy-protocol", "tls-expired", "vnc-no-auth"],
+            &[
+                "telnet-enabled",
+                "tls-legacy-protocol",
+                "tls-expired",
+                "vnc-no-auth",
+            ],
         ),
         ("hl7", Category::Hl7Interface, &["hl7-unauthenticated"]),
-        ("fridge", Category::EnvironmentalMonitor, &["modbus-unauthenticated"]),
+        (
+            "fridge",
+            Category::EnvironmentalMonitor,
+            &["modbus-unauthenticated"],
+        ),
         ("camera", Category::Camera, &["rtsp-no-auth"]),
         ("printer", Category::Printer, &[]),
-        ("nas", Category::Storage, &["smbv1-enabled", "ftp-anonymous"]),
-        ("frontdesk", Category::Workstation, &["smbv1-enabled", "rdp-no-nla"]),
+        (
+            "nas",
+            Category::Storage,
+            &["smbv1-enabled", "ftp-anonymous"],
+        ),
+        (
+            "frontdesk",
+            Category::Workstation,
+            &["smbv1-enabled", "rdp-no-nla"],
+        ),
         ("router", Category::Network, &["telnet-enabled"]),
         ("hub", Category::Iot, &["mqtt-anonymous"]),
-        ("hvac", Category::BuildingAutomation, &["bacnet-unauthenticated"]),
+        (
+            "hvac",
+            Category::BuildingAutomation,
+            &["bacnet-unauthenticated"],
+        ),
     ];
     for (name, category, findings) in expect {
         let dev = practice
@@ -344,13 +390,24 @@ async fn classifies_the_virtual_practice() {
             .find(|d| d.name == *name)
             .unwrap_or_else(|| panic!("no device {name}"));
         let r = find(&results, dev.ip);
-        assert_eq!(r.asset.category, *category, "{name}: {:?}", r.asset.classified_by);
-        assert!(!r.asset.classified_by.is_empty(), "{name}: no evidence recorded");
+        assert_eq!(
+            r.asset.category, *category,
+            "{name}: {:?}",
+            r.asset.classified_by
+        );
+        assert!(
+            !r.asset.classified_by.is_empty(),
+            "{name}: no evidence recorded"
+        );
         let ids: Vec<&str> = r.asset.findings.iter().map(|f| f.id.as_str()).collect();
         for f in *findings {
             assert!(ids.contains(f), "{name}: {f} missing from {ids:?}");
         }
-        assert_eq!(r.asset.services.len(), dev.ports.len(), "{name}: every port identified");
+        assert_eq!(
+            r.asset.services.len(),
+            dev.ports.len(),
+            "{name}: every port identified"
+        );
         assert!(
             r.asset.services.iter().all(|s| s.protocol != "unknown"),
             "{name}: {:?}",
@@ -359,7 +416,11 @@ async fn classifies_the_virtual_practice() {
     }
     let pacs = find(&results, practice.devices[0].ip);
     assert_eq!(pacs.asset.vendor.as_deref(), Some("Orthanc"));
-    let fridge = practice.devices.iter().find(|d| d.name == "fridge").expect("fridge");
+    let fridge = practice
+        .devices
+        .iter()
+        .find(|d| d.name == "fridge")
+        .expect("fridge");
     let fridge = find(&results, fridge.ip);
     assert_eq!(fridge.asset.vendor.as_deref(), Some("Dickson"));
     assert_eq!(fridge.asset.model.as_deref(), Some("DWE2-LAN"));

@@ -64,7 +64,13 @@ mod tests {
             ..Asset::default()
         };
         let (id, changes) = store
-            .import_scan("import:nmap", "x.xml", "nmap", &[a.clone()], &|_| true)
+            .import_scan(
+                "import:nmap",
+                "x.xml",
+                "nmap",
+                std::slice::from_ref(&a),
+                &|_| true,
+            )
             .expect("import");
         assert!(id > 0);
         assert_eq!(changes.len(), 1);
@@ -88,7 +94,11 @@ mod tests {
                 .import_scan("import:nmap", "y.xml", "nmap", &[b, c], &|_| true)
                 .is_err()
         );
-        assert_eq!(store.assets().expect("assets").len(), 1, "nothing of the failed import");
+        assert_eq!(
+            store.assets().expect("assets").len(),
+            1,
+            "nothing of the failed import"
+        );
         assert_eq!(store.scans().expect("scans").len(), 1);
     }
 }

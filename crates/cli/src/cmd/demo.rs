@@ -50,14 +50,13 @@ pub fn run(g: &GlobalArgs, args: Args) -> anyhow::Result<i32> {
     if !g.quiet && !g.json {
         eprintln!("virtual practice started on {}.0/24:", args.net);
         for d in &practice.devices {
-            let ports: Vec<String> = d
-                .ports
-                .iter()
-                .map(|(t, p)| format!("{p}/{t}"))
-                .collect();
+            let ports: Vec<String> = d.ports.iter().map(|(t, p)| format!("{p}/{t}")).collect();
             eprintln!("  {:<13} {:<48} {}", d.ip, d.role, ports.join(" "));
         }
-        eprintln!("  {:<13} {}", silent_ip(net), "a switched-off device (answers nothing)");
+        eprintln!(
+            "  {:<13} a switched-off device (answers nothing)",
+            silent_ip(net)
+        );
     }
     let mut opts = ScanOptions::for_profile(Profile::Default);
     let ports = practice.ports();

@@ -35,8 +35,8 @@ pub fn run(g: &GlobalArgs, args: Args) -> anyhow::Result<i32> {
 }
 
 fn nmap(g: &GlobalArgs, file: &PathBuf) -> anyhow::Result<i32> {
-    let f = std::fs::File::open(file)
-        .with_context(|| format!("failed to open {}", file.display()))?;
+    let f =
+        std::fs::File::open(file).with_context(|| format!("failed to open {}", file.display()))?;
     let mut xml = Vec::new();
     f.take(MAX_FILE + 1)
         .read_to_end(&mut xml)
@@ -96,7 +96,13 @@ fn nmap(g: &GlobalArgs, file: &PathBuf) -> anyhow::Result<i32> {
         if !changes.is_empty() {
             writeln!(out, "\nChanges since the last scan:")?;
             for c in &changes {
-                writeln!(out, "  {:<17} {:<28} {}", c.kind.as_str(), c.identity, c.detail)?;
+                writeln!(
+                    out,
+                    "  {:<17} {:<28} {}",
+                    c.kind.as_str(),
+                    c.identity,
+                    c.detail
+                )?;
             }
         }
         writeln!(

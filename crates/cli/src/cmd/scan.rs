@@ -24,9 +24,11 @@ pub enum ProfileArg {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  medguard scan 192.168.10.0/24\n  medguard scan 10.1.0.0/24 \
+#[command(
+    after_help = "Examples:\n  medguard scan 192.168.10.0/24\n  medguard scan 10.1.0.0/24 \
 --profile gentle\n  medguard scan 10.1.0.5-40 --ports 1-1024,2575,U:161 --json\n  medguard scan \
-@targets.txt --exclude 10.1.0.1 --fail-on high")]
+@targets.txt --exclude 10.1.0.1 --fail-on high"
+)]
 pub struct Args {
     /// What to scan: addresses, CIDR blocks (192.168.1.0/24), ranges (10.0.0.1-20), hostnames, or
     /// @FILE with one per line.
@@ -112,10 +114,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> anyhow::Result<i32> {
         opts.ports = PortList::top(n);
     }
     if let Some(r) = args.host_rate {
-        anyhow::ensure!(
-            r > 0.0,
-            "failed to parse --host-rate: must be above 0"
-        );
+        anyhow::ensure!(r > 0.0, "failed to parse --host-rate: must be above 0");
         opts.host_rate = r;
     }
     if let Some(r) = args.max_rate {
@@ -177,7 +176,10 @@ fn parse_service_port(s: &str) -> Result<(String, u16), String> {
             .iter()
             .map(|p| p.name)
             .collect();
-        return Err(format!("unknown probe {name:?} (known: {})", names.join(", ")));
+        return Err(format!(
+            "unknown probe {name:?} (known: {})",
+            names.join(", ")
+        ));
     }
     let port: u16 = port
         .parse()
@@ -310,9 +312,8 @@ pub(crate) fn execute(
     let mut changes: Vec<Change> = Vec::new();
     let mut partial = false;
     loop {
-        let next = rt.block_on(async {
-            tokio::time::timeout(Duration::from_millis(150), rx.recv()).await
-        });
+        let next = rt
+            .block_on(async { tokio::time::timeout(Duration::from_millis(150), rx.recv()).await });
         if let Some(bar) = &bar {
             bar.set_position(progress.hosts_done.load(Ordering::Relaxed) as u64);
             bar.set_message(format!(
@@ -427,7 +428,13 @@ pub(crate) fn execute(
         if !changes.is_empty() {
             writeln!(out, "\nChanges since the last scan:")?;
             for c in &changes {
-                writeln!(out, "  {:<17} {:<28} {}", c.kind.as_str(), c.identity, c.detail)?;
+                writeln!(
+                    out,
+                    "  {:<17} {:<28} {}",
+                    c.kind.as_str(),
+                    c.identity,
+                    c.detail
+                )?;
             }
         }
         let sev: Vec<String> = Severity::ALL
@@ -453,10 +460,7 @@ pub(crate) fn execute(
         _ if partial => exit::PARTIAL,
         _ => exit::OK,
     };
-    Ok(Outcome {
-        code,
-        up: up.len(),
-    })
+    Ok(Outcome { code, up: up.len() })
 }
 
 fn paint(s: &str, sev: Option<Severity>, color: bool) -> String {
@@ -491,8 +495,8 @@ pub(crate) fn print_table(out: &mut impl Write, up: &[&Asset], color: bool) -> a
     }
     writeln!(
         out,
-        "{:<15} {:<30} {:<26} {:<9} {}",
-        "ADDRESS", "KIND", "VENDOR / MODEL", "WORST", "WHAT IT MEANS"
+        "{:<15} {:<30} {:<26} {:<9} WHAT IT MEANS",
+        "ADDRESS", "KIND", "VENDOR / MODEL", "WORST"
     )?;
     for a in up {
         let vm = match (&a.vendor, &a.model) {

@@ -5,7 +5,9 @@
 //! on an unprivileged one instead, and [`Practice::probe_ports`] tells the scanner which probe to run
 //! there, exactly as a technician would with `--service-port`.
 
-use super::{bacnet, dicom, ftp, hl7, http, ipp, modbus, mqtt, rdp, rtsp, smb, ssh, telnet, tls, vnc};
+use super::{
+    bacnet, dicom, ftp, hl7, http, ipp, modbus, mqtt, rdp, rtsp, smb, ssh, telnet, tls, vnc,
+};
 use crate::ports::PortList;
 use medguard_model::Transport;
 use std::future::Future;
@@ -93,13 +95,11 @@ impl Builder {
             return Ok(());
         };
         let addr = SocketAddr::new(d.ip, port);
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| StartError {
-                device: d.name,
-                addr,
-                source,
-            })?;
+        let listener = TcpListener::bind(addr).await.map_err(|source| StartError {
+            device: d.name,
+            addr,
+            source,
+        })?;
         d.ports.push((Transport::Tcp, port));
         self.tasks.push(tokio::spawn(serve(listener)));
         Ok(())
@@ -184,8 +184,10 @@ impl Practice {
             telnet::serve(l, telnet::TelnetPersona::default())
         })
         .await?;
-        b.tcp(xray, 8443, |l| tls::serve(l, tls::TlsPersona::legacy_device()))
-            .await?;
+        b.tcp(xray, 8443, |l| {
+            tls::serve(l, tls::TlsPersona::legacy_device())
+        })
+        .await?;
         b.tcp(xray, 5900, |l| vnc::serve(l, vnc::VncPersona::default()))
             .await?;
 
@@ -197,7 +199,10 @@ impl Practice {
         b.tcp(hl7_engine, 8080, |l| {
             http::serve(
                 l,
-                http::HttpPersona::admin_login("Jetty(9.4.z-SNAPSHOT)", "Mirth Connect Administrator"),
+                http::HttpPersona::admin_login(
+                    "Jetty(9.4.z-SNAPSHOT)",
+                    "Mirth Connect Administrator",
+                ),
             )
         })
         .await?;
@@ -296,8 +301,10 @@ impl Practice {
             .await?;
 
         let hvac = b.device(21, "hvac", "Heating and cooling controller (BACnet)");
-        b.udp(hvac, 47808, |s| bacnet::serve(s, bacnet::BacnetPersona::default()))
-            .await?;
+        b.udp(hvac, 47808, |s| {
+            bacnet::serve(s, bacnet::BacnetPersona::default())
+        })
+        .await?;
 
         Ok(Practice {
             devices: b.devices,
