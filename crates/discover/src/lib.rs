@@ -3,6 +3,7 @@
 
 pub mod findings;
 pub mod fingerprint;
+pub mod icmp;
 pub mod io;
 pub mod nmap;
 pub mod probe;

@@ -4,10 +4,11 @@
 //!   takes a permit from a scan-wide window kept well below the open-file limit, and a token from
 //!   the host's bucket and the scan-wide bucket (see [`crate::rate`]).
 //! - Each host gets at most `conns_per_host` connections at a time (2 by default, 1 when gentle).
-//! - Host discovery: a few TCP connects; an accepted connection or a refusal (RST) means the host is
-//!   there. Loopback addresses are the exception: the kernel refuses for the whole of 127/8, so only
-//!   an open port proves a loopback "device". Hosts that answer nothing are reported
-//!   `no-response`, not dropped.
+//! - Host discovery: a few TCP connects, and an ICMP echo when raw sockets are permitted; an
+//!   accepted connection, a refusal (RST) or an echo reply means the host is there. Loopback
+//!   addresses are the exception: the kernel refuses and echoes for the whole of 127/8, so only an
+//!   open port proves a loopback "device". Hosts that answer nothing are reported `no-response`,
+//!   not dropped.
 //! - Connect timeouts follow the host's measured round-trip time (RFC 6298 smoothing, clamped).
 //! - For each open port the scheduler runs the probes registered for that port, then a short
 //!   passive banner read, then the probes marked `fallback`. A probe error is recorded on the
@@ -89,6 +90,8 @@ pub struct ScanOptions {
     /// Extra (probe name, port) pairs: run that probe first on that port too, for services on
     /// non-standard ports (`--service-port smb:8445`).
     pub probe_ports: Vec<(String, u16)>,
+    /// Also ping (ICMP echo) during host discovery when raw sockets are permitted.
+    pub icmp: bool,
 }
 
 impl ScanOptions {
@@ -111,6 +114,7 @@ impl ScanOptions {
             assume_up: false,
             try_all_probes: false,
             probe_ports: Vec::new(),
+            icmp: true,
         };
         match profile {
             Profile::Default => base,
@@ -174,6 +178,8 @@ pub struct Scanner {
     global_rate: Arc<TokenBucket>,
     window: Arc<Semaphore>,
     progress: Arc<Progress>,
+    /// ICMP echo is wanted and permitted.
+    icmp: bool,
 }
 
 impl std::fmt::Debug for Scanner {
@@ -255,6 +261,7 @@ impl Scanner {
             global_rate: Arc::new(TokenBucket::new(opts.max_rate, 50)),
             window: Arc::new(Semaphore::new(connection_window())),
             progress: Arc::new(Progress::default()),
+            icmp: opts.icmp && crate::icmp::available(),
             findings: FindingsCatalog::builtin(),
             fingerprints: Fingerprints::builtin(),
             probes,
@@ -444,7 +451,20 @@ impl Host<'_> {
         };
         let mut open = Vec::new();
         if !first.is_empty() {
-            let (o, answered) = self.check_ports(&first).await;
+            let ping = async {
+                match self.target.ip {
+                    IpAddr::V4(v4) if self.scanner.icmp => {
+                        self.pacer.wait().await;
+                        crate::icmp::ping(v4, self.opts().connect_timeout).await
+                    }
+                    _ => None,
+                }
+            };
+            let ((o, tcp_answered), rtt) = tokio::join!(self.check_ports(&first), ping);
+            if let Some(rtt) = rtt {
+                self.observe_rtt(rtt);
+            }
+            let answered = tcp_answered || rtt.is_some();
             if answered {
                 self.up.store(true, Ordering::Relaxed);
             }
