@@ -630,6 +630,13 @@ fn malformed(e: PduError) -> ProbeError {
 }
 
 async fn probe(ctx: &ProbeContext) -> Result<Observation, ProbeError> {
+    if crate::probes::http::RAW_PRINT_PORTS.contains(&ctx.addr.port()) {
+        // Anything sent to a raw print port may print: never guess protocols there.
+        return Err(ProbeError::NotThisProtocol {
+            protocol: PROTO,
+            reason: "raw print port: nothing is sent there".into(),
+        });
+    }
     let mut s = io::connect(ctx).await?;
     io::send(&mut s, &probe_request(), ctx).await?;
     let reply = read_pdu(&mut s, ctx).await?;

@@ -253,6 +253,13 @@ fn describe(obs: &mut Observation, reply: &Message, framed: bool) {
 }
 
 async fn probe(ctx: &ProbeContext) -> Result<Observation, ProbeError> {
+    if crate::probes::http::RAW_PRINT_PORTS.contains(&ctx.addr.port()) {
+        // Anything sent to a raw print port may print: never guess protocols there.
+        return Err(ProbeError::NotThisProtocol {
+            protocol: PROTO,
+            reason: "raw print port: nothing is sent there".into(),
+        });
+    }
     let mut s = io::connect(ctx).await?;
     let t = now();
     io::send(&mut s, &frame(probe_message(t).as_bytes()), ctx).await?;

@@ -246,6 +246,13 @@ async fn exchange(
 }
 
 async fn probe(ctx: &ProbeContext) -> Result<Observation, ProbeError> {
+    if crate::probes::http::RAW_PRINT_PORTS.contains(&ctx.addr.port()) {
+        // Anything sent to a raw print port may print: never guess protocols there.
+        return Err(ProbeError::NotThisProtocol {
+            protocol: PROTO,
+            reason: "raw print port: nothing is sent there".into(),
+        });
+    }
     let mut s = io::connect(ctx).await?;
     let result = identify(&mut s, ctx).await;
     io::close(s).await;

@@ -283,6 +283,13 @@ async fn connect_at(
 }
 
 async fn probe(ctx: &ProbeContext) -> Result<Observation, ProbeError> {
+    if crate::probes::http::RAW_PRINT_PORTS.contains(&ctx.addr.port()) {
+        // Anything sent to a raw print port may print: never guess protocols there.
+        return Err(ProbeError::NotThisProtocol {
+            protocol: PROTO,
+            reason: "raw print port: nothing is sent there".into(),
+        });
+    }
     let (mut s, mut code) = connect_at(ctx, 4).await?;
     let mut level = 4;
     if code == 1 {

@@ -248,6 +248,37 @@ mod tests {
         }
     }
 
+    /// Fallback guesses never send a byte to a raw print port (anything there may print).
+    #[tokio::test]
+    async fn tcp_probes_send_nothing_to_raw_print_ports() {
+        use crate::probes::{hl7, modbus, mqtt};
+        let l = TcpListener::bind("127.77.1.91:9100")
+            .await
+            .expect("bind 9100");
+        let addr = l.local_addr().expect("addr");
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let mut b = [0u8; 64];
+                let n = timeout(Duration::from_millis(500), s.read(&mut b)).await;
+                let _ = tx.send(matches!(n, Ok(Ok(n)) if n > 0));
+            }
+        });
+        for probe in [&dicom::PROBE, &hl7::PROBE, &modbus::PROBE, &mqtt::PROBE] {
+            let r = (probe.run)(ProbeContext::new(addr)).await;
+            assert!(
+                matches!(r, Err(crate::ProbeError::NotThisProtocol { .. })),
+                "{}: {r:?}",
+                probe.name
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            rx.try_recv().is_err(),
+            "a probe connected to the print port"
+        );
+    }
+
     #[tokio::test]
     async fn probe_rejects_other_protocols() {
         let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
