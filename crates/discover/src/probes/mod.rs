@@ -15,6 +15,7 @@ pub mod mqtt;
 pub mod rdp;
 pub mod rtsp;
 pub mod smb;
+pub mod snmp;
 pub mod ssdp;
 pub mod ssh;
 pub mod telnet;
@@ -43,6 +44,7 @@ static REGISTRY: &[&Probe] = &[
     &http::PROBE,
     &modbus::PROBE,
     &mqtt::PROBE,
+    &snmp::PROBE,
     &bacnet::PROBE,
     &mdns::PROBE,
     &ssdp::PROBE,

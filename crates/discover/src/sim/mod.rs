@@ -13,6 +13,7 @@ pub mod practice;
 pub mod rdp;
 pub mod rtsp;
 pub mod smb;
+pub mod snmp;
 pub mod ssdp;
 pub mod ssh;
 pub mod telnet;
