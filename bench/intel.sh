@@ -17,10 +17,8 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/medguard/target}
 WORK=$(mktemp -d /tmp/medguard-bench-intel.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-echo "== building (release)"
-cargo build --release -q -p medguard --manifest-path "$ROOT/Cargo.toml"
+echo "== building (release; the intel crate's bench helper runs the same import and matching code as the CLI)"
 cargo build --release -q -p medguard-intel --example bench_match --manifest-path "$ROOT/Cargo.toml"
-BIN="$CARGO_TARGET_DIR/release/medguard"
 MATCH="$CARGO_TARGET_DIR/release/examples/bench_match"
 
 echo "== generating $CVES synthetic CVEs (NVD JSON 2.0 shape)"
@@ -30,7 +28,7 @@ RAW=$(for f in "$WORK"/feeds/*.json.gz; do gzip -dc "$f" | wc -c; done | awk '{s
 
 echo "== import (one transaction per file, $(nproc) cores)"
 START=$(date +%s.%N)
-/usr/bin/time -v "$BIN" --db "$WORK/bench.db" -q intel import "$WORK"/feeds/*.json.gz \
+/usr/bin/time -v "$MATCH" import "$WORK/bench.db" "$WORK"/feeds/*.json.gz \
   > "$WORK/import.out" 2> "$WORK/import.time"
 END=$(date +%s.%N)
 IMPORT_S=$(echo "$END - $START" | bc)
@@ -39,7 +37,7 @@ DB_BYTES=$(du -cb "$WORK"/bench.db* | tail -1 | cut -f1)
 
 echo "== incremental re-import of one file (unchanged records are replaced in place)"
 START=$(date +%s.%N)
-"$BIN" --db "$WORK/bench.db" -q intel import "$(ls "$WORK"/feeds/*.json.gz | head -1)" > /dev/null
+"$MATCH" import "$WORK/bench.db" "$(ls "$WORK"/feeds/*.json.gz | head -1)" > /dev/null
 END=$(date +%s.%N)
 REIMPORT_S=$(echo "$END - $START" | bc)
 

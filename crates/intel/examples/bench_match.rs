@@ -1,15 +1,50 @@
-//! Benchmark helper for `bench/intel.sh`: match N synthetic assets (services + SBOM components that
-//! name products of the synthetic NVD corpus) against a loaded store and print the timings.
+//! Benchmark helper for `bench/intel.sh`.
 //!
-//! usage: cargo run --release -p medguard-intel --example bench_match -- STORE.db [ASSETS=10000]
+//! * `bench_match import STORE.db FILE...`: import feed files exactly as `medguard intel import`
+//!   does (one transaction per file) and print the time;
+//! * `bench_match STORE.db [ASSETS=10000]`: match N synthetic assets (services + SBOM components that
+//!   name products of the synthetic NVD corpus) against the loaded store and print the timings.
 
 use medguard_intel::{MatchOptions, Matcher};
 use medguard_model::{Asset, Category, Sbom, SbomComponent, Service, Transport};
 use medguard_store::SqliteStore;
 use std::time::Instant;
 
+fn import(mut args: impl Iterator<Item = String>) {
+    let Some(db) = args.next() else {
+        eprintln!("usage: bench_match import STORE.db FILE...");
+        std::process::exit(2);
+    };
+    let mut store = match SqliteStore::open(std::path::Path::new(&db)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("failed to open {db}: {e}");
+            std::process::exit(1);
+        }
+    };
+    let t = Instant::now();
+    let mut records = 0;
+    for f in args {
+        match medguard_intel::import_file(&mut store, std::path::Path::new(&f), None) {
+            Ok(r) => records += r.records,
+            Err(e) => {
+                eprintln!("failed to import {f}: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    println!(
+        "imported={records} import_s={:.3}",
+        t.elapsed().as_secs_f64()
+    );
+}
+
 fn main() {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("import") {
+        args.next();
+        return import(args);
+    }
     let Some(db) = args.next() else {
         eprintln!("usage: bench_match STORE.db [ASSETS]");
         std::process::exit(2);
