@@ -42,6 +42,15 @@ async fn samba_with_smb1_and_optional_signing() {
     assert_eq!(obs.hostname.as_deref(), Some(attr(&obs, "dns_name")));
     assert!(attr(&obs, "system_time").starts_with("20"));
     assert_eq!(ids(&obs), vec!["smbv1-enabled", "smb-signing-not-required"]);
+
+    // The same server over the NetBIOS session service (port 139, RFC 1002 session first).
+    let nbss = std::net::SocketAddr::new(peer.ip(), 139);
+    let obs139 = (PROBE.run)(ProbeContext::new(nbss))
+        .await
+        .expect("probe real smbd on 139");
+    assert_eq!(attr(&obs139, "smb1"), "true");
+    assert_eq!(attr(&obs139, "server_guid"), attr(&obs, "server_guid"));
+    assert_eq!(ids(&obs139), ids(&obs));
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
-//! Samba's file server (Debian `samba`) on one lab loopback address and the standard SMB port 445
-//! (root only), with all of its state in its own work directory.
+//! Samba's file server (Debian `samba`) on one lab loopback address and the standard SMB ports 445
+//! and 139 (NetBIOS session service; root only), with all of its state in its own work directory.
 
 use crate::{Peer, require, spawn, wait_tcp, workdir};
 use std::net::{IpAddr, SocketAddr};
@@ -19,7 +19,8 @@ pub struct SambaConfig {
     pub workgroup: String,
 }
 
-/// Start `smbd` in the foreground listening only on `ip`:445 (`ip` in 127.0.0.0/8).
+/// Start `smbd` in the foreground listening only on `ip`:445 and `ip`:139 (`ip` in 127.0.0.0/8);
+/// the returned peer's address is port 445.
 pub fn start_samba(ip: IpAddr, cfg: &SambaConfig) -> Peer {
     assert!(
         ip.is_loopback(),
@@ -38,7 +39,7 @@ pub fn start_samba(ip: IpAddr, cfg: &SambaConfig) -> Peer {
     // "ip/8" makes Samba bind that exact loopback address (a bare IP must be an interface's own).
     let conf = format!(
         "[global]\n  netbios name = {name}\n  workgroup = {wg}\n  interfaces = {ip}/8\n  \
-         bind interfaces only = yes\n  smb ports = 445\n  disable netbios = yes\n  \
+         bind interfaces only = yes\n  smb ports = 445 139\n  disable netbios = yes\n  \
          server min protocol = {min}\n  server signing = {signing}\n  \
          pid directory = {r}/pid\n  lock directory = {r}/lock\n  state directory = {r}/state\n  \
          cache directory = {r}/cache\n  private dir = {r}/private\n  ncalrpc dir = {r}/ncalrpc\n  \
@@ -61,6 +62,12 @@ pub fn start_samba(ip: IpAddr, cfg: &SambaConfig) -> Peer {
         .arg(&conf_path);
     let addr = SocketAddr::new(ip, 445);
     spawn("smbd", cmd, addr, dir, |child| {
-        wait_tcp("smbd", addr, Duration::from_secs(15), child)
+        wait_tcp("smbd", addr, Duration::from_secs(15), child);
+        wait_tcp(
+            "smbd (139)",
+            SocketAddr::new(ip, 139),
+            Duration::from_secs(5),
+            child,
+        );
     })
 }

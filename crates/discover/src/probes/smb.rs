@@ -110,6 +110,65 @@ pub fn unframe(buf: &[u8]) -> Result<&[u8], String> {
     buf.get(4..4 + len).ok_or_else(|| short("frame"))
 }
 
+// ---- NetBIOS session service (port 139) -------------------------------------------------------
+
+/// The NetBIOS session service port (RFC 1002 §4.3): SMB there needs a SESSION REQUEST first.
+pub const NETBIOS_SESSION_PORT: u16 = 139;
+/// Session packet types (RFC 1002 §4.3.1).
+pub const SESSION_REQUEST: u8 = 0x81;
+pub const POSITIVE_SESSION_RESPONSE: u8 = 0x82;
+pub const NEGATIVE_SESSION_RESPONSE: u8 = 0x83;
+
+/// A NetBIOS name in first-level encoding (RFC 1001 §14.1): padded to 15 characters with spaces,
+/// the suffix byte, each half-byte as `'A' + nibble`, length-prefixed (32), empty scope.
+pub fn netbios_name(name: &str, suffix: u8) -> [u8; 34] {
+    let mut raw = [b' '; 16];
+    for (r, c) in raw.iter_mut().zip(name.bytes().take(15)) {
+        *r = c.to_ascii_uppercase();
+    }
+    raw[15] = suffix;
+    let mut out = [0u8; 34];
+    out[0] = 32;
+    for (i, b) in raw.iter().enumerate() {
+        out[1 + 2 * i] = b'A' + (b >> 4);
+        out[2 + 2 * i] = b'A' + (b & 0x0f);
+    }
+    out
+}
+
+/// SESSION REQUEST to `*SMBSERVER` (the name every SMB server answers to) from `MEDGUARD`.
+pub fn session_request() -> Vec<u8> {
+    let mut body = netbios_name("*SMBSERVER", 0x20).to_vec();
+    body.extend_from_slice(&netbios_name("MEDGUARD", 0x00));
+    let mut out = vec![SESSION_REQUEST, 0];
+    out.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Length of the complete session packet of any type at the start of `buf` (17-bit length).
+pub fn session_complete(buf: &[u8]) -> Option<usize> {
+    let h = get::<4>(buf, 0)?;
+    let len = (usize::from(h[1] & 1) << 16) | usize::from(u16::from_be_bytes([h[2], h[3]]));
+    let total = 4 + len.min(MAX_MESSAGE);
+    (buf.len() >= total).then_some(total)
+}
+
+/// Judge the answer to a SESSION REQUEST: `Ok` for a positive response, else why not.
+pub fn parse_session_response(b: &[u8]) -> Result<(), String> {
+    match b.first() {
+        Some(&POSITIVE_SESSION_RESPONSE) => Ok(()),
+        Some(&NEGATIVE_SESSION_RESPONSE) => Err(format!(
+            "NetBIOS session refused (error {:#04x})",
+            b.get(4).copied().unwrap_or(0)
+        )),
+        Some(other) => Err(format!(
+            "session packet type {other:#04x} instead of a response"
+        )),
+        None => Err("no session response".into()),
+    }
+}
+
 // ---- SMB1 --------------------------------------------------------------------------------------
 
 /// An SMB1 header for `command` ([MS-CIFS] 2.2.3.1). Flags2: long names, NT status, Unicode
@@ -702,10 +761,11 @@ pub fn windows_name(major: u8, minor: u8, build: u16) -> Option<String> {
 pub static PROBE: Probe = Probe {
     name: "smb",
     transport: Transport::Tcp,
-    ports: &[445],
+    ports: &[445, 139],
     intrusiveness: Intrusiveness::Safe,
     fallback: false,
-    sends: "connection 1: SMB2 NEGOTIATE (dialects 2.0.2-3.1.1), then SMB2 SESSION_SETUP with an \
+    sends: "(on port 139 each connection first sends a NetBIOS SESSION REQUEST to *SMBSERVER) \
+            connection 1: SMB2 NEGOTIATE (dialects 2.0.2-3.1.1), then SMB2 SESSION_SETUP with an \
             NTLMSSP NEGOTIATE message only (reads the challenge, never answers it); connection 2: \
             SMB1 NEGOTIATE offering only `NT LM 0.12`; no login, no share access",
     run,
@@ -738,9 +798,41 @@ fn not_smb(reason: impl Into<String>) -> ProbeError {
     }
 }
 
+/// Connect; on the NetBIOS session port, open the session first (RFC 1002 §4.3.2).
+async fn open(ctx: &ProbeContext) -> Result<tokio::net::TcpStream, ProbeError> {
+    let mut s = io::connect(ctx).await?;
+    if ctx.addr.port() != NETBIOS_SESSION_PORT {
+        return Ok(s);
+    }
+    let r = async {
+        io::send(&mut s, &session_request(), ctx).await?;
+        let b = io::read_until(&mut s, ctx, MAX_MESSAGE + 4, session_complete).await?;
+        match b.first() {
+            Some(&(POSITIVE_SESSION_RESPONSE | NEGATIVE_SESSION_RESPONSE)) => {
+                parse_session_response(&b).map_err(|reason| ProbeError::Malformed {
+                    protocol: "smb",
+                    reason,
+                })
+            }
+            _ => Err(not_smb(format!(
+                "no NetBIOS session response: {:?}",
+                io::printable(&b, 40)
+            ))),
+        }
+    }
+    .await;
+    match r {
+        Ok(()) => Ok(s),
+        Err(e) => {
+            io::close(s).await;
+            Err(e)
+        }
+    }
+}
+
 /// Connection 1: SMB2 negotiate and the NTLM challenge.
 async fn smb2(ctx: &ProbeContext) -> Result<(Smb2Negotiate, Option<NtlmInfo>), ProbeError> {
-    let mut s = io::connect(ctx).await?;
+    let mut s = open(ctx).await?;
     let r = async {
         let buf = exchange(&mut s, ctx, &smb2_negotiate_request()).await?;
         let msg = unframe(&buf).map_err(not_smb)?;
@@ -771,7 +863,7 @@ async fn smb2(ctx: &ProbeContext) -> Result<(Smb2Negotiate, Option<NtlmInfo>), P
 
 /// Connection 2: does the server accept SMB1 (NT LM 0.12)?
 async fn smb1(ctx: &ProbeContext) -> Result<Option<Smb1Negotiate>, ProbeError> {
-    let mut s = io::connect(ctx).await?;
+    let mut s = open(ctx).await?;
     let r = exchange(&mut s, ctx, &smb1_negotiate_request(&[NT_LM_012])).await;
     io::close(s).await;
     let buf = match r {
@@ -1040,6 +1132,32 @@ mod tests {
     }
 
     #[test]
+    fn netbios_session_request_and_responses() {
+        // RFC 1001 §14.1: "FRED" (padded with spaces, suffix 0x20) encodes as
+        // "EGFCEFEECACACACACACACACACACACACA".
+        let n = netbios_name("Fred", 0x20);
+        assert_eq!(n[0], 32);
+        assert_eq!(&n[1..33], b"EGFCEFEECACACACACACACACACACACACA");
+        assert_eq!(n[33], 0);
+        let r = session_request();
+        assert_eq!(r.len(), 4 + 68);
+        assert_eq!(
+            (r[0], u16::from_be_bytes([r[2], r[3]])),
+            (SESSION_REQUEST, 68)
+        );
+        assert_eq!(session_complete(&r), Some(r.len()));
+        assert_eq!(session_complete(&r[..10]), None);
+        assert_eq!(parse_session_response(&[0x82, 0, 0, 0]), Ok(()));
+        assert!(
+            parse_session_response(&[0x83, 0, 0, 1, 0x82])
+                .expect_err("no")
+                .contains("0x82")
+        );
+        assert!(parse_session_response(&[0x00, 0, 0, 0]).is_err());
+        assert!(parse_session_response(&[]).is_err());
+    }
+
+    #[test]
     fn names_and_times() {
         // 2024-01-01T00:00:00Z = 1704067200 s after the Unix epoch.
         let ft = (1_704_067_200u64 + 11_644_473_600) * 10_000_000;
@@ -1063,6 +1181,8 @@ mod tests {
         #[test]
         fn parsers_never_panic(b in proptest::collection::vec(any::<u8>(), 0..800)) {
             let _ = frame_complete(&b);
+            let _ = session_complete(&b);
+            let _ = parse_session_response(&b);
             let _ = unframe(&b);
             let _ = parse_smb1_negotiate(&b);
             let _ = smb1_request_dialects(&b);

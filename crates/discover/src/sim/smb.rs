@@ -3,10 +3,11 @@
 //! closes the connection; no session is ever established.
 
 use crate::probes::smb::{
-    NT_LM_012, NtlmInfo, SMB1_MAGIC, SMB1_SIGNATURES_ENABLED, SMB1_SIGNATURES_REQUIRED, SMB2_MAGIC,
-    SMB2_NEGOTIATE, SMB2_SESSION_SETUP, SMB2_SIGNING_ENABLED, SMB2_SIGNING_REQUIRED, Smb2Negotiate,
-    frame_complete, ntlm_challenge, parse_smb2_header, smb1_negotiate_response,
-    smb1_request_dialects, smb2_negotiate_response, smb2_request_dialects, smb2_security_buffer,
+    NT_LM_012, NtlmInfo, POSITIVE_SESSION_RESPONSE, SESSION_REQUEST, SMB1_MAGIC,
+    SMB1_SIGNATURES_ENABLED, SMB1_SIGNATURES_REQUIRED, SMB2_MAGIC, SMB2_NEGOTIATE,
+    SMB2_SESSION_SETUP, SMB2_SIGNING_ENABLED, SMB2_SIGNING_REQUIRED, Smb2Negotiate, ntlm_challenge,
+    parse_smb2_header, session_complete, smb1_negotiate_response, smb1_request_dialects,
+    smb2_negotiate_response, smb2_request_dialects, smb2_security_buffer,
     smb2_session_setup_response, unframe,
 };
 use std::time::Duration;
@@ -72,12 +73,12 @@ async fn read_frame(s: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
-        if let Some(n) = frame_complete(&buf) {
+        if let Some(n) = session_complete(&buf) {
             buf.truncate(n);
             return Ok(Some(buf));
         }
         let n = s.read(&mut chunk).await?;
-        if n == 0 {
+        if n == 0 || buf.len() > 70_000 {
             return Ok(None);
         }
         buf.extend_from_slice(&chunk[..n]);
@@ -86,6 +87,11 @@ async fn read_frame(s: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
 
 async fn session(mut s: TcpStream, p: SmbPersona) -> std::io::Result<()> {
     while let Some(buf) = read_frame(&mut s).await? {
+        // NetBIOS session service (port 139): accept any called name (RFC 1002 §4.3.2).
+        if buf.first() == Some(&SESSION_REQUEST) {
+            s.write_all(&[POSITIVE_SESSION_RESPONSE, 0, 0, 0]).await?;
+            continue;
+        }
         let Ok(msg) = unframe(&buf) else {
             return Ok(());
         };
