@@ -137,8 +137,18 @@ fn mapped<'a>(s: &'a AssessmentSnapshot, fw: &str, id: &str) -> Vec<&'a ControlR
         .collect()
 }
 
+/// The evidence that explains the control's state: for a gap, the most damning item; otherwise
+/// the freshest.
 fn evidence_line(c: &ControlResult) -> String {
-    match c.evidence.first() {
+    let pick = if c.state.is_gap() {
+        c.evidence
+            .iter()
+            .filter(|e| e.fresh)
+            .min_by_key(|e| e.state)
+    } else {
+        c.evidence.first()
+    };
+    match pick {
         Some(e) => format!(
             "{} ({}, {})",
             e.summary,

@@ -189,23 +189,42 @@ impl Writer {
     fn table(&mut self, head: &[String], rows: &[Vec<String>]) {
         let cols = head.len().max(1);
         let total = PAGE_W - 2.0 * MARGIN;
-        // Column widths in proportion to the longest text, bounded.
-        let mut weights: Vec<f64> = (0..cols)
+        let size = 8.0;
+        // Each column gets room for its widest word, then the rest in proportion to its longest
+        // text (bounded), so short headers never break mid-word.
+        let cells = |c: usize| {
+            std::iter::once(head.get(c))
+                .chain(rows.iter().map(move |r| r.get(c)))
+                .flatten()
+        };
+        let min_w: Vec<f64> = (0..cols)
             .map(|c| {
-                let longest = std::iter::once(head.get(c))
-                    .chain(rows.iter().map(|r| r.get(c)))
-                    .flatten()
-                    .map(|s| s.chars().count())
-                    .max()
-                    .unwrap_or(4);
+                cells(c)
+                    .flat_map(|s| s.split_whitespace())
+                    .map(|w| width(&win_ansi(w), true, size))
+                    .fold(0.0_f64, f64::max)
+                    .min(total / 3.0)
+                    + 8.0
+            })
+            .collect();
+        let desire: Vec<f64> = (0..cols)
+            .map(|c| {
+                let longest = cells(c).map(|s| s.chars().count()).max().unwrap_or(4);
                 (longest as f64).clamp(6.0, 60.0)
             })
             .collect();
-        let sum: f64 = weights.iter().sum();
-        for w in &mut weights {
-            *w = *w / sum * total;
-        }
-        let size = 8.0;
+        let min_sum: f64 = min_w.iter().sum();
+        let weights: Vec<f64> = if min_sum >= total {
+            min_w.iter().map(|w| w / min_sum * total).collect()
+        } else {
+            let extra = total - min_sum;
+            let d: f64 = desire.iter().sum();
+            min_w
+                .iter()
+                .zip(&desire)
+                .map(|(m, k)| m + extra * k / d)
+                .collect()
+        };
         let lead = size * 1.25;
         let draw_row = |w: &mut Writer, cells: &[String], bold: bool| {
             let wrapped: Vec<Vec<Vec<u8>>> = (0..cols)
