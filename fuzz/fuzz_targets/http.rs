@@ -8,6 +8,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(r) = http::parse_response(data, "HTTP") {
         let _ = http::title(&r.body);
         let _ = http::has_password_input(&r.body);
+        let _ = http::meta_refresh(&r.body);
         let mut obs = medguard_discover::Observation::new("http");
         let _ = http::describe(&mut obs, &r);
     }

@@ -74,6 +74,13 @@ pub fn run<E: RuleEngine>(
     mut folder: Folder,
     masker: &Masker,
 ) -> RunOutput {
+    // The EVTX parser's own thread pool blocks a rayon worker while it waits for its chunks; inside
+    // our per-file parallelism that can starve the pool, so each file is parsed on one thread and
+    // the cores are used across files and across detection batches instead.
+    let opts = &ReadOptions {
+        evtx_threads: 1,
+        ..opts.clone()
+    };
     let pending = AtomicU64::new(0);
     let dropped = AtomicU64::new(0);
     let shared: &E = engine;

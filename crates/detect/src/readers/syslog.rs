@@ -75,8 +75,10 @@ fn kv_pairs(msg: &str) -> impl Iterator<Item = (&str, &str)> {
         loop {
             let eq = rest.find('=')?;
             let key_start = rest[..eq]
-                .rfind(|c: char| !(c.is_ascii_alphanumeric() || "_.-".contains(c)))
-                .map(|i| i + 1)
+                .char_indices()
+                .rev()
+                .find(|(_, c)| !(c.is_ascii_alphanumeric() || "_.-".contains(*c)))
+                .map(|(i, c)| i + c.len_utf8())
                 .unwrap_or(0);
             let key = &rest[key_start..eq];
             let after = &rest[eq + 1..];
@@ -144,6 +146,13 @@ mod tests {
         assert_eq!(e.get_str("user").as_deref(), Some("bob"));
         assert_eq!(e.get_str("file").as_deref(), Some("/phi/a b.pdf"));
         assert!(e.timestamp.is_some());
+    }
+
+    #[test]
+    fn multibyte_before_equals() {
+        // Found by proptest: a multi-byte character right before `=` must not split a char.
+        let e = parse_message("é=1 ü\u{2603}x=2", "t".into());
+        assert_eq!(e.get_str("x").as_deref(), Some("2"));
     }
 
     #[test]
