@@ -211,6 +211,8 @@ pub fn connection_window() -> usize {
 
 /// Ports tried first to tell whether a host is there at all.
 const DISCOVERY_PORTS: &[u16] = &[80, 443, 445, 22, 3389, 104, 139, 8080, 23, 9100];
+/// Raw (JetDirect) print ports: no fallback probe is ever sent there.
+pub const RAW_PRINT_PORTS: &[u16] = &[9100, 9101, 9102];
 /// Probes of protocols where the server greets first: skipped as fallbacks on a silent port.
 const SERVER_SPEAKS_FIRST: &[&str] = &["ssh", "ftp", "telnet", "vnc", "smtp", "pop3", "imap"];
 /// How many discovery connects before a silent host is given up.
@@ -600,6 +602,9 @@ impl Host<'_> {
                 break;
             }
         }
+        // Anything sent to a raw print port may come out of the printer: only the passive banner
+        // read (and probes registered for the port) ever touch it.
+        let raw_print = RAW_PRINT_PORTS.contains(&port);
         if found.is_none() && t == Transport::Tcp {
             banner = self.banner(port).await;
             let silent = banner.is_none();
@@ -610,6 +615,7 @@ impl Host<'_> {
                 .copied()
                 .filter(|p| {
                     p.transport == Transport::Tcp
+                        && !raw_print
                         && !tried.contains(&p.name)
                         && self.opts().allows(p.intrusiveness)
                         // A service that said nothing is not one that greets first.

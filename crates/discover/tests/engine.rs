@@ -425,3 +425,66 @@ async fn classifies_the_virtual_practice() {
     assert_eq!(fridge.asset.vendor.as_deref(), Some("Dickson"));
     assert_eq!(fridge.asset.model.as_deref(), Some("DWE2-LAN"));
 }
+
+static SPY_RAN: AtomicUsize = AtomicUsize::new(0);
+static SPY_PROBE: Probe = Probe {
+    name: "test-spy",
+    transport: Transport::Tcp,
+    ports: &[],
+    intrusiveness: Intrusiveness::Safe,
+    fallback: true,
+    sends: "test only",
+    run: spy_run,
+};
+fn spy_run(_ctx: ProbeContext) -> ProbeFuture {
+    Box::pin(async {
+        SPY_RAN.fetch_add(1, Ordering::SeqCst);
+        Err(ProbeError::NotThisProtocol {
+            protocol: "test-spy",
+            reason: "test".into(),
+        })
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_sent_to_raw_print_ports() {
+    let host = ip(66, 0, 7);
+    let printer = TcpListener::bind((host, 9100)).await.expect("bind 9100");
+    let received = Arc::new(AtomicUsize::new(0));
+    let r2 = received.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = printer.accept().await {
+            let r2 = r2.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 256];
+                while let Ok(n) = tokio::io::AsyncReadExt::read(&mut s, &mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    r2.fetch_add(n, Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    let other = closing_listener(host).await;
+    let mut probes: Vec<&'static Probe> = medguard_discover::probes::registry().to_vec();
+    probes.push(&SPY_PROBE);
+    let results = Scanner::with_probes(opts(vec![9100, other]), probes)
+        .run_collect(vec![target(host)])
+        .await;
+    let r = find(&results, host);
+    assert!(
+        r.asset.services.iter().any(|s| s.port == 9100),
+        "9100 reported"
+    );
+    assert_eq!(
+        received.load(Ordering::SeqCst),
+        0,
+        "bytes were sent to the raw print port"
+    );
+    assert_eq!(
+        SPY_RAN.load(Ordering::SeqCst),
+        1,
+        "the fallback ran on the other port only"
+    );
+}
