@@ -261,3 +261,40 @@ async fn lighttpd_meta_refresh_to_a_login_page_is_followed() {
     assert_eq!(attr(&obs, "title"), Some("Imaging Console Login"));
     assert_eq!(ids(&obs), vec!["http-admin-no-tls"]);
 }
+
+#[tokio::test]
+async fn nothing_is_sent_to_a_raw_print_port() {
+    use tokio::io::AsyncReadExt;
+    // A "printer" on 127.77.0.91:9100 that records whether any byte arrived.
+    let listener = match TcpListener::bind("127.77.0.91:9100").await {
+        Ok(l) => l,
+        Err(e) => panic!("failed to bind the lab print port 127.77.0.91:9100: {e}"),
+    };
+    let addr = listener.local_addr().expect("addr");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 64];
+                if let Ok(n) = s.read(&mut buf).await
+                    && n > 0
+                {
+                    let _ = tx.send(n);
+                }
+            });
+        }
+    });
+    for run in [
+        PROBE.run,
+        HTTPS_PROBE.run,
+        medguard_discover::probes::tls::PROBE.run,
+    ] {
+        assert!(matches!(
+            run(ProbeContext::new(addr)).await,
+            Err(ProbeError::NotThisProtocol { .. })
+        ));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(rx.try_recv().is_err(), "bytes reached the print port");
+}

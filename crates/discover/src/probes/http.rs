@@ -15,6 +15,8 @@
 //!   unidentified ports. The protocol is `https` only when an HTTP answer came back inside TLS,
 //!   else `tls` (with `http_error` saying why).
 //!
+//! Neither probe sends anything to a raw printing port (9100–9103), where any bytes may print.
+//!
 //! ## Attributes
 //! `http_status` (e.g. `200`), `server` (the `Server` header), `title` (the HTML `<title>`),
 //! `login_form` (`true` when the page has an `<input type="password">`), `www_authenticate` (the
@@ -573,8 +575,24 @@ where
     .await
 }
 
+/// Raw printing ports (HP JetDirect / AppSocket): whatever arrives there is printed, so no fallback
+/// guess may send anything to them.
+pub const RAW_PRINT_PORTS: &[u16] = &[9100, 9101, 9102, 9103];
+
+/// Refuse to send a guess to a raw printing port (before connecting).
+pub fn refuse_raw_print_port(ctx: &ProbeContext, protocol: &'static str) -> Result<(), ProbeError> {
+    if RAW_PRINT_PORTS.contains(&ctx.addr.port()) {
+        return Err(ProbeError::NotThisProtocol {
+            protocol,
+            reason: "raw print port: anything sent there may be printed, so nothing is sent".into(),
+        });
+    }
+    Ok(())
+}
+
 fn run_http(ctx: ProbeContext) -> ProbeFuture {
     Box::pin(async move {
+        refuse_raw_print_port(&ctx, "http")?;
         let host = host_header(&ctx, 80);
         let mut stream = io::connect(&ctx).await?;
         let first = get(&mut stream, &ctx, &build_get(&host, "/")).await;
@@ -728,6 +746,7 @@ pub async fn tls_connect(
 
 fn run_https(ctx: ProbeContext) -> ProbeFuture {
     Box::pin(async move {
+        refuse_raw_print_port(&ctx, "https")?;
         // First the hand-built ClientHellos (versions and certificate), then HTTP inside TLS.
         let started = tokio::time::Instant::now();
         let report = super::tls::scan(&ctx).await?;

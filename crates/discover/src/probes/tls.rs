@@ -796,6 +796,7 @@ async fn attempt(ctx: &ProbeContext, version: TlsVersion) -> Result<Attempt, Pro
 /// Check every version, one connection at a time; the most common (1.2) first so a non-TLS port
 /// costs one connection.
 pub async fn scan(ctx: &ProbeContext) -> Result<TlsReport, ProbeError> {
+    super::http::refuse_raw_print_port(ctx, "tls")?;
     let order = [
         TlsVersion::Tls12,
         TlsVersion::Tls13,
