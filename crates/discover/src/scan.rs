@@ -211,8 +211,8 @@ pub fn connection_window() -> usize {
 
 /// Ports tried first to tell whether a host is there at all.
 const DISCOVERY_PORTS: &[u16] = &[80, 443, 445, 22, 3389, 104, 139, 8080, 23, 9100];
-/// Raw (JetDirect) print ports: no fallback probe is ever sent there.
-pub const RAW_PRINT_PORTS: &[u16] = &[9100, 9101, 9102];
+/// Raw (JetDirect) print ports 9100-9103: no fallback probe is ever sent there.
+pub const RAW_PRINT_PORTS: &[u16] = &[9100, 9101, 9102, 9103];
 /// Probes of protocols where the server greets first: skipped as fallbacks on a silent port.
 const SERVER_SPEAKS_FIRST: &[&str] = &["ssh", "ftp", "telnet", "vnc", "smtp", "pop3", "imap"];
 /// How many discovery connects before a silent host is given up.
