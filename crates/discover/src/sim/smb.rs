@@ -199,6 +199,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn smb1_only_device_is_read_from_the_smb1_reply() {
+        // An old scanner or NAS without SMB2: it drops the SMB2 NEGOTIATE.
+        let addr = start(SmbPersona {
+            max_dialect: 0,
+            signing_required: true,
+            name: "SCANNER01".into(),
+            ..SmbPersona::default()
+        })
+        .await;
+        let obs = (PROBE.run)(ProbeContext::new(addr)).await.expect("probe");
+        assert_eq!(obs.attributes["smb1"], "true");
+        assert!(!obs.attributes.contains_key("smb2_dialect"));
+        assert_eq!(obs.attributes["signing"], "required");
+        assert_eq!(obs.attributes["netbios_name"], "SCANNER01");
+        assert_eq!(obs.hostname.as_deref(), Some("SCANNER01"));
+        assert_eq!(obs.banner.as_deref(), Some("SMB1 (NT LM 0.12) only"));
+        assert_eq!(ids(&obs), vec!["smbv1-enabled"]);
+    }
+
+    #[tokio::test]
     async fn hardened_server_has_no_findings() {
         let addr = start(SmbPersona {
             smb1: false,
