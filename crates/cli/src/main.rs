@@ -68,6 +68,12 @@ pub enum Command {
     Plan(cmd::plan::Args),
     /// Breach notification decision support for an incident (four factors, safe harbor, deadlines).
     Incident(cmd::incident::Args),
+    /// Catch attacks in log files (EVTX, Windows XML/JSON, syslog, JSON Lines, EHR audit exports) with Sigma rules.
+    Detect(cmd::detect::Args),
+    /// Receive syslog live (UDP, TCP, TLS), detect attacks as they happen, store and print alerts.
+    Watch(cmd::watch::Args),
+    /// Sigma rule tools: `rules check DIR` lists every rule that does not load, and why.
+    Rules(cmd::rules::Args),
 }
 
 fn main() {
@@ -102,5 +108,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Risk(args) => cmd::risk::run(g, args),
         Command::Plan(args) => cmd::plan::run(g, args),
         Command::Incident(args) => cmd::incident::run(g, args),
+        Command::Detect(args) => cmd::detect::run(g, args),
+        Command::Watch(args) => cmd::watch::run(g, args),
+        Command::Rules(args) => cmd::rules::run(g, args),
     }
 }

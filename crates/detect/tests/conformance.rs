@@ -19,6 +19,13 @@ fn sigma_dir() -> Option<PathBuf> {
     d.is_dir().then_some(d)
 }
 
+/// Say loudly that a suite was skipped. Written to the process's stderr directly, not through
+/// `eprintln!`, so the test harness does not swallow it for a passing test.
+fn skipped(what: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {what}");
+}
+
 fn yaml_field<'a>(text: &'a str, key: &str) -> Vec<&'a str> {
     text.lines()
         .filter_map(|l| {
@@ -46,9 +53,9 @@ fn info_files(dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn sigmahq_regression_suite() {
     let Some(dir) = sigma_dir() else {
-        eprintln!(
-            "SKIPPED: SigmaHQ conformance suite: no ../shared/data/sigma beside the repository and no \
-             MEDGUARD_SIGMA_DIR; nothing was checked"
+        skipped(
+            "SigmaHQ conformance suite: no ../shared/data/sigma beside the repository and no \
+             MEDGUARD_SIGMA_DIR; nothing was checked",
         );
         return;
     };
@@ -161,7 +168,7 @@ fn evtx_samples_dir() -> Option<PathBuf> {
 #[test]
 fn damaged_evtx_samples() {
     let Some(dir) = evtx_samples_dir() else {
-        eprintln!("SKIPPED: EVTX samples: no ../shared/data/evtx-samples beside the repository");
+        skipped("EVTX samples: no ../shared/data/evtx-samples beside the repository");
         return;
     };
     let opts = ReadOptions::default();

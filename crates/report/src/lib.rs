@@ -9,12 +9,13 @@
 //! Every value shown is escaped with [`esc`]; charts are deterministic hand-written SVG ([`chart`]) so
 //! reports are reproducible and snapshot-testable.
 
+pub mod alerts;
 pub mod chart;
 pub mod discovery;
 pub mod map;
-pub mod vulns;
 pub mod phi;
 pub mod risk;
+pub mod vulns;
 
 use medguard_store::{SqliteStore, StoreError};
 use std::fmt::Write;
@@ -36,9 +37,10 @@ type SectionFn = fn(&SqliteStore) -> Result<Option<Section>, StoreError>;
 /// The sections of the main report, in order. Each capability appends its own.
 const SECTIONS: &[SectionFn] = &[
     discovery::section,
-    vulns::section,
     phi::section,
+    vulns::section,
     risk::section,
+    alerts::section,
 ];
 
 /// Render the main HTML report from everything in the store.

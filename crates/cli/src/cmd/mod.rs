@@ -1,5 +1,6 @@
 pub mod assess;
 pub mod demo;
+pub mod detect;
 pub mod import;
 pub mod incident;
 pub mod intel;
@@ -8,6 +9,8 @@ pub mod phi;
 pub mod plan;
 pub mod report;
 pub mod risk;
+pub mod rules;
 pub mod sbom;
 pub mod scan;
 pub mod vulns;
+pub mod watch;
