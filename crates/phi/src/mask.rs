@@ -28,7 +28,8 @@ pub enum KeyError {
 /// HMAC-SHA256 of normalized values under a per-install secret key.
 #[derive(Clone)]
 pub struct Hasher {
-    key: [u8; 32],
+    /// HMAC state with the key already absorbed; cloned per value.
+    mac: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for Hasher {
@@ -40,7 +41,12 @@ impl std::fmt::Debug for Hasher {
 impl Hasher {
     /// A hasher with a fixed key (tests, fuzzing).
     pub fn with_key(key: [u8; 32]) -> Self {
-        Hasher { key }
+        // HMAC takes keys of any length: this cannot fail.
+        let mac = match <Hmac<Sha256> as Mac>::new_from_slice(&key) {
+            Ok(m) => m,
+            Err(_) => unreachable!("HMAC accepts any key length"),
+        };
+        Hasher { mac }
     }
 
     /// Load the key at `path`, creating it (32 random bytes, hex, mode 0600) on first use.
@@ -53,7 +59,7 @@ impl Hasher {
                 let key: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Invalid {
                     path: path.to_path_buf(),
                 })?;
-                Ok(Hasher { key })
+                Ok(Hasher::with_key(key))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key: [u8; 32] = rand::random();
@@ -74,7 +80,7 @@ impl Hasher {
                 let mut f = opts.open(path).map_err(create)?;
                 f.write_all(hex::encode(key).as_bytes()).map_err(create)?;
                 f.write_all(b"\n").map_err(create)?;
-                Ok(Hasher { key })
+                Ok(Hasher::with_key(key))
             }
             Err(source) => Err(KeyError::Read {
                 path: path.to_path_buf(),
@@ -85,16 +91,18 @@ impl Hasher {
 
     /// The keyed hash of a value of a kind: 32 hex digits.
     pub fn hash(&self, kind: PhiKind, value: &str) -> String {
-        // The key is 32 bytes; HMAC accepts any key length, so this cannot fail.
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.key) {
-            Ok(m) => m,
-            Err(_) => return String::new(),
-        };
+        let mut mac = self.mac.clone();
         mac.update(kind.as_str().as_bytes());
         mac.update(&[0]);
         mac.update(normalize(kind, value).as_bytes());
         let out = mac.finalize().into_bytes();
-        hex::encode(&out[..16])
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut s = String::with_capacity(32);
+        for b in out.iter().take(16) {
+            s.push(char::from(HEX[usize::from(b >> 4)]));
+            s.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        s
     }
 }
 

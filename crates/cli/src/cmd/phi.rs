@@ -95,7 +95,7 @@ impl<W: Write> FindingSink for Sink<'_, W> {
     fn file(&mut self, report: &PhiFileReport, findings: &[PhiFinding]) -> Result<(), SinkError> {
         if self.json {
             for f in findings {
-                output::json_line(&mut self.out, "phi_finding", f)?;
+                finding_line(&mut self.out, f)?;
             }
         }
         if let Some(w) = self.writer.as_mut() {
@@ -140,6 +140,28 @@ impl<W: Write> FindingSink for Sink<'_, W> {
     }
 }
 
+/// One `phi_finding` record, serialized straight to the (buffered) output: a scan can produce
+/// millions of them.
+fn finding_line(out: &mut impl Write, f: &PhiFinding) -> std::io::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Line<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        schema: u32,
+        #[serde(flatten)]
+        finding: &'a PhiFinding,
+    }
+    serde_json::to_writer(
+        &mut *out,
+        &Line {
+            kind: "phi_finding",
+            schema: 1,
+            finding: f,
+        },
+    )?;
+    out.write_all(b"\n")
+}
+
 fn key_path(g: &GlobalArgs, key: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if let Some(k) = key {
         return Ok(k);
@@ -177,7 +199,7 @@ fn scan(g: &GlobalArgs, a: ScanArgs) -> anyhow::Result<i32> {
     let stdout = std::io::stdout();
     let mut sink = Sink {
         json: g.json,
-        out: stdout.lock(),
+        out: std::io::BufWriter::with_capacity(64 << 10, stdout.lock()),
         writer,
         files: Vec::new(),
         examples: a.examples,
