@@ -58,6 +58,21 @@ struct Raw {
     practice: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
     #[serde(default)]
     answers: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+    #[serde(default)]
+    alternatives: BTreeMap<Spanned<String>, Spanned<Alternative>>,
+}
+
+/// An equivalent alternative measure for an addressable specification (45 CFR 164.306(d)(3)).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Alternative {
+    measure: String,
+    justification: String,
+}
+
+/// The answer id under which an alternative measure for a control is stored.
+pub fn alternative_id(control: &str) -> String {
+    format!("alternative:{control}")
 }
 
 const MAX_TEXT: usize = 2000;
@@ -188,6 +203,40 @@ pub fn parse(file: &str, text: &str, catalog: &Catalog) -> Result<AnswersFile, A
             note: note.filter(|n| !n.is_empty()),
         });
     }
+    for (key, value) in &raw.alternatives {
+        let id = key.get_ref();
+        let Some(ctrl) = catalog.control(id) else {
+            return Err(bad(
+                key.span(),
+                format!("unknown control {id:?} in [alternatives]"),
+            ));
+        };
+        if !catalog.addressable(ctrl) {
+            return Err(bad(
+                key.span(),
+                format!(
+                    "{id} maps only to required HIPAA specifications: an alternative measure is allowed for addressable ones only (45 CFR 164.306(d)(3))"
+                ),
+            ));
+        }
+        let alt = value.get_ref();
+        let (m, j) = (alt.measure.trim(), alt.justification.trim());
+        if m.is_empty() || j.is_empty() || m.len() > MAX_TEXT || j.len() > MAX_TEXT {
+            return Err(bad(
+                value.span(),
+                format!(
+                    "the alternative for {id} needs a measure and a justification (1 to {MAX_TEXT} characters each)"
+                ),
+            ));
+        }
+        out.answers.push(FileAnswer {
+            question: alternative_id(id),
+            value: AnswerValue::Yes,
+            note: Some(format!(
+                "alternative measure: {m}; why it is reasonable and appropriate: {j}"
+            )),
+        });
+    }
     Ok(out)
 }
 
@@ -250,6 +299,20 @@ usb-encryption = "n/a"
         let text = "[answerz]\n";
         assert!(parse("a.toml", text, &cat()).is_err());
         let text = "[answers]\nmfa-email = { answer = \"yes\", nite = \"x\" }\n";
+        assert!(parse("a.toml", text, &cat()).is_err());
+    }
+
+    #[test]
+    fn alternatives_only_for_addressable_controls() {
+        let text = "[alternatives]\nC19 = { measure = \"badge tap-out\", justification = \"shared clinical stations\" }\n";
+        let a = parse("a.toml", text, &cat()).expect("parse");
+        assert_eq!(a.answers[0].question, "alternative:C19");
+        let text = "[alternatives]\nC08 = { measure = \"x\", justification = \"y\" }\n";
+        let Err(AnswersError::Invalid(d)) = parse("a.toml", text, &cat()) else {
+            panic!("C08 (unique user identification) is required, not addressable");
+        };
+        assert!(d.message.contains("required"), "{}", d.message);
+        let text = "[alternatives]\nC19 = { measure = \"x\" }\n";
         assert!(parse("a.toml", text, &cat()).is_err());
     }
 

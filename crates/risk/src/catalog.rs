@@ -810,8 +810,28 @@ impl Catalog {
             .find(|g| g.categories.contains(&category))
     }
 
-    /// Whether `id` names any question (profile, scope or control).
+    /// Whether a control maps to at least one addressable HIPAA implementation specification, so
+    /// an equivalent alternative measure may be documented instead (45 CFR 164.306(d)(3)).
+    pub fn addressable(&self, control: &Control) -> bool {
+        let Some(hipaa) = self.frameworks.iter().find(|f| f.id == "hipaa") else {
+            return false;
+        };
+        control.mappings.get("hipaa").is_some_and(|ids| {
+            ids.iter().any(|id| {
+                hipaa
+                    .requirements
+                    .iter()
+                    .any(|r| &r.id == id && r.kind.as_deref() == Some("addressable"))
+            })
+        })
+    }
+
+    /// Whether `id` names any question (profile, scope or control), or an alternative measure
+    /// (`alternative:<control>`) for an addressable control.
     pub fn knows_question(&self, id: &str) -> bool {
+        if let Some(c) = id.strip_prefix("alternative:") {
+            return self.control(c).is_some_and(|c| self.addressable(c));
+        }
         self.profile.iter().any(|p| p.id == id)
             || self.scope.iter().any(|s| s.id == id)
             || self.questions.iter().any(|q| q.id == id)

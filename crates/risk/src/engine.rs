@@ -370,6 +370,11 @@ pub fn controls(inputs: &Inputs, scope: &BTreeMap<String, Option<bool>>) -> Vec<
                         continue;
                     }
                     match inputs.answer(&q.id) {
+                        // "n/a" where the question always applies (a hand-edited store) counts
+                        // as not known.
+                        Some(a) if a.value == AnswerValue::NotApplicable && !q.allow_na => {
+                            answered.push(ControlState::Unknown);
+                        }
                         Some(a) => {
                             answered.push(a.value.state());
                             if let Some(n) = &a.note {
@@ -418,6 +423,26 @@ pub fn controls(inputs: &Inputs, scope: &BTreeMap<String, Option<bool>>) -> Vec<
                 };
                 state
             };
+            if result.state.is_gap()
+                && let Some(alt) = inputs.answer(&crate::answers::alternative_id(&c.id))
+            {
+                // A documented equivalent measure for an addressable specification.
+                result.state = ControlState::Alternative;
+                result.confidence = CONF_ATTESTED;
+                if let Some(n) = &alt.note {
+                    notes.push(n.clone());
+                }
+                evidence.push(ControlEvidence {
+                    source: EvidenceSource::Attestation,
+                    summary: alt.note.clone().unwrap_or_default(),
+                    observed_at: alt.answered_at,
+                    valid_until: alt.answered_at + Duration::days(365),
+                    confidence: CONF_ATTESTED,
+                    state: ControlState::Alternative,
+                    rule: alt.question.clone(),
+                    fresh: true,
+                });
+            }
             if evidence.iter().any(|e| !e.fresh) {
                 notes.push(
                     "older scan evidence was too stale to decide; the questionnaire was used"
