@@ -66,10 +66,14 @@ pub fn start_isolated(
     let inner_path = dir.path().join("inner.sh");
     std::fs::write(&inner_path, inner)
         .unwrap_or_else(|e| panic!("failed to write the {name} namespace script: {e}"));
+    // A watchdog ends the whole group when the test process is gone, even if it died without
+    // dropping the peer (a killed test must not leave servers behind).
     let outer = format!(
-        "unshare -n sh {inner} &\nexec socat TCP-LISTEN:{port},bind={ip},fork,reuseaddr UNIX-CONNECT:{sock}\n",
+        "unshare -n sh {inner} &\nsocat TCP-LISTEN:{port},bind={ip},fork,reuseaddr UNIX-CONNECT:{sock} &\n\
+         while kill -0 {owner} 2>/dev/null; do sleep 1; done\nkill -KILL 0\n",
         inner = quote(&inner_path.display().to_string()),
         sock = sock.display(),
+        owner = std::process::id(),
     );
     let mut cmd = Command::new("sh");
     cmd.arg("-c").arg(outer).current_dir(dir.path());
