@@ -3,7 +3,7 @@
 
 use medguard_discover::probes::vnc::PROBE;
 use medguard_discover::{Observation, ProbeContext};
-use medguard_lab::tigervnc::start_tigervnc;
+use medguard_lab::tigervnc::{start_tigervnc, start_tigervnc_with};
 
 fn ids(obs: &Observation) -> Vec<&'static str> {
     obs.findings.iter().map(|f| f.id).collect()
@@ -29,4 +29,25 @@ async fn tigervnc_with_vnc_password_is_weak_but_not_open() {
         .expect("probe real Xtigervnc");
     assert_eq!(obs.attributes["security_types"], "VNC Authentication");
     assert_eq!(ids(&obs), vec!["vnc-weak-auth"]);
+}
+
+#[tokio::test]
+async fn tigervnc_vencrypt_tls_without_password_is_a_finding() {
+    let vnc = start_tigervnc_with("TLSNone", None);
+    let obs = (PROBE.run)(ProbeContext::new(vnc.addr))
+        .await
+        .expect("probe real Xtigervnc");
+    assert_eq!(obs.attributes["security_types"], "VeNCrypt");
+    assert_eq!(obs.attributes["vencrypt_subtypes"], "TLSNone");
+    assert_eq!(ids(&obs), vec!["vnc-no-auth"]);
+}
+
+#[tokio::test]
+async fn tigervnc_vencrypt_with_password_is_not_open() {
+    let vnc = start_tigervnc_with("TLSVnc", Some("xray-2024"));
+    let obs = (PROBE.run)(ProbeContext::new(vnc.addr))
+        .await
+        .expect("probe real Xtigervnc");
+    assert_eq!(obs.attributes["vencrypt_subtypes"], "TLSVnc");
+    assert!(obs.findings.is_empty(), "{:?}", obs.findings);
 }

@@ -1,5 +1,6 @@
 //! TigerVNC's standalone X server (Debian `tigervnc-standalone-server`) on loopback: a VNC server
-//! with no password (`-SecurityTypes None`) or with a classic VNC password (`VncAuth`).
+//! with no password (`-SecurityTypes None`), a classic VNC password (`VncAuth`) or any other
+//! TigerVNC security type list (e.g. VeNCrypt `TLSNone`).
 
 use crate::{Peer, free_tcp_port, require, spawn, wait_tcp, workdir};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -51,6 +52,15 @@ fn free_display() -> u16 {
 /// Start Xtigervnc on 127.0.0.1 and a free port. `password`: `None` offers security type None,
 /// `Some(p)` offers VncAuth with password `p` (written with `vncpasswd -f`).
 pub fn start_tigervnc(password: Option<&str>) -> TigerVnc {
+    match password {
+        None => start_tigervnc_with("None", None),
+        Some(p) => start_tigervnc_with("VncAuth", Some(p)),
+    }
+}
+
+/// Start Xtigervnc with TigerVNC's `-SecurityTypes` list (e.g. `TLSNone`, `VeNCrypt,TLSVnc`) and,
+/// for the password-based types, a VNC password file.
+pub fn start_tigervnc_with(security_types: &str, password: Option<&str>) -> TigerVnc {
     let bin = require("Xtigervnc", "tigervnc-standalone-server");
     let dir = workdir("tigervnc");
     let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -60,10 +70,9 @@ pub fn start_tigervnc(password: Option<&str>) -> TigerVnc {
     cmd.arg(format!(":{display}"))
         .args(["-rfbport", &port.to_string(), "-interface", "127.0.0.1"])
         .args(["-nolisten", "tcp", "-geometry", "640x480"]);
+    cmd.args(["-SecurityTypes", security_types]);
     match password {
-        None => {
-            cmd.args(["-SecurityTypes", "None"]);
-        }
+        None => {}
         Some(p) => {
             let vncpasswd = require("vncpasswd", "tigervnc-tools");
             let file = dir.path().join("passwd");
@@ -83,8 +92,7 @@ pub fn start_tigervnc(password: Option<&str>) -> TigerVnc {
             assert!(out.status.success(), "vncpasswd failed: {}", out.status);
             std::fs::write(&file, out.stdout)
                 .unwrap_or_else(|e| panic!("failed to write the VNC password file: {e}"));
-            cmd.args(["-SecurityTypes", "VncAuth", "-PasswordFile"])
-                .arg(&file);
+            cmd.arg("-PasswordFile").arg(&file);
         }
     }
     let addr = SocketAddr::new(ip, port);

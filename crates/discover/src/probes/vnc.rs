@@ -7,13 +7,20 @@
 //!   the number is 0, a `U32` reason length and the reason string follow. Version 3.3 (§A.1): the
 //!   server decides alone and sends one `U32` security type (0 = failure + reason).
 //!
-//! What the probe sends: only its ProtocolVersion (`RFB 003.008\n`, or `RFB 003.007\n` /
-//! `RFB 003.003\n` for older servers). It reads the security types and closes without choosing one,
-//! so no authentication happens and no session starts.
+//! - VeNCrypt (security type 19, rfbproto "VeNCrypt"): after the client picks type 19 the server
+//!   sends its VeNCrypt version (`U8 0, U8 2`), the client echoes it, the server acks (`U8 0`) and
+//!   lists `U8 count` `U32` sub-types (256 Plain, 257 TLSNone, 258 TLSVnc, 259 TLSPlain, 260
+//!   X509None, 261 X509Vnc, 262 X509Plain, ...).
+//!
+//! What the probe sends: its ProtocolVersion (`RFB 003.008\n`, or `RFB 003.007\n` /
+//! `RFB 003.003\n` for older servers). It reads the security types; only when VeNCrypt is offered
+//! (and None is not) it picks type 19 and echoes the VeNCrypt version 0.2 to read the sub-type list.
+//! It then closes without choosing a sub-type: no TLS, no authentication, no session.
 //!
 //! Attributes: `rfb_version` (as the server sent it, e.g. `3.8`), `security_types` (names, e.g.
-//! `None, VNC Authentication`), `security_type_ids`, `failure_reason`. Findings: `vnc-no-auth` when
-//! security type 1 (None) is offered; `vnc-weak-auth` when classic VNC Authentication (type 2) is
+//! `None, VNC Authentication`), `security_type_ids`, `vencrypt_subtypes` (names), `failure_reason`.
+//! Findings: `vnc-no-auth` when security type 1 (None) or a VeNCrypt sub-type without
+//! authentication (TLSNone, X509None) is offered; `vnc-weak-auth` when classic VNC Authentication (type 2) is
 //! offered and none of the stronger types ([`STRONG`]).
 
 use crate::io;
@@ -27,6 +34,10 @@ pub const SEC_VNC_AUTH: u8 = 2;
 /// Security types that protect the session better than the classic 8-character DES challenge:
 /// RA2/RA2ne (RealVNC), TLS, VeNCrypt, SASL, Apple Remote Desktop (DH + AES).
 pub const STRONG: &[u8] = &[5, 6, 18, 19, 20, 30];
+/// Security type VeNCrypt.
+pub const SEC_VENCRYPT: u8 = 19;
+/// VeNCrypt sub-types that encrypt but do not authenticate.
+pub const VENCRYPT_NO_AUTH: &[u32] = &[257, 260];
 /// Longest failure reason kept.
 pub const MAX_REASON: usize = 1024;
 
@@ -141,6 +152,57 @@ pub fn security_message(s: &Security, minor: u16) -> Vec<u8> {
     out
 }
 
+/// Parse the VeNCrypt exchange the server sends after the client picked type 19: its version (2
+/// bytes), then — after the client echoed 0.2 — the ack and the sub-type list. `buf` holds the bytes
+/// after the version. `Ok(None)` when more bytes are needed.
+pub fn parse_vencrypt_subtypes(b: &[u8]) -> Result<Option<(Vec<u32>, usize)>, String> {
+    let Some(&ack) = b.first() else {
+        return Ok(None);
+    };
+    if ack != 0 {
+        return Err(format!("VeNCrypt version refused (ack {ack})"));
+    }
+    let Some(&n) = b.get(1) else {
+        return Ok(None);
+    };
+    let end = 2 + 4 * n as usize;
+    let Some(list) = b.get(2..end) else {
+        return Ok(None);
+    };
+    let subs = list
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    Ok(Some((subs, end)))
+}
+
+/// Encode the server's VeNCrypt ack and sub-type list (used by the simulator).
+pub fn vencrypt_subtypes_message(subs: &[u32]) -> Vec<u8> {
+    let mut out = vec![0, subs.len().min(255) as u8];
+    for s in subs.iter().take(255) {
+        out.extend_from_slice(&s.to_be_bytes());
+    }
+    out
+}
+
+/// Name of a VeNCrypt sub-type.
+pub fn vencrypt_name(t: u32) -> String {
+    match t {
+        1 => "None".into(),
+        2 => "VncAuth".into(),
+        256 => "Plain".into(),
+        257 => "TLSNone".into(),
+        258 => "TLSVnc".into(),
+        259 => "TLSPlain".into(),
+        260 => "X509None".into(),
+        261 => "X509Vnc".into(),
+        262 => "X509Plain".into(),
+        263 => "TLSSASL".into(),
+        264 => "X509SASL".into(),
+        other => format!("subtype-{other}"),
+    }
+}
+
 /// Name of a security type (IANA "RFB Security Types" registry).
 pub fn security_name(t: u8) -> String {
     match t {
@@ -185,8 +247,9 @@ pub static PROBE: Probe = Probe {
     intrusiveness: Intrusiveness::Safe,
     fallback: true,
     sends: "reads the server's RFB ProtocolVersion, answers with `RFB 003.008\\n` (or 3.7/3.3 for \
-            older servers, RFC 6143 §7.1.1), reads the offered security types and closes without \
-            choosing one",
+            older servers, RFC 6143 §7.1.1), reads the offered security types; if VeNCrypt (19) \
+            is offered without None, picks 19 and echoes VeNCrypt version 0.2 to read its sub-type \
+            list; closes without choosing a sub-type (no TLS, no login)",
     run,
 };
 
@@ -198,7 +261,7 @@ async fn probe(ctx: ProbeContext) -> Result<Observation, ProbeError> {
     let mut s = io::connect(&ctx).await?;
     let r = converse(&mut s, &ctx).await;
     io::close(s).await;
-    let ((major, minor), security) = r?;
+    let ((major, minor), security, vencrypt) = r?;
     let mut obs = Observation::new("vnc");
     obs.attr("rfb_version", format!("{major}.{minor}"));
     obs.banner = Some(format!("RFB {major:03}.{minor:03}"));
@@ -226,6 +289,23 @@ async fn probe(ctx: ProbeContext) -> Result<Observation, ProbeError> {
                     ),
                 );
             }
+            if let Some(subs) = &vencrypt {
+                let names: Vec<String> = subs.iter().map(|&t| vencrypt_name(t)).collect();
+                obs.attr("vencrypt_subtypes", names.join(", "));
+                if let Some(&t) = subs
+                    .iter()
+                    .find(|t| VENCRYPT_NO_AUTH.contains(t) || **t == 1)
+                {
+                    obs.finding(
+                        "vnc-no-auth",
+                        format!(
+                            "VeNCrypt offers sub-type {} (no password) among: {}",
+                            vencrypt_name(t),
+                            names.join(", ")
+                        ),
+                    );
+                }
+            }
             if types.contains(&SEC_NONE) {
                 obs.finding(
                     "vnc-no-auth",
@@ -243,10 +323,12 @@ async fn probe(ctx: ProbeContext) -> Result<Observation, ProbeError> {
     Ok(obs)
 }
 
+type Conversation = ((u16, u16), Security, Option<Vec<u32>>);
+
 async fn converse(
     s: &mut tokio::net::TcpStream,
     ctx: &ProbeContext,
-) -> Result<((u16, u16), Security), ProbeError> {
+) -> Result<Conversation, ProbeError> {
     let hello = io::read_until(s, ctx, 12, |b| (b.len() >= 12).then_some(12)).await?;
     let (major, minor) = parse_version(&hello).map_err(|reason| ProbeError::NotThisProtocol {
         protocol: "vnc",
@@ -266,12 +348,49 @@ async fn converse(
         protocol: "vnc",
         reason,
     };
-    match parse_security(&buf, rmin).map_err(malformed)? {
-        Some((sec, _)) => Ok(((major, minor), sec)),
-        None => Err(malformed(format!(
-            "security message truncated after {} bytes",
-            buf.len()
-        ))),
+    let sec = match parse_security(&buf, rmin).map_err(malformed)? {
+        Some((sec, _)) => sec,
+        None => {
+            return Err(malformed(format!(
+                "security message truncated after {} bytes",
+                buf.len()
+            )));
+        }
+    };
+    let vencrypt = match &sec {
+        Security::Types(t) if rmin >= 7 && t.contains(&SEC_VENCRYPT) && !t.contains(&SEC_NONE) => {
+            // Optional detail: a server that stops here is still identified.
+            vencrypt(s, ctx).await.ok()
+        }
+        _ => None,
+    };
+    Ok(((major, minor), sec, vencrypt))
+}
+
+/// Pick VeNCrypt, agree on version 0.2, read the sub-type list.
+async fn vencrypt(
+    s: &mut tokio::net::TcpStream,
+    ctx: &ProbeContext,
+) -> Result<Vec<u32>, ProbeError> {
+    let malformed = |reason: String| ProbeError::Malformed {
+        protocol: "vnc",
+        reason,
+    };
+    io::send(s, &[SEC_VENCRYPT], ctx).await?;
+    let v = io::read_until(s, ctx, 2, |b| (b.len() >= 2).then_some(2)).await?;
+    if v.as_slice() != [0, 2] {
+        return Err(malformed(format!("VeNCrypt version {v:?}, not 0.2")));
+    }
+    io::send(s, &[0, 2], ctx).await?;
+    let buf = io::read_until(s, ctx, 2 + 4 * 255, |b| match parse_vencrypt_subtypes(b) {
+        Ok(Some((_, n))) => Some(n),
+        Ok(None) => None,
+        Err(_) => Some(b.len()),
+    })
+    .await?;
+    match parse_vencrypt_subtypes(&buf).map_err(malformed)? {
+        Some((subs, _)) => Ok(subs),
+        None => Err(malformed("VeNCrypt sub-type list truncated".into())),
     }
 }
 
@@ -319,6 +438,17 @@ mod tests {
     }
 
     #[test]
+    fn vencrypt_subtype_lists() {
+        // ack 0, 2 sub-types: 257 TLSNone, 262 X509Plain.
+        let m = [0, 2, 0, 0, 1, 1, 0, 0, 1, 6];
+        assert_eq!(parse_vencrypt_subtypes(&m), Ok(Some((vec![257, 262], 10))));
+        assert_eq!(parse_vencrypt_subtypes(&m[..7]), Ok(None));
+        assert!(parse_vencrypt_subtypes(&[1]).is_err(), "version refused");
+        assert_eq!(vencrypt_subtypes_message(&[257, 262]), m.to_vec());
+        assert_eq!(vencrypt_name(257), "TLSNone");
+    }
+
+    #[test]
     fn product_hints() {
         assert_eq!(product(3, 889, &[30]).0, Some("Apple Remote Desktop"));
         assert_eq!(product(3, 8, &[16, 2]).0, Some("TightVNC"));
@@ -329,6 +459,9 @@ mod tests {
         #[test]
         fn parsers_never_panic(b in proptest::collection::vec(any::<u8>(), 0..600), minor in 0u16..10) {
             let _ = parse_version(&b);
+            if let Ok(Some((_, n))) = parse_vencrypt_subtypes(&b) {
+                prop_assert!(n <= b.len());
+            }
             if let Ok(Some((_, n))) = parse_security(&b, minor) {
                 prop_assert!(n <= b.len());
             }

@@ -1,7 +1,10 @@
 //! A simulated VNC server (RFC 6143): sends its ProtocolVersion, reads the client's, offers its
 //! security types, reads the client's choice and closes. It never serves a framebuffer.
 
-use crate::probes::vnc::{Security, parse_version, security_message, version_message};
+use crate::probes::vnc::{
+    SEC_VENCRYPT, Security, parse_version, security_message, vencrypt_subtypes_message,
+    version_message,
+};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -12,8 +15,10 @@ use tokio::time::timeout;
 pub struct VncPersona {
     /// RFB version announced, e.g. `(3, 8)`.
     pub version: (u16, u16),
-    /// Security types offered (1 = None, 2 = VNC Authentication, ...).
+    /// Security types offered (1 = None, 2 = VNC Authentication, 19 = VeNCrypt, ...).
     pub security_types: Vec<u8>,
+    /// VeNCrypt sub-types offered when the client picks type 19 (257 = TLSNone, 262 = X509Plain...).
+    pub vencrypt_subtypes: Vec<u32>,
 }
 
 impl Default for VncPersona {
@@ -22,6 +27,7 @@ impl Default for VncPersona {
         VncPersona {
             version: (3, 8),
             security_types: vec![1],
+            vencrypt_subtypes: Vec::new(),
         }
     }
 }
@@ -50,9 +56,20 @@ async fn session(mut s: TcpStream, p: VncPersona) -> std::io::Result<()> {
         Security::Types(p.security_types.clone())
     };
     s.write_all(&security_message(&offer, minor)).await?;
-    // Wait for the client's choice (or its departure), then close.
+    // Wait for the client's choice (or its departure); VeNCrypt lists its sub-types, then close.
     let mut choice = [0u8; 1];
-    let _ = s.read(&mut choice).await?;
+    if s.read(&mut choice).await? == 1 && choice[0] == SEC_VENCRYPT && minor >= 7 {
+        s.write_all(&[0, 2]).await?;
+        let mut v = [0u8; 2];
+        s.read_exact(&mut v).await?;
+        if v == [0, 2] {
+            s.write_all(&vencrypt_subtypes_message(&p.vencrypt_subtypes))
+                .await?;
+            let _ = s.read(&mut v).await?;
+        } else {
+            s.write_all(&[1]).await?;
+        }
+    }
     Ok(())
 }
 
@@ -88,6 +105,7 @@ mod tests {
         let addr = start(VncPersona {
             version: (3, 8),
             security_types: vec![16, 2],
+            vencrypt_subtypes: Vec::new(),
         })
         .await;
         let obs = (PROBE.run)(ProbeContext::new(addr)).await.expect("probe");
@@ -108,11 +126,26 @@ mod tests {
         let addr = start(VncPersona {
             version: (3, 8),
             security_types: vec![19, 2],
+            vencrypt_subtypes: vec![258, 262],
         })
         .await;
         let obs = (PROBE.run)(ProbeContext::new(addr)).await.expect("probe");
         assert_eq!(obs.attributes["security_type_ids"], "19,2");
+        assert_eq!(obs.attributes["vencrypt_subtypes"], "TLSVnc, X509Plain");
         assert!(obs.findings.is_empty(), "{:?}", obs.findings);
+    }
+
+    #[tokio::test]
+    async fn vencrypt_tls_without_password_is_a_finding() {
+        let addr = start(VncPersona {
+            version: (3, 8),
+            security_types: vec![19],
+            vencrypt_subtypes: vec![257],
+        })
+        .await;
+        let obs = (PROBE.run)(ProbeContext::new(addr)).await.expect("probe");
+        assert_eq!(obs.attributes["vencrypt_subtypes"], "TLSNone");
+        assert_eq!(ids(&obs), vec!["vnc-no-auth"]);
     }
 
     #[tokio::test]
@@ -120,6 +153,7 @@ mod tests {
         let addr = start(VncPersona {
             version: (3, 3),
             security_types: vec![1],
+            vencrypt_subtypes: Vec::new(),
         })
         .await;
         let obs = (PROBE.run)(ProbeContext::new(addr)).await.expect("probe");
@@ -132,6 +166,7 @@ mod tests {
         let addr = start(VncPersona {
             version: (3, 8),
             security_types: vec![],
+            vencrypt_subtypes: Vec::new(),
         })
         .await;
         let obs = (PROBE.run)(ProbeContext::new(addr)).await.expect("probe");
