@@ -26,7 +26,7 @@ impl std::ops::Deref for Isolated {
 impl Drop for Isolated {
     fn drop(&mut self) {
         let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{}", self.pgid)])
+            .args(["-s", "KILL", "--", &format!("-{}", self.pgid)])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
