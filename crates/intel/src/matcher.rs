@@ -467,34 +467,47 @@ pub fn evaluate(cve: &Compiled, comps: &[Component]) -> Option<Hit> {
         .enumerate()
         .flat_map(|(i, c)| c.cpes.iter().map(move |cpe| (i, cpe)))
         .collect();
-    let mut best: Option<Hit> = None;
-    for (config, crit) in cve.record.configurations.iter().zip(&cve.criteria) {
-        let mut hits: Vec<Hit> = Vec::new();
+    // (level, configuration, node, criterion, target) of the best vulnerable criterion; the
+    // evidence strings are only built for the winner.
+    let mut best: Option<(Level, usize, usize, usize, usize)> = None;
+    for (ci_, (config, crit)) in cve
+        .record
+        .configurations
+        .iter()
+        .zip(&cve.criteria)
+        .enumerate()
+    {
+        let mut hit: Option<(Level, usize, usize, usize)> = None;
         let node_levels: Vec<Level> = config
             .nodes
             .iter()
             .zip(crit)
-            .map(|(node, cpes)| {
-                let levels = node.cpe_match.iter().zip(cpes).map(|(m, c)| {
-                    let Some(c) = c else { return NO };
-                    let mut best_t = NO;
-                    for (ci, t) in &targets {
-                        let l = criterion_level(m, c, t);
-                        if l > NO && m.vulnerable && !node.negate {
-                            hits.push(Hit {
-                                level: l,
-                                criteria: m.criteria.clone(),
-                                range: m.range_text(),
-                                component: *ci,
-                                target: t.to_string(),
-                                end_excluding: m.version_end_excluding.clone(),
-                                end_including: m.version_end_including.clone(),
-                            });
+            .enumerate()
+            .map(|(ni, (node, cpes))| {
+                let levels = node
+                    .cpe_match
+                    .iter()
+                    .zip(cpes)
+                    .enumerate()
+                    .map(|(mi, (m, c))| {
+                        let Some(c) = c else { return NO };
+                        let mut best_t = NO;
+                        for (ti, (_, t)) in targets.iter().enumerate() {
+                            // Cheap pre-check: the product must be the same string.
+                            if let (Value::Text(a), Value::Text(b)) = (&c.product, &t.product)
+                                && a != b
+                            {
+                                continue;
+                            }
+                            let l = criterion_level(m, c, t);
+                            if l > NO && m.vulnerable && !node.negate && hit.is_none_or(|h| l > h.0)
+                            {
+                                hit = Some((l, ni, mi, ti));
+                            }
+                            best_t = best_t.max(l);
                         }
-                        best_t = best_t.max(l);
-                    }
-                    best_t
-                });
+                        best_t
+                    });
                 negated(combine(node.operator, levels), node.negate)
             })
             .collect();
@@ -505,17 +518,32 @@ pub fn evaluate(cve: &Compiled, comps: &[Component]) -> Option<Hit> {
         if value == NO {
             continue;
         }
-        if let Some(h) = hits.into_iter().max_by_key(|h| h.level) {
-            let h = Hit {
-                level: h.level.min(value),
-                ..h
-            };
-            if best.as_ref().is_none_or(|b| h.level > b.level) {
-                best = Some(h);
+        if let Some((l, ni, mi, ti)) = hit {
+            let l = l.min(value);
+            if best.is_none_or(|b| l > b.0) {
+                best = Some((l, ci_, ni, mi, ti));
             }
         }
     }
-    best
+    let (level, ci_, ni, mi, ti) = best?;
+    let m = cve
+        .record
+        .configurations
+        .get(ci_)?
+        .nodes
+        .get(ni)?
+        .cpe_match
+        .get(mi)?;
+    let (component, t) = targets.get(ti)?;
+    Some(Hit {
+        level,
+        criteria: m.criteria.clone(),
+        range: m.range_text(),
+        component: *component,
+        target: t.to_string(),
+        end_excluding: m.version_end_excluding.clone(),
+        end_including: m.version_end_including.clone(),
+    })
 }
 
 fn config_operator(c: &Configuration) -> Operator {
@@ -656,9 +684,11 @@ impl<'s, S: IntelStore + ?Sized> Matcher<'s, S> {
         let clinical = asset.category.is_clinical();
         let exposed_any = !asset.services.is_empty();
         let name = asset.display_name();
+        let identity = asset.identity();
+        let ip = asset.ip.map(|i| i.to_string());
         let base = |id: &str, source, severity, confidence, component: &Component| VulnMatch {
-            asset: asset.identity(),
-            ip: asset.ip.map(|i| i.to_string()),
+            asset: identity.clone(),
+            ip: ip.clone(),
             asset_name: name.clone(),
             id: id.to_string(),
             source,
@@ -684,7 +714,8 @@ impl<'s, S: IntelStore + ?Sized> Matcher<'s, S> {
         for c in &comps {
             for cpe in &c.cpes {
                 for cve in self.candidates(cpe)? {
-                    if seen.insert(cve.record.id.clone()) {
+                    // Each CVE is compiled once and shared: its address identifies it.
+                    if seen.insert(Arc::as_ptr(&cve) as usize) {
                         cands.push(cve);
                     }
                 }
