@@ -23,7 +23,7 @@ cp "$CARGO_TARGET_DIR/release/medguard" "$BIN"
 measure() { # label, then the command; prints wall seconds and peak RSS (MiB)
   local label=$1; shift
   /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" > "$OUT/$label.out" 2> "$OUT/$label.err" || true
-  read -r wall rss < "$OUT/time.txt"
+  read -r wall rss < <(tail -n1 "$OUT/time.txt")
   echo "$wall $((rss / 1024))"
 }
 

@@ -328,9 +328,15 @@ impl SigmaEngine {
             ..CorrelationConfig::default()
         };
         let mut inner = CorrelationEngine::new(config);
+        let mut sorted = pipelines.clone();
+        sorted.sort_by_key(|p| p.priority);
         for p in pipelines {
             inner.add_pipeline(p);
         }
+        // Rules are checked one by one (so each failure is reported), then added in one batch: the
+        // engine's candidate index is built once over all of them, instead of parking rules added
+        // one at a time in an evaluate-always fallback.
+        let mut good = rsigma_parser::SigmaCollection::new();
         let mut report = LoadReport::default();
         let mut info = HashMap::new();
         let mut correlations = Vec::new();
@@ -394,8 +400,14 @@ impl SigmaEngine {
                     });
                     continue;
                 }
-                match inner.add_rule(rule) {
+                let checked = {
+                    let mut t = rule.clone();
+                    rsigma_eval::apply_pipelines(&sorted, &mut t)
+                        .and_then(|()| rsigma_eval::compile_rule(&t).map(|_| ()))
+                };
+                match checked {
                     Ok(()) => {
+                        good.rules.push(rule.clone());
                         report.rules += 1;
                         known.extend(rule.id.iter().cloned());
                         known.extend(rule.name.iter().cloned());
@@ -434,6 +446,19 @@ impl SigmaEngine {
             for c in collection.correlations {
                 correlations.push((src.name.clone(), c));
             }
+        }
+        if let Err(e) = inner.add_collection(&good) {
+            // Every rule compiled on its own above; a batch failure is unexpected. Report it
+            // against all of them rather than pretending they loaded.
+            report.failed += report.rules;
+            report.rules = 0;
+            report.issues.push(LoadIssue {
+                file: "(all rules)".into(),
+                rule: None,
+                reason: format!("the rule set failed to load as a whole: {e}"),
+            });
+            info.clear();
+            known.clear();
         }
         for (_, c) in &correlations {
             known.extend(c.id.iter().cloned());

@@ -89,7 +89,8 @@ pub fn sniff(path: &Path, opts: &ReadOptions) -> Result<Format, DetectError> {
     }
     let text = String::from_utf8_lossy(&head);
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.starts_with('<') {
+    // Syslog lines also start with `<` (the PRI field), so only real XML starts count.
+    if trimmed.starts_with("<?xml") || trimmed.starts_with("<Event") {
         return Ok(Format::WindowsXml);
     }
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
@@ -174,4 +175,26 @@ pub fn collect_files(root: &Path) -> Result<Vec<PathBuf>, DetectError> {
     }
     out.sort();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_syslog_pri_as_syslog_not_xml() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let opts = ReadOptions::default();
+        let cases = [
+            ("a.log", "<34>Oct 11 22:14:15 fw01 sshd[1]: hi\n", Format::Syslog),
+            ("b.xml", "<?xml version='1.0'?><Events></Events>", Format::WindowsXml),
+            ("c.xml", "<Events><Event></Event></Events>", Format::WindowsXml),
+            ("d.json", "{\"a\":1}\n", Format::Json),
+        ];
+        for (name, text, want) in cases {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).expect("write");
+            assert_eq!(sniff(&p, &opts).expect("sniff"), want, "{name}");
+        }
+    }
 }
