@@ -53,7 +53,9 @@ echo "ratio medguard/ripgrep on text formats: $(awk -v a="$RG_TEXT" -v b="$MG_TE
 
 if [ -x "$PRESIDIO" ]; then
   # Presidio is ~10^4 times slower: a sample of the text files (about 150 KB).
+  set +o pipefail
   SAMPLE=$(find "$OUT/text" -type f -name '*note*' | sort | head -n 40; find "$OUT/text" -type f \( -name '*.csv' -o -name '*.hl7' \) | sort | head -n 4)
+  set -o pipefail
   # shellcheck disable=SC2086
   if P=$("$PRESIDIO" bench/phi_presidio.py $SAMPLE 2>"$OUT/presidio.err"); then
     PB=$(echo "$P" | sed -E 's/.*bytes=([0-9]+).*/\1/'); PC=$(echo "$P" | sed -E 's/.*cpu=([0-9.]+).*/\1/')
@@ -72,7 +74,7 @@ fi
 # Memory stays bounded: one large log file.
 BIG="$OUT/big/ehr-interface.log"
 mkdir -p "$OUT/big"
-LOG=$(find "$OUT/corpus" -name '*.log' | head -n1)
+LOG=$(find "$OUT/corpus" -name '*.log' | sort | head -n1 || true)
 while [ "$(stat -c %s "$BIG" 2>/dev/null || echo 0)" -lt $((BIG_MB * 1048576)) ]; do cat "$LOG" "$LOG" "$LOG" "$LOG" >> "$BIG"; done
 BIG_CPU=$(cpu "$BIN/medguard" -q phi scan "$BIG" --json --no-store --threads 1 --key "$OUT/key")
 echo "one ${BIG_MB} MB log: $(mbps "$(stat -c %s "$BIG")" "$BIG_CPU") MB/s/core, peak RSS $(( $(cat "$OUT/rss") / 1024 )) MB"
