@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Events evaluated per parallel batch.
 const BATCH: usize = 2048;
 /// Matched events kept for the correlation phase; beyond this, matches are counted and dropped.
-pub const MAX_PENDING: u64 = 2_000_000;
+pub const MAX_PENDING: u64 = 500_000;
 
 /// One file's read result and the events that matched a rule.
 type FileOutcome = (
