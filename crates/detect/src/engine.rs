@@ -122,6 +122,99 @@ impl Detections {
     }
 }
 
+/// Conditions a logsource mapping adds to a rule: every field must hold one of its values.
+#[derive(Debug, Clone, PartialEq)]
+struct Route(Vec<(String, Vec<serde_json::Value>)>);
+
+impl Route {
+    fn holds(&self, event: &LogEvent) -> bool {
+        self.0.iter().all(|(field, allowed)| {
+            event.fields.get(field).is_some_and(|v| {
+                allowed.iter().any(|a| match (a, v) {
+                    (serde_json::Value::String(x), serde_json::Value::String(y)) => {
+                        x.eq_ignore_ascii_case(y)
+                    }
+                    (serde_json::Value::Number(x), serde_json::Value::Number(y)) => {
+                        x.as_f64() == y.as_f64()
+                    }
+                    (serde_json::Value::Number(x), serde_json::Value::String(y)) => {
+                        y.trim().parse::<f64>().ok() == x.as_f64()
+                    }
+                    _ => false,
+                })
+            })
+        })
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct MappingDoc {
+    #[serde(default)]
+    transformations: Vec<MappingItem>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct MappingItem {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    conditions: HashMap<String, serde_json::Value>,
+    #[serde(default)]
+    rule_conditions: Vec<HashMap<String, String>>,
+}
+
+/// The `add_condition` routes of a mapping file, as (logsource constraints, conditions).
+type RouteTable = Vec<(
+    Vec<HashMap<String, String>>,
+    Vec<(String, Vec<serde_json::Value>)>,
+)>;
+
+fn route_table(yaml: &str) -> RouteTable {
+    let Ok(doc) = serde_saphyr::from_str::<MappingDoc>(yaml) else {
+        return Vec::new();
+    };
+    doc.transformations
+        .into_iter()
+        .filter(|t| t.kind == "add_condition")
+        .map(|t| {
+            let mut conds: Vec<(String, Vec<serde_json::Value>)> = t
+                .conditions
+                .into_iter()
+                .map(|(k, v)| match v {
+                    serde_json::Value::Array(a) => (k, a),
+                    other => (k, vec![other]),
+                })
+                .collect();
+            conds.sort_by(|a, b| a.0.cmp(&b.0));
+            (t.rule_conditions, conds)
+        })
+        .collect()
+}
+
+fn route_for(table: &RouteTable, ls: &rsigma_parser::LogSource) -> Route {
+    let mut out: Vec<(String, Vec<serde_json::Value>)> = Vec::new();
+    for (constraints, conds) in table {
+        let applies = constraints.iter().any(|c| {
+            c.get("type").is_some_and(|t| t == "logsource")
+                && [
+                    ("product", &ls.product),
+                    ("category", &ls.category),
+                    ("service", &ls.service),
+                ]
+                .iter()
+                .all(|(k, v)| match c.get(*k) {
+                    Some(want) => v.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(want)),
+                    None => true,
+                })
+        });
+        if applies {
+            out.extend(conds.iter().cloned());
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Route(out)
+}
+
 /// A detection engine. `detect` is stateless (call it from many threads); `correlate` keeps the
 /// correlation windows and must see events in time order.
 pub trait RuleEngine: Send + Sync {
@@ -139,6 +232,10 @@ pub struct SigmaEngine {
     info: HashMap<String, RuleInfo>,
     /// Keys of detection rules that only feed correlations (`generate: false`): not alerts.
     feed_only: HashSet<String>,
+    /// Rules not used by any correlation, grouped by their logsource route. Each group's engine
+    /// holds the rules without the routing conditions, so its candidate index is built from the
+    /// rules' own selections; the route is checked once per group instead of once per rule.
+    groups: Vec<(Route, rsigma_eval::Engine)>,
 }
 
 impl std::fmt::Debug for SigmaEngine {
@@ -233,15 +330,18 @@ pub struct EngineOptions {
 
 /// Load the rules `opts` names through the logsource mapping; every problem is in the report.
 pub fn load_engine(opts: &EngineOptions) -> Result<(SigmaEngine, LoadReport), crate::DetectError> {
-    let pipeline = match &opts.mapping {
+    let (pipeline, mapping_text) = match &opts.mapping {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| crate::DetectError::Mapping {
                 name: p.display().to_string(),
                 reason: e.to_string(),
             })?;
-            parse_mapping(&p.display().to_string(), &text)?
+            (parse_mapping(&p.display().to_string(), &text)?, text)
         }
-        None => parse_mapping("logsources.yml", BUILTIN_LOGSOURCES)?,
+        None => (
+            parse_mapping("logsources.yml", BUILTIN_LOGSOURCES)?,
+            BUILTIN_LOGSOURCES.to_string(),
+        ),
     };
     let mut issues = Vec::new();
     let mut sources = if opts.builtin {
@@ -252,7 +352,7 @@ pub fn load_engine(opts: &EngineOptions) -> Result<(SigmaEngine, LoadReport), cr
     for d in &opts.rule_dirs {
         sources.extend(rule_sources(d, &mut issues));
     }
-    let (engine, mut report) = SigmaEngine::load(&sources, vec![pipeline]);
+    let (engine, mut report) = SigmaEngine::load_routed(&sources, vec![pipeline], &mapping_text);
     report.failed += issues.len();
     report.files += issues.len();
     issues.extend(std::mem::take(&mut report.issues));
@@ -319,6 +419,21 @@ fn rule_key(id: &Option<String>, title: &str) -> String {
 impl SigmaEngine {
     /// Load `sources` through the routing `pipelines`, reporting every problem.
     pub fn load(sources: &[RuleSource], pipelines: Vec<Pipeline>) -> (SigmaEngine, LoadReport) {
+        Self::load_routed(sources, pipelines, BUILTIN_LOGSOURCES)
+    }
+
+    /// [`SigmaEngine::load`] with the mapping's YAML text, whose `add_condition` routes are also
+    /// used to group rules (see [`SigmaEngine::detect`]). `pipelines` must be parsed from it.
+    pub fn load_routed(
+        sources: &[RuleSource],
+        pipelines: Vec<Pipeline>,
+        mapping_yaml: &str,
+    ) -> (SigmaEngine, LoadReport) {
+        let table = if pipelines.is_empty() {
+            Vec::new()
+        } else {
+            route_table(mapping_yaml)
+        };
         let config = CorrelationConfig {
             // Detections of rules that only feed a correlation (`generate: false`) are not alerts.
             emit_detections: false,
@@ -447,6 +562,51 @@ impl SigmaEngine {
                 correlations.push((src.name.clone(), c));
             }
         }
+        // Rules a correlation refers to stay in the correlation engine (routed by the pipeline);
+        // all others go to route groups.
+        let referenced: HashSet<&String> = correlations
+            .iter()
+            .flat_map(|(_, c)| c.rules.iter())
+            .collect();
+        let mut grouped: Vec<(Route, rsigma_parser::SigmaCollection)> = Vec::new();
+        let mut for_correlation = rsigma_parser::SigmaCollection::new();
+        for rule in std::mem::take(&mut good.rules) {
+            let is_ref = rule.id.as_ref().is_some_and(|i| referenced.contains(i))
+                || rule.name.as_ref().is_some_and(|n| referenced.contains(n));
+            if is_ref || table.is_empty() {
+                for_correlation.rules.push(rule);
+                continue;
+            }
+            let route = route_for(&table, &rule.logsource);
+            match grouped.iter_mut().find(|(r, _)| *r == route) {
+                Some((_, c)) => c.rules.push(rule),
+                None => {
+                    let mut c = rsigma_parser::SigmaCollection::new();
+                    c.rules.push(rule);
+                    grouped.push((route, c));
+                }
+            }
+        }
+        let mut groups = Vec::new();
+        for (route, coll) in grouped {
+            let mut e = rsigma_eval::Engine::new();
+            match e.add_collection(&coll) {
+                Ok(()) => groups.push((route, e)),
+                Err(err) => {
+                    report.failed += coll.rules.len();
+                    report.rules -= coll.rules.len().min(report.rules);
+                    for r in &coll.rules {
+                        info.remove(&rule_key(&r.id, &r.title));
+                        report.issues.push(LoadIssue {
+                            file: "(rule group)".into(),
+                            rule: Some(r.id.clone().unwrap_or_else(|| r.title.clone())),
+                            reason: format!("the rule group failed to load: {err}"),
+                        });
+                    }
+                }
+            }
+        }
+        good = for_correlation;
         if let Err(e) = inner.add_collection(&good) {
             // Every rule compiled on its own above; a batch failure is unexpected. Report it
             // against all of them rather than pretending they loaded.
@@ -529,6 +689,7 @@ impl SigmaEngine {
                 inner,
                 info,
                 feed_only,
+                groups,
             },
             report,
         )
@@ -545,11 +706,18 @@ impl SigmaEngine {
 
     /// The detection rules (not correlations) matching `event`, without touching correlation state.
     pub fn detect_hits(&self, event: &LogEvent) -> Vec<Hit> {
-        self.inner
-            .evaluate(&JsonEvent::borrow(&event.fields))
-            .iter()
-            .map(to_hit)
-            .collect()
+        self.evaluate_all(event).iter().map(to_hit).collect()
+    }
+
+    fn evaluate_all(&self, event: &LogEvent) -> Vec<EvaluationResult> {
+        let ev = JsonEvent::borrow(&event.fields);
+        let mut out = self.inner.evaluate(&ev);
+        for (route, engine) in &self.groups {
+            if route.holds(event) {
+                out.extend(engine.evaluate(&ev));
+            }
+        }
+        out
     }
 }
 
@@ -574,7 +742,7 @@ fn to_hit(r: &EvaluationResult) -> Hit {
 
 impl RuleEngine for SigmaEngine {
     fn detect(&self, event: &LogEvent) -> Detections {
-        Detections(self.inner.evaluate(&JsonEvent::borrow(&event.fields)))
+        Detections(self.evaluate_all(event))
     }
 
     fn correlate(&mut self, event: &LogEvent, detections: Detections) -> Vec<Hit> {
@@ -589,5 +757,34 @@ impl RuleEngine for SigmaEngine {
 
     fn rule(&self, key: &str) -> Option<&RuleInfo> {
         self.info.get(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_come_from_the_mapping() {
+        let table = route_table(BUILTIN_LOGSOURCES);
+        assert!(table.len() > 50, "{} routes", table.len());
+        let ls = rsigma_parser::LogSource {
+            product: Some("windows".into()),
+            category: Some("process_creation".into()),
+            ..Default::default()
+        };
+        let r = route_for(&table, &ls);
+        let fields: Vec<&str> = r.0.iter().map(|(f, _)| f.as_str()).collect();
+        assert!(
+            fields.contains(&"EventID") && fields.contains(&"Channel"),
+            "{fields:?}"
+        );
+        let mut m = serde_json::Map::new();
+        m.insert("EventID".into(), serde_json::Value::from(4688));
+        m.insert("Channel".into(), serde_json::Value::from("security"));
+        let ev = LogEvent::new(crate::SourceKind::Windows, m.clone(), "t".into());
+        assert!(r.holds(&ev));
+        m.insert("EventID".into(), serde_json::Value::from(4689));
+        assert!(!r.holds(&LogEvent::new(crate::SourceKind::Windows, m, "t".into())));
     }
 }

@@ -186,9 +186,21 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let opts = ReadOptions::default();
         let cases = [
-            ("a.log", "<34>Oct 11 22:14:15 fw01 sshd[1]: hi\n", Format::Syslog),
-            ("b.xml", "<?xml version='1.0'?><Events></Events>", Format::WindowsXml),
-            ("c.xml", "<Events><Event></Event></Events>", Format::WindowsXml),
+            (
+                "a.log",
+                "<34>Oct 11 22:14:15 fw01 sshd[1]: hi\n",
+                Format::Syslog,
+            ),
+            (
+                "b.xml",
+                "<?xml version='1.0'?><Events></Events>",
+                Format::WindowsXml,
+            ),
+            (
+                "c.xml",
+                "<Events><Event></Event></Events>",
+                Format::WindowsXml,
+            ),
             ("d.json", "{\"a\":1}\n", Format::Json),
         ];
         for (name, text, want) in cases {
