@@ -9,4 +9,10 @@ else
 fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --locked --no-fail-fast
+# The tests start real servers (samba, telnetd, Xtigervnc, xrdp ...). Run them in their own session, with
+# no controlling terminal, so no peer's hang-up or process-group signal can reach the calling shell.
+if command -v setsid >/dev/null; then
+  setsid --wait cargo test --workspace --locked --no-fail-fast
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
