@@ -236,7 +236,7 @@ impl InventoryStore for SqliteStore {
                 };
                 self.conn.execute(
                     "UPDATE assets SET identity=?2, ip=?3, mac=?4, hostname=?5, category=?6, vendor=?7,
-                       model=?8, firmware=?9, status=?10, worst_severity=?11, last_seen=?12,
+                       model=?8, firmware=?9, status=?10, worst_severity=?11, last_seen=COALESCE(?12, last_seen),
                        last_scan_id=?13, data=?14 WHERE id=?1",
                     params![
                         id,
@@ -498,6 +498,32 @@ mod tests {
         assert!(assets.iter().all(|a| a.first_seen.is_some()));
         assert_eq!(store.scans().expect("scans").len(), 3);
         assert!(store.changes(None).expect("changes").len() >= 4);
+    }
+
+    #[test]
+    fn a_silent_device_keeps_what_was_known() {
+        let mut store = SqliteStore::in_memory().expect("store");
+        let s1 = store.begin_scan("scan", "x", "default").expect("scan");
+        let silent = Asset {
+            ip: Some("10.0.0.7".parse().expect("ip")),
+            status: HostStatus::NoResponse,
+            ..Asset::default()
+        };
+        // Known only as silent, then silent again: no last-seen time exists yet.
+        store.record_asset(s1, &silent).expect("record");
+        let s2 = store.begin_scan("scan", "x", "default").expect("scan");
+        store.record_asset(s2, &silent).expect("record again");
+        let s3 = store.begin_scan("scan", "x", "default").expect("scan");
+        let c = store
+            .record_asset(s3, &asset("10.0.0.7", &[(22, "ssh")]))
+            .expect("record up");
+        assert!(c.iter().any(|c| c.kind == ChangeKind::NewDevice), "{c:?}");
+        let s4 = store.begin_scan("scan", "x", "default").expect("scan");
+        store.record_asset(s4, &silent).expect("record silent");
+        let a = &store.assets().expect("assets")[0];
+        assert_eq!(a.status, HostStatus::NoResponse);
+        assert_eq!(a.services.len(), 1, "what was known stays known");
+        assert!(a.last_seen.is_some());
     }
 
     #[test]
