@@ -31,7 +31,7 @@ impl Value {
             match c {
                 '\\' => match chars.next() {
                     Some(n) if n.is_control() => return Err(CpeError::Control),
-                    Some(n) => out.push(n),
+                    Some(n) => out.extend(n.to_lowercase()),
                     None => return Err(CpeError::TrailingEscape),
                 },
                 '*' | '?' => {
@@ -378,6 +378,15 @@ mod tests {
     fn regression_pattern_with_escapes_round_trips() {
         let s = "cpe:2.3:a:sieme.3cpe:2.rcabeta*rt:*go\\::*:*:*:*:*:*:*";
         let c = Cpe::parse(s).expect("parse");
+        assert_eq!(Cpe::parse(&c.to_string()).expect("re-parse"), c);
+    }
+
+    /// Found by the `intel_cpe` fuzz target: escaped letters are case-folded like the others.
+    #[test]
+    fn regression_escaped_uppercase_round_trips() {
+        let c = Cpe::parse("cpe:2.3:a:sie;aens:la<o\\!_sofTT\\Tcogfort:*:*:*:*:*:*:*:*")
+            .expect("parse");
+        assert_eq!(c.product, Value::Text("la<o!_softttcogfort".into()));
         assert_eq!(Cpe::parse(&c.to_string()).expect("re-parse"), c);
     }
 
