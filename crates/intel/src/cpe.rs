@@ -125,13 +125,15 @@ pub struct Cpe {
     pub rest: [Value; 6],
 }
 
-/// Longest CPE string accepted.
+/// Most characters (after unescaping) a CPE name may hold.
 pub const MAX_CPE_LEN: usize = 1024;
 
 impl Cpe {
     /// Parse a CPE 2.3 formatted string.
     pub fn parse(s: &str) -> Result<Cpe, CpeError> {
-        if s.len() > MAX_CPE_LEN {
+        // The cap is on the decoded attributes (below); printing may escape every character, so the
+        // raw form may be several times longer.
+        if s.len() > 8 * MAX_CPE_LEN {
             return Err(CpeError::TooLong);
         }
         let rest = s.strip_prefix("cpe:2.3:").ok_or(CpeError::Prefix)?;
@@ -158,6 +160,16 @@ impl Cpe {
             .iter()
             .map(|f| Value::parse(f))
             .collect::<Result<_, _>>()?;
+        let decoded: usize = v
+            .iter()
+            .map(|x| match x {
+                Value::Text(t) | Value::Pattern(t) => t.chars().count(),
+                _ => 1,
+            })
+            .sum();
+        if decoded > MAX_CPE_LEN {
+            return Err(CpeError::TooLong);
+        }
         match &v[0] {
             Value::Any | Value::Na => {}
             Value::Text(p) if matches!(p.as_str(), "a" | "o" | "h") => {}
@@ -379,6 +391,17 @@ mod tests {
         let s = "cpe:2.3:a:sieme.3cpe:2.rcabeta*rt:*go\\::*:*:*:*:*:*:*";
         let c = Cpe::parse(s).expect("parse");
         assert_eq!(Cpe::parse(&c.to_string()).expect("re-parse"), c);
+    }
+
+    /// Found by the `intel_cpe` fuzz target: a name near the length cap whose printed form is
+    /// longer (escapes) still re-parses.
+    #[test]
+    fn regression_escaping_does_not_break_the_length_cap() {
+        let s = format!("cpe:2.3:a:s{}:p:*:*:*:*:*:*:*:*", ",".repeat(1000));
+        let c = Cpe::parse(&s).expect("parse");
+        assert_eq!(Cpe::parse(&c.to_string()).expect("re-parse"), c);
+        let too_long = format!("cpe:2.3:a:s{}:p:*:*:*:*:*:*:*:*", "x".repeat(1100));
+        assert_eq!(Cpe::parse(&too_long), Err(CpeError::TooLong));
     }
 
     /// Found by the `intel_cpe` fuzz target: escaped letters are case-folded like the others.
