@@ -61,7 +61,7 @@ fn read(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
 
 /// The stored identity of the asset named by an IP address or identity.
 fn resolve(store: &SqliteStore, asset: &str) -> anyhow::Result<String> {
-    if asset.contains(':') && !asset.parse::<std::net::IpAddr>().is_ok() {
+    if asset.contains(':') && asset.parse::<std::net::IpAddr>().is_err() {
         return Ok(asset.to_string());
     }
     let ip: std::net::IpAddr = asset.parse().with_context(|| {
