@@ -13,6 +13,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use medguard_model::{Confidence, PhiKind};
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 /// How far before a match a keyword counts, in bytes.
@@ -903,10 +904,15 @@ pub struct FieldInfo {
     pub kws: Vec<Kw>,
 }
 
-/// Keyword positions found lazily in a unit: (start, end, class).
-type KwCache = Option<Vec<(usize, usize, Kw)>>;
-/// Computes the context of a candidate at `start` with a window floor.
-type ContextFn<'a> = dyn Fn(&mut KwCache, usize, usize) -> Vec<Kw> + 'a;
+/// Per-unit scratch space for candidate contexts, reused across candidates.
+struct Scratch {
+    /// Keyword positions in the unit (start, end, class), found on first need.
+    all: Option<Vec<(usize, usize, Kw)>>,
+    /// Keywords near the current candidate, by end position.
+    near: Vec<(usize, Kw)>,
+    /// The context of the current candidate, nearest first, then the field's keywords.
+    kws: Vec<Kw>,
+}
 
 /// One accepted match in a unit's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -915,12 +921,15 @@ pub struct Hit {
     pub start: usize,
     pub end: usize,
     pub confidence: Confidence,
-    pub reason: String,
+    /// Why the match was accepted (static for free-text matches; no allocation per hit).
+    pub reason: Cow<'static, str>,
 }
 
 /// All detectors compiled into one multi-pattern regex plus keyword automata.
 pub struct Engine {
     detectors: Vec<Box<dyn Detector>>,
+    /// `detectors[i].kind()`, so looking a detector up by kind needs no virtual calls.
+    kinds: Vec<PhiKind>,
     /// Pattern id -> detectors that share the shape (first is the pattern's owner).
     pattern_owner: Vec<usize>,
     regex: Regex,
@@ -1025,6 +1034,7 @@ impl Engine {
             .match_kind(MatchKind::LeftmostLongest)
             .build(LABELS.iter().map(|(k, _)| k))?;
         Ok(Engine {
+            kinds: detectors.iter().map(|d| d.kind()).collect(),
             detectors,
             pattern_owner: owner,
             regex,
@@ -1035,10 +1045,8 @@ impl Engine {
     }
 
     fn detector(&self, kind: PhiKind) -> Option<&dyn Detector> {
-        self.detectors
-            .iter()
-            .find(|d| d.kind() == kind)
-            .map(|d| d.as_ref())
+        let i = self.kinds.iter().position(|&k| k == kind)?;
+        self.detectors.get(i).map(|d| d.as_ref())
     }
 
     /// Whether the text mentions health information (clinical words, drug names).
@@ -1085,7 +1093,7 @@ impl Engine {
                 start,
                 end: start + trimmed.len(),
                 confidence: Confidence::High,
-                reason: format!("field:{field}"),
+                reason: Cow::Owned(format!("field:{field}")),
             }))
         } else {
             Some(Err(class))
@@ -1101,31 +1109,11 @@ impl Engine {
     /// Find identifiers in free text with the keywords of its field already known.
     pub fn scan_text_kws(&self, text: &str, field_kws: &[Kw], out: &mut Vec<Hit>) {
         let base = out.len();
-        let mut kws_at: Option<Vec<(usize, usize, Kw)>> = None;
-        let context_at =
-            |kws_at: &mut Option<Vec<(usize, usize, Kw)>>, start: usize, floor: usize| {
-                let all = kws_at.get_or_insert_with(|| {
-                    self.keywords
-                        .find_overlapping_iter(text)
-                        .filter_map(|m| {
-                            KEYWORDS
-                                .get(m.pattern().as_usize())
-                                .filter(|_| word_bounded(text, m.start(), m.end()))
-                                .map(|k| (m.start(), m.end(), k.1))
-                        })
-                        .collect()
-                });
-                let lo = start.saturating_sub(WINDOW).max(floor);
-                let mut near: Vec<(usize, Kw)> = all
-                    .iter()
-                    .filter(|&&(s, e, _)| e <= start && e >= lo && s >= lo.saturating_sub(8))
-                    .map(|&(_, e, k)| (e, k))
-                    .collect();
-                near.sort_by_key(|&(e, _)| std::cmp::Reverse(e));
-                let mut v: Vec<Kw> = near.into_iter().map(|(_, k)| k).collect();
-                v.extend(field_kws.iter().copied());
-                v
-            };
+        let mut scratch = Scratch {
+            all: None,
+            near: Vec::new(),
+            kws: Vec::new(),
+        };
         let mut pos = 0usize;
         // Keywords label the value after them: a window never reaches back past an earlier
         // accepted value ("ssn=536228726 status=ok order=123456789").
@@ -1140,8 +1128,8 @@ impl Engine {
                 text,
                 (s, e, floor),
                 m.pattern().as_usize(),
-                &mut kws_at,
-                &context_at,
+                field_kws,
+                &mut scratch,
                 out,
             );
             if accepted {
@@ -1166,13 +1154,47 @@ impl Engine {
         dedupe(out, base);
     }
 
+    /// Fill `sc.kws` with the keywords in the window before `start` (nearest first, never
+    /// before `floor`), then the field's keywords.
+    fn context_at(
+        &self,
+        text: &str,
+        start: usize,
+        floor: usize,
+        field_kws: &[Kw],
+        sc: &mut Scratch,
+    ) {
+        let all = sc.all.get_or_insert_with(|| {
+            self.keywords
+                .find_overlapping_iter(text)
+                .filter_map(|m| {
+                    KEYWORDS
+                        .get(m.pattern().as_usize())
+                        .filter(|_| word_bounded(text, m.start(), m.end()))
+                        .map(|k| (m.start(), m.end(), k.1))
+                })
+                .collect()
+        });
+        let lo = start.saturating_sub(WINDOW).max(floor);
+        sc.near.clear();
+        sc.near.extend(
+            all.iter()
+                .filter(|&&(s, e, _)| e <= start && e >= lo && s >= lo.saturating_sub(8))
+                .map(|&(_, e, k)| (e, k)),
+        );
+        sc.near.sort_by_key(|&(e, _)| std::cmp::Reverse(e));
+        sc.kws.clear();
+        sc.kws.extend(sc.near.iter().map(|&(_, k)| k));
+        sc.kws.extend_from_slice(field_kws);
+    }
+
     fn try_candidate(
         &self,
         text: &str,
         (s, e, floor): (usize, usize, usize),
         pid: usize,
-        kws_at: &mut Option<Vec<(usize, usize, Kw)>>,
-        context_at: &ContextFn<'_>,
+        field_kws: &[Kw],
+        sc: &mut Scratch,
         out: &mut Vec<Hit>,
     ) -> bool {
         let Some(cand) = text.get(s..e) else {
@@ -1181,9 +1203,9 @@ impl Engine {
         let Some(&owner) = self.pattern_owner.get(pid) else {
             return false;
         };
-        let kws = context_at(kws_at, s, floor);
+        self.context_at(text, s, floor, field_kws, sc);
         let cx = Context {
-            kws: &kws,
+            kws: &sc.kws,
             before: window_before(text, s),
         };
         // A shape can mean several things: a 9-digit number is an SSN, a routing or an account
@@ -1191,20 +1213,18 @@ impl Engine {
         let Some(first) = self.detectors.get(owner) else {
             return false;
         };
-        let mut tried: Vec<&dyn Detector> = vec![first.as_ref()];
-        for alt in self.alternatives(cand) {
-            if let Some(d) = self.detector(*alt) {
-                tried.push(d);
-            }
-        }
-        for d in tried {
+        let alts = self
+            .alternatives(cand)
+            .iter()
+            .filter_map(|&k| self.detector(k));
+        for d in std::iter::once(first.as_ref()).chain(alts) {
             if let Some(vd) = d.check(cand, &cx) {
                 out.push(Hit {
                     kind: d.kind(),
                     start: s,
                     end: e,
                     confidence: vd.confidence,
-                    reason: vd.reason.to_string(),
+                    reason: Cow::Borrowed(vd.reason),
                 });
                 return true;
             }
@@ -1297,7 +1317,7 @@ impl Engine {
                     start: vstart,
                     end: vend,
                     confidence: Confidence::Medium,
-                    reason: "label".to_string(),
+                    reason: Cow::Borrowed("label"),
                 });
             }
         }

@@ -1,5 +1,6 @@
 //! Never leak what we find: masked evidence and a keyed hash of each value.
 
+use chrono::Datelike;
 use hmac::{Hmac, Mac};
 use medguard_model::PhiKind;
 use sha2::Sha256;
@@ -133,9 +134,14 @@ pub fn normalize(kind: PhiKind, value: &str) -> String {
                 .next()
                 .filter(|d| d.len() >= 8)
                 .unwrap_or(v);
-            crate::validate::parse_date(v)
-                .map(|d| d.format("%Y-%m-%d").to_string())
-                .unwrap_or_else(|| v.to_string())
+            match crate::validate::parse_date(v) {
+                // Plain integer formatting: chrono's format machinery costs more than the hash.
+                Some(d) if (0..=9999).contains(&d.year()) => {
+                    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+                }
+                Some(d) => d.format("%Y-%m-%d").to_string(),
+                None => v.to_string(),
+            }
         }
         PhiKind::Name => {
             let mut t: Vec<String> = value
@@ -175,6 +181,7 @@ pub fn mask(kind: PhiKind, value: &str) -> String {
         PhiKind::Dob => match crate::validate::parse_date(
             value.trim().split(['T', ' ']).next().unwrap_or(value),
         ) {
+            Some(d) if (0..=9999).contains(&d.year()) => format!("**/**/{:04}", d.year()),
             Some(d) => format!("**/**/{}", d.format("%Y")),
             None => star_all(value),
         },

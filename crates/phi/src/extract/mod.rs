@@ -520,7 +520,7 @@ impl<'e> Cx<'e> {
                 record: u.record,
             },
             confidence: h.confidence,
-            reason: h.reason.clone(),
+            reason: h.reason.to_string(),
         });
     }
 
