@@ -185,20 +185,22 @@ pub fn mask(kind: PhiKind, value: &str) -> String {
             Some(d) => format!("**/**/{}", d.format("%Y")),
             None => star_all(value),
         },
-        PhiKind::Name => value
-            .split_whitespace()
-            .map(|w| {
+        PhiKind::Name => {
+            // One buffer for the whole value: first letter of each word, then its stars.
+            let mut out = String::with_capacity(value.len());
+            for w in value.split_whitespace() {
                 let mut cs = w.chars();
-                match cs.next() {
-                    Some(c) => {
-                        let n = cs.filter(|c| c.is_alphanumeric()).count();
-                        format!("{c}{}", "*".repeat(n.min(12)))
+                if let Some(c) = cs.next() {
+                    if !out.is_empty() {
+                        out.push(' ');
                     }
-                    None => String::new(),
+                    out.push(c);
+                    let n = cs.filter(|c| c.is_alphanumeric()).count();
+                    out.extend(std::iter::repeat_n('*', n.min(12)));
                 }
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
+            }
+            out
+        }
         PhiKind::Email => match value.split_once('@') {
             Some((local, domain)) => {
                 let first: String = local.chars().take(1).collect();

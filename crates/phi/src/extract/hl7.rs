@@ -131,7 +131,7 @@ pub fn segment(
         }
         let n = i + offset;
         let label = format!("{name}-{n}");
-        let known = crate::detect::classify_field(&label).is_some();
+        let known = cx.field_class(&label).is_some();
         for rep in raw.split(d.repetition) {
             let text = if known {
                 let comps: Vec<&str> = rep.split(d.component).collect();

@@ -144,7 +144,7 @@ fn emit(
 ) -> Result<(), ExtractError> {
     // "line" under "address", "given" under "name": the parent says what it is.
     let field = match (key, parent) {
-        (Some(k), Some(p)) if crate::detect::classify_field(k).is_none() => format!("{p}.{k}"),
+        (Some(k), Some(p)) if cx.field_class(k).is_none() => format!("{p}.{k}"),
         (Some(k), _) => k.to_string(),
         (None, _) => String::new(),
     };
@@ -322,7 +322,7 @@ pub fn xml_mode(
                         let field = stack.last().cloned();
                         let parent = stack.len().checked_sub(2).and_then(|i| stack.get(i));
                         let field = match (&field, parent) {
-                            (Some(f), Some(p)) if crate::detect::classify_field(f).is_none() => {
+                            (Some(f), Some(p)) if cx.field_class(f).is_none() => {
                                 Some(format!("{p}.{f}"))
                             }
                             _ => field,

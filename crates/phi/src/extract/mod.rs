@@ -446,16 +446,7 @@ impl<'e> Cx<'e> {
         hits.clear();
         match u.field {
             Some(f) => {
-                let info = match self.fields.get(f) {
-                    Some(i) => std::rc::Rc::clone(i),
-                    None => {
-                        let i = std::rc::Rc::new(self.engine.field_info(f));
-                        if self.fields.len() < 4096 {
-                            self.fields.insert(f.to_string(), std::rc::Rc::clone(&i));
-                        }
-                        i
-                    }
-                };
+                let info = self.field_info(f);
                 match info
                     .class
                     .and_then(|c| self.engine.check_class(c, f, u.text))
@@ -467,7 +458,7 @@ impl<'e> Cx<'e> {
             }
             None => self.engine.scan_text_kws(u.text, &[], &mut hits),
         }
-        for h in &hits {
+        for h in hits.drain(..) {
             let Some(value) = u.text.get(h.start..h.end) else {
                 continue;
             };
@@ -477,7 +468,26 @@ impl<'e> Cx<'e> {
         Ok(())
     }
 
-    fn record(&mut self, h: &Hit, value: &str, u: &Unit<'_>) {
+    /// What a field name says (class and keywords), computed once per distinct name in a file.
+    fn field_info(&mut self, f: &str) -> std::rc::Rc<FieldInfo> {
+        match self.fields.get(f) {
+            Some(i) => std::rc::Rc::clone(i),
+            None => {
+                let i = std::rc::Rc::new(self.engine.field_info(f));
+                if self.fields.len() < 4096 {
+                    self.fields.insert(f.to_string(), std::rc::Rc::clone(&i));
+                }
+                i
+            }
+        }
+    }
+
+    /// The class a field name gives its values ([`crate::detect::classify_field`], cached).
+    pub(crate) fn field_class(&mut self, f: &str) -> Option<FieldClass> {
+        self.field_info(f).class
+    }
+
+    fn record(&mut self, h: Hit, value: &str, u: &Unit<'_>) {
         *self.counts.entry(h.kind).or_default() += 1;
         if h.kind.is_health_info() {
             self.health = true;
@@ -520,7 +530,7 @@ impl<'e> Cx<'e> {
                 record: u.record,
             },
             confidence: h.confidence,
-            reason: h.reason.to_string(),
+            reason: h.reason.into_owned(),
         });
     }
 
