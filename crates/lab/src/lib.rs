@@ -15,12 +15,12 @@ pub mod lighttpd;
 pub mod mosquitto;
 pub mod netns;
 pub mod pypeers;
-pub mod samba;
 pub mod snmpd;
 pub mod sshd;
 pub mod telnetd;
-pub mod tigervnc;
 pub mod vsftpd;
+pub mod samba;
+pub mod tigervnc;
 pub mod xrdp;
 
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};

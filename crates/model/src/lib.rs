@@ -19,10 +19,6 @@ pub use phi::{
 };
 pub use severity::Severity;
 pub use vuln::{
-    Advisory, AdvisoryProduct, CpeMatch, CveRecord, Cvss, Epss, FeedState, KevEntry, MatchConfidence,
-    MatchSource, Mds2, Recall, Sbom, SbomComponent, VulnMatch,
-};
-pub use vuln::{
     Advisory, AdvisoryProduct, CpeMatch, CveRecord, Cvss, Epss, FeedState, KevEntry,
     MatchConfidence, MatchSource, Mds2, Recall, Sbom, SbomComponent, VulnMatch,
 };
