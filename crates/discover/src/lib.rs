@@ -1,13 +1,14 @@
 //! Network discovery for practice networks: targets and scope, host discovery, port scanning, and
 //! identification by real protocol handshakes (one module per protocol under [`probes`]).
 
+pub mod arp;
 pub mod findings;
 pub mod fingerprint;
 pub mod icmp;
 pub mod io;
 pub mod nmap;
-pub mod probe;
 pub mod ports;
+pub mod probe;
 pub mod probes;
 pub mod rate;
 pub mod scan;

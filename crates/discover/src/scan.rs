@@ -5,7 +5,10 @@
 //!   the host's bucket and the scan-wide bucket (see [`crate::rate`]).
 //! - Each host gets at most `conns_per_host` connections at a time (2 by default, 1 when gentle).
 //! - Host discovery: a few TCP connects, and an ICMP echo when raw sockets are permitted; an
-//!   accepted connection, a refusal (RST) or an echo reply means the host is there. Loopback
+//!   accepted connection, a refusal (RST) or an echo reply means the host is there. Before the
+//!   hosts are scanned, targets on a directly attached IPv4 subnet are asked by ARP when the
+//!   process may open an `AF_PACKET` socket (Linux, [`crate::arp`]); an ARP reply means the host is
+//!   there and gives its MAC address (skipped silently without the permission). Loopback
 //!   addresses are the exception: the kernel refuses and echoes for the whole of 127/8, so only an
 //!   open port proves a loopback "device". Hosts that answer nothing are reported `no-response`,
 //!   not dropped.
@@ -24,7 +27,7 @@ use crate::rate::{Pacer, TokenBucket};
 use crate::targets::Target;
 use futures::StreamExt;
 use medguard_model::{Asset, Finding, HostStatus, Service, Transport};
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -92,6 +95,8 @@ pub struct ScanOptions {
     pub probe_ports: Vec<(String, u16)>,
     /// Also ping (ICMP echo) during host discovery when raw sockets are permitted.
     pub icmp: bool,
+    /// Also ask by ARP for targets on a directly attached subnet when `AF_PACKET` is permitted.
+    pub arp: bool,
 }
 
 impl ScanOptions {
@@ -115,6 +120,7 @@ impl ScanOptions {
             try_all_probes: false,
             probe_ports: Vec::new(),
             icmp: true,
+            arp: true,
         };
         match profile {
             Profile::Default => base,
@@ -180,6 +186,10 @@ pub struct Scanner {
     progress: Arc<Progress>,
     /// ICMP echo is wanted and permitted.
     icmp: bool,
+    /// ARP is wanted and permitted.
+    arp: bool,
+    /// What ARP found in this scan.
+    arp_found: Mutex<crate::arp::Sweep>,
 }
 
 impl std::fmt::Debug for Scanner {
@@ -264,10 +274,71 @@ impl Scanner {
             window: Arc::new(Semaphore::new(connection_window())),
             progress: Arc::new(Progress::default()),
             icmp: opts.icmp && crate::icmp::available(),
+            arp: opts.arp && crate::arp::available(),
+            arp_found: Mutex::new(crate::arp::Sweep::default()),
             findings: FindingsCatalog::builtin(),
             fingerprints: Fingerprints::builtin(),
             probes,
             opts,
+        }
+    }
+
+    /// How hosts are found, for the scan's begin record and diagnostics: `tcp`, then `icmp` and
+    /// `arp` when wanted and permitted (ARP and ICMP need root or `CAP_NET_RAW`; without it they
+    /// are left out silently).
+    pub fn host_discovery(&self) -> Vec<&'static str> {
+        let mut m = vec!["tcp"];
+        if self.icmp {
+            m.push("icmp");
+        }
+        if self.arp {
+            m.push("arp");
+        }
+        m
+    }
+
+    /// Ask by ARP for the IPv4 targets on a directly attached subnet (when permitted); returns what
+    /// the sweep did. Hosts that answer are up and carry their MAC address. `run` calls this.
+    pub async fn arp_sweep(&self, targets: &[Target]) -> crate::arp::Sweep {
+        if !self.arp {
+            return crate::arp::Sweep::default();
+        }
+        let v4: Vec<Ipv4Addr> = targets
+            .iter()
+            .filter_map(|t| match t.ip {
+                IpAddr::V4(v4) if !v4.is_loopback() => Some(v4),
+                _ => None,
+            })
+            .collect();
+        self.sweep_v4(&v4).await
+    }
+
+    #[cfg(target_os = "linux")]
+    async fn sweep_v4(&self, v4: &[Ipv4Addr]) -> crate::arp::Sweep {
+        let sweep =
+            crate::arp::sweep(v4, self.global_rate.clone(), self.opts.connect_timeout).await;
+        let mut all = lock(&self.arp_found);
+        all.found.extend(sweep.found.iter().map(|(k, v)| (*k, *v)));
+        all.asked += sweep.asked;
+        all.errors.extend(sweep.errors.iter().cloned());
+        sweep
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    async fn sweep_v4(&self, _v4: &[Ipv4Addr]) -> crate::arp::Sweep {
+        crate::arp::Sweep::default()
+    }
+
+    /// What ARP found so far in this scan (answers, requests sent, interfaces that failed).
+    pub fn arp_result(&self) -> crate::arp::Sweep {
+        lock(&self.arp_found).clone()
+    }
+
+    /// The MAC address ARP learned for `ip`.
+    fn arp_mac(&self, ip: IpAddr) -> Option<[u8; 6]> {
+        match ip {
+            IpAddr::V4(v4) => lock(&self.arp_found).found.get(&v4).copied(),
+            IpAddr::V6(_) => None,
         }
     }
 
@@ -287,6 +358,7 @@ impl Scanner {
         self.progress
             .hosts_total
             .fetch_add(targets.len(), Ordering::Relaxed);
+        self.arp_sweep(&targets).await;
         let parallel = self.opts.host_parallelism.max(1);
         let mut stream = futures::stream::iter(targets)
             .map(|t| self.scan_host(t))
@@ -429,6 +501,10 @@ impl Host<'_> {
             .progress
             .ports_total
             .fetch_add(tcp.len(), Ordering::Relaxed);
+        let arp_up = self.scanner.arp_mac(self.target.ip).is_some();
+        if arp_up {
+            self.up.store(true, Ordering::Relaxed);
+        }
         // Host discovery: a few likely ports first (not needed on loopback, see the module docs).
         let (first, rest): (Vec<u16>, Vec<u16>) = if opts.assume_up || self.target.ip.is_loopback()
         {
@@ -466,7 +542,7 @@ impl Host<'_> {
             if let Some(rtt) = rtt {
                 self.observe_rtt(rtt);
             }
-            let answered = tcp_answered || rtt.is_some();
+            let answered = tcp_answered || rtt.is_some() || arp_up;
             if answered {
                 self.up.store(true, Ordering::Relaxed);
             }
@@ -684,13 +760,17 @@ impl Host<'_> {
         let services = std::mem::take(&mut *lock(&self.services));
         let errors = std::mem::take(&mut *lock(&self.errors));
         let up = self.up.load(Ordering::Relaxed);
-        let asset = build_asset(
+        let mut asset = build_asset(
             self.target.ip,
             self.target.hostname.clone(),
             up,
             services,
             self.scanner.fingerprints,
         );
+        asset.mac = self
+            .scanner
+            .arp_mac(self.target.ip)
+            .map(crate::arp::format_mac);
         HostResult { asset, errors }
     }
 }

@@ -399,6 +399,7 @@ pub(crate) fn execute(
                 )
             })
             .collect();
+        let arp = scanner.arp_result();
         output::json_line(
             &mut out,
             "summary",
@@ -412,6 +413,12 @@ pub(crate) fn execute(
                 "changes": changes.len(),
                 "errors": error_count,
                 "partial": partial,
+                "host_discovery": scanner.host_discovery(),
+                "arp": {
+                    "asked": arp.asked,
+                    "answered": arp.found.len(),
+                    "errors": arp.errors,
+                },
                 "duration_ms": started.elapsed().as_millis() as u64,
             }),
         )?;
