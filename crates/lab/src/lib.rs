@@ -9,18 +9,18 @@
 //! protocol needs its standard port, so several "devices" can coexist like on a practice LAN.
 
 pub mod cups;
-pub mod gst_rtsp;
 pub mod dicom;
+pub mod gst_rtsp;
 pub mod lighttpd;
 pub mod mosquitto;
 pub mod netns;
 pub mod pypeers;
+pub mod samba;
 pub mod snmpd;
 pub mod sshd;
 pub mod telnetd;
-pub mod vsftpd;
-pub mod samba;
 pub mod tigervnc;
+pub mod vsftpd;
 pub mod xrdp;
 
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
