@@ -4,6 +4,8 @@
 
 use super::text::{Lines, decode, decoded};
 use super::{Cx, ExtractError, Unit};
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::BufRead;
 
 /// The delimiters a message declares in MSH-1/MSH-2.
@@ -125,12 +127,15 @@ pub fn segment(
     } else {
         1
     };
+    // One label buffer for the whole segment.
+    let mut label = String::with_capacity(8);
     for (i, raw) in fields.enumerate() {
         if raw.is_empty() || (offset == 2 && i == 0) {
             continue;
         }
         let n = i + offset;
-        let label = format!("{name}-{n}");
+        label.clear();
+        let _ = write!(label, "{name}-{n}");
         let known = cx.field_class(&label).is_some();
         for rep in raw.split(d.repetition) {
             let text = if known {
@@ -141,9 +146,12 @@ pub fn segment(
                     .map(|c| d.unescape(&c.replace(d.sub, " ")))
                     .filter(|c| !c.is_empty())
                     .collect();
-                pick.join(" ")
+                Cow::Owned(pick.join(" "))
+            } else if !rep.contains([d.component, d.sub, d.escape]) {
+                // Nothing to split or unescape: the repetition is the text (no copy).
+                Cow::Borrowed(rep)
             } else {
-                d.unescape(&rep.replace([d.component, d.sub], " "))
+                Cow::Owned(d.unescape(&rep.replace([d.component, d.sub], " ")))
             };
             cx.unit(Unit {
                 text: &text,
