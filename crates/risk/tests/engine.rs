@@ -171,11 +171,19 @@ fn golden_register_and_plan_for_a_fixed_practice() {
     );
     let want = std::fs::read_to_string(&path)
         .expect("golden file missing: run with MEDGUARD_BLESS=1 to create it");
-    assert!(
-        got == want,
-        "register differs from {}; review and re-bless with MEDGUARD_BLESS=1",
-        path.display()
-    );
+    if got != want {
+        let first = got
+            .lines()
+            .zip(want.lines())
+            .enumerate()
+            .find(|(_, (g, w))| g != w)
+            .map(|(i, (g, w))| format!("line {}: got {g:?}, want {w:?}", i + 1))
+            .unwrap_or_else(|| "one is a prefix of the other".to_string());
+        panic!(
+            "register differs from {} ({first}); review and re-bless with MEDGUARD_BLESS=1",
+            path.display()
+        );
+    }
 }
 
 #[test]
