@@ -5,13 +5,10 @@ pub const OK: i32 = 0;
 /// The command failed (bad store, unreadable input, ...).
 pub const ERROR: i32 = 1;
 /// Usage error (clap uses 2 as well).
-#[allow(dead_code)]
 pub const USAGE: i32 = 2;
 /// The command completed, but some items (hosts, files, rules) failed and were reported.
-#[allow(dead_code)]
 pub const PARTIAL: i32 = 3;
 /// Findings at or above the `--fail-on` severity were found.
-#[allow(dead_code)]
 pub const FINDINGS: i32 = 4;
 
 /// A closed stdout (`medguard ... | head`) is not an error.

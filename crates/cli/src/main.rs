@@ -77,7 +77,18 @@ pub enum Command {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // --help and --version are not errors; everything else clap rejects is a usage error.
+            let _ = err.print();
+            std::process::exit(if err.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
     let code = match run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -24,7 +24,6 @@ impl GlobalArgs {
     }
 
     /// Whether to use colour on stdout.
-    #[allow(dead_code)]
     pub fn color(&self) -> bool {
         match self.color {
             ColorChoice::Always => true,
@@ -37,7 +36,6 @@ impl GlobalArgs {
     }
 
     /// Whether progress bars may be drawn on stderr.
-    #[allow(dead_code)]
     pub fn progress(&self) -> bool {
         !self.quiet && !self.json && std::io::stderr().is_terminal()
     }
