@@ -145,10 +145,12 @@ fn golden_register_and_plan_for_a_fixed_practice() {
     let cat = Catalog::embedded().expect("catalog");
     let (facts, answers) = practice();
     let snap = run(&cat, &facts, &answers);
+    // Keys in alphabetical order: `json!` keeps insertion order when another crate of the workspace
+    // turns on serde_json's `preserve_order`, and sorts them otherwise; both must give the same text.
     let got = serde_json::to_string_pretty(&serde_json::json!({
-        "register": snap.register,
-        "plan": snap.plan,
         "controls": snap.controls.iter().map(|c| (c.id.clone(), c.state.as_str(), format!("{:.2}", c.confidence))).collect::<Vec<_>>(),
+        "plan": snap.plan,
+        "register": snap.register,
         "totals": snap.totals,
     }))
     .expect("json")
