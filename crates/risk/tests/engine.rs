@@ -140,19 +140,39 @@ fn practice() -> (Facts, Vec<Answer>) {
     (facts, answers)
 }
 
+/// The same JSON with every object's keys in sorted order.
+fn sorted_keys(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(String, serde_json::Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sorted_keys(v)))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(sorted_keys).collect())
+        }
+        other => other,
+    }
+}
+
 #[test]
 fn golden_register_and_plan_for_a_fixed_practice() {
     let cat = Catalog::embedded().expect("catalog");
     let (facts, answers) = practice();
     let snap = run(&cat, &facts, &answers);
-    // Keys in alphabetical order: `json!` keeps insertion order when another crate of the workspace
-    // turns on serde_json's `preserve_order`, and sorts them otherwise; both must give the same text.
-    let got = serde_json::to_string_pretty(&serde_json::json!({
+    // Keys sorted at every level: `json!`/`to_value` keep insertion order when another crate of the
+    // workspace turns on serde_json's `preserve_order`, and sort them otherwise; both must give one text.
+    let got = serde_json::to_string_pretty(&sorted_keys(serde_json::json!({
         "controls": snap.controls.iter().map(|c| (c.id.clone(), c.state.as_str(), format!("{:.2}", c.confidence))).collect::<Vec<_>>(),
         "plan": snap.plan,
         "register": snap.register,
         "totals": snap.totals,
-    }))
+    })))
     .expect("json")
         + "\n";
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/register.json");
