@@ -19,7 +19,9 @@ APT_PACKAGES=(
   xrdp                     # RDP
   nmap                     # the peer tool for bench/ and `medguard import nmap`
   ripgrep hyperfine        # peers and timing for bench/
-  iproute2 python3-venv
+  iproute2 python3-venv util-linux
+  socat                    # relay into the network namespaces of peers that bind every interface
+  openssh-client tigervnc-tools  # ssh-keygen for sshd host keys; vncpasswd for the VNC-auth peer
   zip                      # Info-ZIP: archives (incl. encrypted members) for the PHI tests
   poppler-utils qpdf       # PDF checkers for the risk reports (pdftotext, qpdf --check)
 )
@@ -39,7 +41,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   fi
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 if [ ! -x "$VENV/bin/python3" ]; then
