@@ -444,30 +444,15 @@ impl IntelStore for SqliteStore {
     }
 
     fn advisories_for_vendor(&self, vendor: &str) -> Result<Vec<Advisory>> {
-        let mut stmt = self.conn.prepare_cached(
+        self.json_rows(
             "SELECT a.data FROM intel_advisory_vendors v JOIN intel_advisories a ON a.id = v.advisory_id
              WHERE v.vendor = ?1 ORDER BY a.id",
-        )?;
-        let rows = stmt
-            .query_map([vendor.to_lowercase()], |r| r.get::<_, String>(0))?
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(rows
-            .iter()
-            .map(|d| serde_json::from_str(d))
-            .collect::<std::result::Result<_, _>>()?)
+            [vendor.to_lowercase()],
+        )
     }
 
     fn recalls(&self) -> Result<Vec<Recall>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT data FROM intel_recalls ORDER BY id")?;
-        let rows = stmt
-            .query_map([], |r| r.get::<_, String>(0))?
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(rows
-            .iter()
-            .map(|d| serde_json::from_str(d))
-            .collect::<std::result::Result<_, _>>()?)
+        self.json_rows("SELECT data FROM intel_recalls ORDER BY id", [])
     }
 
     fn put_sbom(&mut self, asset: &str, source: &str, sbom: &Sbom) -> Result<i64> {
@@ -534,16 +519,10 @@ impl IntelStore for SqliteStore {
     }
 
     fn matches(&self) -> Result<Vec<VulnMatch>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT data FROM intel_matches ORDER BY priority DESC, asset, id")?;
-        let rows = stmt
-            .query_map([], |r| r.get::<_, String>(0))?
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(rows
-            .iter()
-            .map(|d| serde_json::from_str(d))
-            .collect::<std::result::Result<_, _>>()?)
+        self.json_rows(
+            "SELECT data FROM intel_matches ORDER BY priority DESC, asset, id",
+            [],
+        )
     }
 }
 

@@ -352,14 +352,7 @@ impl InventoryStore for SqliteStore {
     }
 
     fn assets(&self) -> Result<Vec<Asset>> {
-        let mut stmt = self.conn.prepare("SELECT data FROM assets")?;
-        let rows: Vec<String> = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<std::result::Result<_, _>>()?;
-        let mut assets = rows
-            .iter()
-            .map(|d| serde_json::from_str::<Asset>(d))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let mut assets: Vec<Asset> = self.json_rows("SELECT data FROM assets", [])?;
         assets.sort_by(|a, b| b.worst().cmp(&a.worst()).then(a.ip.cmp(&b.ip)));
         Ok(assets)
     }

@@ -67,6 +67,21 @@ impl SqliteStore {
         &self.path
     }
 
+    /// Run a query whose first column is a stored JSON document and decode every row.
+    pub(crate) fn json_rows<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<T>> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt
+            .query_map(params, |r| r.get::<_, String>(0))?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        rows.iter()
+            .map(|d| serde_json::from_str(d).map_err(StoreError::from))
+            .collect()
+    }
+
     /// The schema version in force.
     pub fn schema_version(&self) -> Result<i64> {
         Ok(self.conn.query_row(
