@@ -44,6 +44,10 @@ struct WatchStats {
     alerts: usize,
     seconds: f64,
     events_per_second: f64,
+    /// From the first received to the last processed message: time spent under load.
+    busy_seconds: f64,
+    /// `processed / busy_seconds`: the sustained rate, without idle time before the first message.
+    sustained_events_per_second: f64,
 }
 
 pub fn run(g: &GlobalArgs, args: Args) -> anyhow::Result<i32> {
@@ -72,6 +76,9 @@ pub fn run(g: &GlobalArgs, args: Args) -> anyhow::Result<i32> {
     let started = Instant::now();
     let deadline = args.duration.map(|d| started + Duration::from_secs(d));
     let mut processed = 0u64;
+    // First message taken off the queue, and when the last one was done.
+    let mut first_at: Option<Instant> = None;
+    let mut last_at = started;
     let stdout = std::io::stdout();
     let mut batch = Vec::with_capacity(1024);
     loop {
@@ -82,9 +89,11 @@ pub fn run(g: &GlobalArgs, args: Args) -> anyhow::Result<i32> {
         }
         batch.clear();
         if let Some(first) = live.recv_timeout(Duration::from_millis(200)) {
+            first_at.get_or_insert_with(Instant::now);
             batch.push(first);
             live.drain(1023, &mut batch);
         }
+        let busy = !batch.is_empty();
         for msg in batch.drain(..) {
             processed += 1;
             let ev = syslog::parse_message(&msg.text, msg.peer);
@@ -114,6 +123,9 @@ pub fn run(g: &GlobalArgs, args: Args) -> anyhow::Result<i32> {
                 }
             }
         }
+        if busy {
+            last_at = Instant::now();
+        }
         if !dirty.is_empty() && last_flush.elapsed() >= Duration::from_secs(2) {
             flush(&mut store, &folder, &stored, &mut dirty)?;
             last_flush = Instant::now();
@@ -122,6 +134,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> anyhow::Result<i32> {
     flush(&mut store, &folder, &stored, &mut dirty)?;
     let (received, dropped, malformed) = live.stats().snapshot();
     let secs = started.elapsed().as_secs_f64();
+    let busy_secs = first_at.map_or(0.0, |f| last_at.duration_since(f).as_secs_f64());
     let stats = WatchStats {
         received,
         processed,
@@ -130,17 +143,20 @@ pub fn run(g: &GlobalArgs, args: Args) -> anyhow::Result<i32> {
         alerts: folder.alerts().len(),
         seconds: secs,
         events_per_second: processed as f64 / secs.max(1e-9),
+        busy_seconds: busy_secs,
+        sustained_events_per_second: processed as f64 / busy_secs.max(1e-9),
     };
     if g.json {
         output::json_line(&mut stdout.lock(), "watch_summary", &stats)?;
     } else if !g.quiet {
         eprintln!(
-            "medguard: {} received, {} processed, {} dropped (queue full), {} malformed, {} alerts, {:.0} events/s",
+            "medguard: {} received, {} processed, {} dropped (queue full), {} malformed, {} alerts, {:.0} events/s sustained ({:.0} overall)",
             stats.received,
             stats.processed,
             stats.dropped,
             stats.malformed,
             stats.alerts,
+            stats.sustained_events_per_second,
             stats.events_per_second
         );
     }
