@@ -7,6 +7,7 @@ use crate::Severity;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// The kind of identifier (or health indicator) a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -230,7 +231,7 @@ pub enum Confidence {
 pub struct PhiLocation {
     /// Archive members / attachments leading to the value, outermost first (`export.zip!2024/pat.csv`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub member: Option<String>,
+    pub member: Option<Arc<str>>,
     /// 1-based line number in the extracted text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
@@ -240,7 +241,7 @@ pub struct PhiLocation {
     /// Structural context: CSV header, JSON key path, XML element, SQL column, spreadsheet cell
     /// (`Sheet1!B7`), DICOM tag (`(0010,0010) PatientName`), HL7 field (`PID-7`), e-mail header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
+    pub field: Option<Arc<str>>,
     /// 1-based page (PDF) or slide (PPTX).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<u32>,
@@ -249,12 +250,35 @@ pub struct PhiLocation {
     pub record: Option<u64>,
 }
 
+impl PhiLocation {
+    /// Where, for a reader: `export.zip!pat.csv, page 2, line 7, DOB` (empty when nothing is known).
+    pub fn describe(&self) -> String {
+        let mut at: Vec<String> = Vec::new();
+        if let Some(m) = &self.member {
+            at.push(m.to_string());
+        }
+        if let Some(p) = self.page {
+            at.push(format!("page {p}"));
+        }
+        if let Some(n) = self.line {
+            at.push(format!("line {n}"));
+        }
+        if let Some(f) = &self.field {
+            at.push(f.to_string());
+        }
+        at.join(", ")
+    }
+}
+
 /// One identifier found in one file. Evidence is masked; `hash` is an HMAC of the normalized value
 /// under the install's key, so a later scan can recognise the same value without storing it.
+///
+/// The strings every finding of a file shares (path, member, field, reason) are reference-counted:
+/// a dense file yields hundreds of thousands of findings, and each would otherwise copy them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhiFinding {
     /// The scanned file on disk.
-    pub path: String,
+    pub path: Arc<str>,
     /// The identifier type.
     pub kind: PhiKind,
     /// Masked evidence (`***-**-6789`, `J*** S****`).
@@ -269,7 +293,7 @@ pub struct PhiFinding {
     /// How sure the detector is.
     pub confidence: Confidence,
     /// Why it was reported (`checksum`, `column:dob`, `keyword:ssn`, `hl7:PID-7`, ...).
-    pub reason: String,
+    pub reason: Arc<str>,
 }
 
 /// Who can reach a file, judged from where it lies and its permissions.

@@ -1607,10 +1607,10 @@ fn norm(kind: PhiKind, v: &str) -> String {
 pub fn score(truth: &Truth, root: &Path, findings: &[PhiFinding]) -> Score {
     let mut by_file: BTreeMap<String, Vec<&PhiFinding>> = BTreeMap::new();
     for f in findings {
-        let rel = Path::new(&f.path)
+        let rel = Path::new(&*f.path)
             .strip_prefix(root)
             .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_else(|_| f.path.clone());
+            .unwrap_or_else(|_| f.path.to_string());
         by_file.entry(rel).or_default().push(f);
     }
     let mut s = Score::default();

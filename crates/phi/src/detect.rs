@@ -13,7 +13,6 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use medguard_model::{Confidence, PhiKind};
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
-use std::borrow::Cow;
 use std::sync::OnceLock;
 
 /// How far before a match a keyword counts, in bytes.
@@ -921,8 +920,17 @@ pub struct Hit {
     pub start: usize,
     pub end: usize,
     pub confidence: Confidence,
-    /// Why the match was accepted (static for free-text matches; no allocation per hit).
-    pub reason: Cow<'static, str>,
+    /// Why the match was accepted (no allocation per hit).
+    pub reason: Reason,
+}
+
+/// Why a match was accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// A detector's rule (`keyword:ssn`, `luhn+issuer`, `label`).
+    Rule(&'static str),
+    /// The field the value sits in names its type (reported as `field:<name>`).
+    Field,
 }
 
 /// All detectors compiled into one multi-pattern regex plus keyword automata.
@@ -1068,14 +1076,13 @@ impl Engine {
 
     /// Check a value whose field says what it is. `None` when the field does not classify it.
     pub fn check_field(&self, field: &str, value: &str) -> Option<Result<Hit, FieldClass>> {
-        self.check_class(classify_field(field)?, field, value)
+        self.check_class(classify_field(field)?, value)
     }
 
     /// Check a value against the class its field was given.
     pub fn check_class(
         &self,
         class: FieldClass,
-        field: &str,
         value: &str,
     ) -> Option<Result<Hit, FieldClass>> {
         let FieldClass::Kind(kind) = class else {
@@ -1093,7 +1100,7 @@ impl Engine {
                 start,
                 end: start + trimmed.len(),
                 confidence: Confidence::High,
-                reason: Cow::Owned(format!("field:{field}")),
+                reason: Reason::Field,
             }))
         } else {
             Some(Err(class))
@@ -1224,7 +1231,7 @@ impl Engine {
                     start: s,
                     end: e,
                     confidence: vd.confidence,
-                    reason: Cow::Borrowed(vd.reason),
+                    reason: Reason::Rule(vd.reason),
                 });
                 return true;
             }
@@ -1317,7 +1324,7 @@ impl Engine {
                     start: vstart,
                     end: vend,
                     confidence: Confidence::Medium,
-                    reason: Cow::Borrowed("label"),
+                    reason: Reason::Rule("label"),
                 });
             }
         }

@@ -92,23 +92,45 @@ impl Hasher {
 
     /// The keyed hash of a value of a kind: 32 hex digits.
     pub fn hash(&self, kind: PhiKind, value: &str) -> String {
+        hex16(&self.hash_raw(kind, value, &mut String::new()))
+    }
+
+    /// The keyed hash as bytes (the first 16 of the HMAC), normalizing into `scratch` so a scan
+    /// allocates nothing per value.
+    pub fn hash_raw(&self, kind: PhiKind, value: &str, scratch: &mut String) -> [u8; 16] {
+        normalize_into(kind, value, scratch);
         let mut mac = self.mac.clone();
         mac.update(kind.as_str().as_bytes());
         mac.update(&[0]);
-        mac.update(normalize(kind, value).as_bytes());
+        mac.update(scratch.as_bytes());
         let out = mac.finalize().into_bytes();
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut s = String::with_capacity(32);
-        for b in out.iter().take(16) {
-            s.push(char::from(HEX[usize::from(b >> 4)]));
-            s.push(char::from(HEX[usize::from(b & 15)]));
-        }
-        s
+        let mut h = [0u8; 16];
+        h.copy_from_slice(&out[..16]);
+        h
     }
+}
+
+/// 16 bytes as 32 lowercase hex digits.
+pub fn hex16(h: &[u8; 16]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(32);
+    for b in h {
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    s
 }
 
 /// The canonical form of a value, so the same identifier written differently hashes the same.
 pub fn normalize(kind: PhiKind, value: &str) -> String {
+    let mut s = String::new();
+    normalize_into(kind, value, &mut s);
+    s
+}
+
+/// [`normalize`] into a reused buffer (cleared first).
+pub fn normalize_into(kind: PhiKind, value: &str, out: &mut String) {
+    out.clear();
     match kind {
         PhiKind::Ssn
         | PhiKind::Npi
@@ -116,17 +138,17 @@ pub fn normalize(kind: PhiKind, value: &str) -> String {
         | PhiKind::Routing
         | PhiKind::BankAccount
         | PhiKind::Phone => {
-            let mut d: String = value.chars().filter(char::is_ascii_digit).collect();
-            if kind == PhiKind::Phone && d.len() == 11 && d.starts_with('1') {
-                d.remove(0);
+            out.extend(value.chars().filter(char::is_ascii_digit));
+            if kind == PhiKind::Phone && out.len() == 11 && out.starts_with('1') {
+                out.remove(0);
             }
-            d
         }
-        PhiKind::Mbi | PhiKind::Dea | PhiKind::Mrn | PhiKind::PlanId | PhiKind::Account => value
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .map(|c| c.to_ascii_uppercase())
-            .collect(),
+        PhiKind::Mbi | PhiKind::Dea | PhiKind::Mrn | PhiKind::PlanId | PhiKind::Account => out.extend(
+            value
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .map(|c| c.to_ascii_uppercase()),
+        ),
         PhiKind::Dob => {
             let v = value.trim();
             let v = v
@@ -137,26 +159,72 @@ pub fn normalize(kind: PhiKind, value: &str) -> String {
             match crate::validate::parse_date(v) {
                 // Plain integer formatting: chrono's format machinery costs more than the hash.
                 Some(d) if (0..=9999).contains(&d.year()) => {
-                    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+                    use std::fmt::Write as _;
+                    let _ = write!(out, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
                 }
-                Some(d) => d.format("%Y-%m-%d").to_string(),
-                None => v.to_string(),
+                Some(d) => out.push_str(&d.format("%Y-%m-%d").to_string()),
+                None => out.push_str(v),
             }
         }
         PhiKind::Name => {
-            let mut t: Vec<String> = value
+            // Tokens lower-cased, sorted, joined by one space: "SMITH^JOHN" == "John Smith".
+            let mut tokens: [&str; 8] = [""; 8];
+            let mut n = 0usize;
+            let mut overflow = false;
+            for t in value
                 .split(|c: char| !c.is_alphabetic() && c != '\'' && c != '-')
                 .filter(|t| t.chars().count() > 1)
-                .map(str::to_lowercase)
-                .collect();
-            t.sort();
-            t.join(" ")
+            {
+                match tokens.get_mut(n) {
+                    Some(slot) => {
+                        *slot = t;
+                        n += 1;
+                    }
+                    None => overflow = true,
+                }
+            }
+            if overflow {
+                // More tokens than a name has: sort owned lower-case copies.
+                let mut t: Vec<String> = value
+                    .split(|c: char| !c.is_alphabetic() && c != '\'' && c != '-')
+                    .filter(|t| t.chars().count() > 1)
+                    .map(str::to_lowercase)
+                    .collect();
+                t.sort();
+                out.push_str(&t.join(" "));
+                return;
+            }
+            let tokens = &mut tokens[..n];
+            if tokens.iter().all(|t| t.is_ascii()) {
+                tokens.sort_by(|a, b| {
+                    a.bytes()
+                        .map(|c| c.to_ascii_lowercase())
+                        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+                });
+                for (i, t) in tokens.iter().enumerate() {
+                    if i > 0 {
+                        out.push(' ');
+                    }
+                    out.extend(t.chars().map(|c| c.to_ascii_lowercase()));
+                }
+            } else {
+                let mut t: Vec<String> = tokens.iter().map(|t| t.to_lowercase()).collect();
+                t.sort();
+                out.push_str(&t.join(" "));
+            }
         }
-        _ => value
-            .split_whitespace()
-            .map(str::to_lowercase)
-            .collect::<Vec<_>>()
-            .join(" "),
+        _ => {
+            for (i, w) in value.split_whitespace().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                if w.is_ascii() {
+                    out.extend(w.chars().map(|c| c.to_ascii_lowercase()));
+                } else {
+                    out.push_str(&w.to_lowercase());
+                }
+            }
+        }
     }
 }
 

@@ -144,26 +144,12 @@ pub fn section(store: &SqliteStore) -> Result<Option<Section>, StoreError> {
             if !ev.is_empty() {
                 html.push_str("<h3>Evidence from the riskiest file (masked)</h3><table><tr><th>Type</th><th>Masked value</th><th>Where</th><th>Why</th></tr>");
                 for x in ev.iter().take(12) {
-                    let l = &x.location;
-                    let mut at = Vec::new();
-                    if let Some(m) = &l.member {
-                        at.push(m.clone());
-                    }
-                    if let Some(p) = l.page {
-                        at.push(format!("page {p}"));
-                    }
-                    if let Some(n) = l.line {
-                        at.push(format!("line {n}"));
-                    }
-                    if let Some(f) = &l.field {
-                        at.push(f.clone());
-                    }
                     let _ = write!(
                         html,
                         "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td class=\"tech\">{}</td></tr>",
                         esc(x.kind.plain()),
                         esc(&x.masked),
-                        esc(&at.join(", ")),
+                        esc(&x.location.describe()),
                         esc(&x.reason)
                     );
                 }

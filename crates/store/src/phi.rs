@@ -247,14 +247,14 @@ impl PhiStore for SqliteStore {
                 continue;
             };
             out.push(PhiFinding {
-                path,
+                path: path.into(),
                 kind,
                 masked,
                 hash,
                 value: None,
                 location: serde_json::from_str(&loc)?,
                 confidence: serde_json::from_value(serde_json::Value::String(conf))?,
-                reason,
+                reason: reason.into(),
             });
         }
         Ok(out)

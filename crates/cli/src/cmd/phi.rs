@@ -2,7 +2,7 @@
 
 use crate::{GlobalArgs, exit, output};
 use anyhow::Context;
-use medguard_model::{PhiFileReport, PhiFinding, Severity};
+use medguard_model::{Confidence, PhiFileReport, PhiFinding, Severity};
 use medguard_phi::{FindingSink, Hasher, ScanOptions, SinkError};
 use medguard_store::{PhiStore, PhiWriter, SqliteStore};
 use std::io::Write;
@@ -89,14 +89,13 @@ struct Sink<'w, W: Write> {
     examples: usize,
     errors: u64,
     bar: Option<indicatif::ProgressBar>,
+    lines: FindingWriter,
 }
 
 impl<W: Write> FindingSink for Sink<'_, W> {
     fn file(&mut self, report: &PhiFileReport, findings: &[PhiFinding]) -> Result<(), SinkError> {
         if self.json {
-            for f in findings {
-                finding_line(&mut self.out, f)?;
-            }
+            self.lines.file(&mut self.out, findings)?;
         }
         if let Some(w) = self.writer.as_mut() {
             w.add_file(report, findings)?;
@@ -140,26 +139,142 @@ impl<W: Write> FindingSink for Sink<'_, W> {
     }
 }
 
-/// One `phi_finding` record, serialized straight to the (buffered) output: a scan can produce
-/// millions of them.
-fn finding_line(out: &mut impl Write, f: &PhiFinding) -> std::io::Result<()> {
-    #[derive(serde::Serialize)]
-    struct Line<'a> {
-        #[serde(rename = "type")]
-        kind: &'static str,
-        schema: u32,
-        #[serde(flatten)]
-        finding: &'a PhiFinding,
+/// `phi_finding` records, built in a byte buffer without serde or the `fmt` machinery: a scan can
+/// produce millions of them. The JSON is the same as serializing
+/// `{"type":"phi_finding","schema":1, ...PhiFinding}` with serde (tested below).
+#[derive(Default)]
+struct FindingWriter {
+    buf: Vec<u8>,
+    /// `{"type":"phi_finding","schema":1,"path":"<path>"` of the file being written.
+    prefix: Vec<u8>,
+}
+
+impl FindingWriter {
+    /// Write every finding of one file (they share its path).
+    fn file(&mut self, out: &mut impl Write, findings: &[PhiFinding]) -> std::io::Result<()> {
+        let mut path: Option<&str> = None;
+        self.buf.clear();
+        for f in findings {
+            if path != Some(&*f.path) {
+                self.prefix.clear();
+                self.prefix
+                    .extend_from_slice(b"{\"type\":\"phi_finding\",\"schema\":1,\"path\":");
+                json_str(&mut self.prefix, &f.path);
+                path = Some(&f.path);
+            }
+            self.buf.extend_from_slice(&self.prefix);
+            finding_fields(&mut self.buf, f);
+            if self.buf.len() >= 1 << 16 {
+                out.write_all(&self.buf)?;
+                self.buf.clear();
+            }
+        }
+        out.write_all(&self.buf)
     }
-    serde_json::to_writer(
-        &mut *out,
-        &Line {
-            kind: "phi_finding",
-            schema: 1,
-            finding: f,
-        },
-    )?;
-    out.write_all(b"\n")
+}
+
+/// The rest of a finding line after its path.
+fn finding_fields(b: &mut Vec<u8>, f: &PhiFinding) {
+    b.extend_from_slice(b",\"kind\":\"");
+    b.extend_from_slice(f.kind.as_str().as_bytes());
+    b.extend_from_slice(b"\",\"masked\":");
+    json_str(b, &f.masked);
+    b.extend_from_slice(b",\"hash\":");
+    json_str(b, &f.hash);
+    if let Some(v) = &f.value {
+        b.extend_from_slice(b",\"value\":");
+        json_str(b, v);
+    }
+    b.extend_from_slice(b",\"location\":{");
+    let l = &f.location;
+    let mut sep: &[u8] = b"";
+    if let Some(m) = &l.member {
+        b.extend_from_slice(b"\"member\":");
+        json_str(b, m);
+        sep = b",";
+    }
+    for (key, n) in [
+        (&b"\"line\":"[..], l.line),
+        (b"\"column\":", l.column),
+    ] {
+        if let Some(n) = n {
+            b.extend_from_slice(sep);
+            b.extend_from_slice(key);
+            json_u64(b, n);
+            sep = b",";
+        }
+    }
+    if let Some(field) = &l.field {
+        b.extend_from_slice(sep);
+        b.extend_from_slice(b"\"field\":");
+        json_str(b, field);
+        sep = b",";
+    }
+    if let Some(p) = l.page {
+        b.extend_from_slice(sep);
+        b.extend_from_slice(b"\"page\":");
+        json_u64(b, u64::from(p));
+        sep = b",";
+    }
+    if let Some(r) = l.record {
+        b.extend_from_slice(sep);
+        b.extend_from_slice(b"\"record\":");
+        json_u64(b, r);
+    }
+    b.extend_from_slice(match f.confidence {
+        Confidence::Low => b"},\"confidence\":\"low\"",
+        Confidence::Medium => b"},\"confidence\":\"medium\"",
+        Confidence::High => b"},\"confidence\":\"high\"",
+    });
+    b.extend_from_slice(b",\"reason\":");
+    json_str(b, &f.reason);
+    b.extend_from_slice(b"}\n");
+}
+
+/// A JSON string literal (RFC 8259 escaping: quote, backslash and control characters).
+fn json_str(b: &mut Vec<u8>, s: &str) {
+    b.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &c) in bytes.iter().enumerate() {
+        let esc: &[u8] = match c {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        b.extend_from_slice(&bytes[start..i]);
+        if esc.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            b.extend_from_slice(b"\\u00");
+            b.push(HEX[usize::from(c >> 4)]);
+            b.push(HEX[usize::from(c & 15)]);
+        } else {
+            b.extend_from_slice(esc);
+        }
+        start = i + 1;
+    }
+    b.extend_from_slice(&bytes[start..]);
+    b.push(b'"');
+}
+
+fn json_u64(b: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    b.extend_from_slice(&digits[i..]);
 }
 
 fn key_path(g: &GlobalArgs, key: Option<PathBuf>) -> anyhow::Result<PathBuf> {
@@ -205,6 +320,7 @@ fn scan(g: &GlobalArgs, a: ScanArgs) -> anyhow::Result<i32> {
         examples: a.examples,
         errors: 0,
         bar,
+        lines: FindingWriter::default(),
     };
     let opts = ScanOptions {
         threads: a.threads,
@@ -338,24 +454,11 @@ fn print_human(
                 .iter()
                 .map(|f| {
                     let v = f.value.as_deref().unwrap_or(&f.masked);
-                    let loc = &f.location;
-                    let mut at = Vec::new();
-                    if let Some(m) = &loc.member {
-                        at.push(m.clone());
-                    }
-                    if let Some(p) = loc.page {
-                        at.push(format!("page {p}"));
-                    }
-                    if let Some(l) = loc.line {
-                        at.push(format!("line {l}"));
-                    }
-                    if let Some(fl) = &loc.field {
-                        at.push(fl.clone());
-                    }
+                    let at = f.location.describe();
                     if at.is_empty() {
                         v.to_string()
                     } else {
-                        format!("{v} ({})", at.join(", "))
+                        format!("{v} ({at})")
                     }
                 })
                 .collect();
@@ -422,4 +525,59 @@ fn show(g: &GlobalArgs, a: ShowArgs) -> anyhow::Result<i32> {
         }
     }
     Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use medguard_model::{PhiKind, PhiLocation};
+    use proptest::prelude::*;
+
+    fn serde_line(f: &PhiFinding) -> serde_json::Value {
+        let mut v = serde_json::to_value(f).expect("serialize");
+        let obj = v.as_object_mut().expect("object");
+        obj.insert("type".into(), "phi_finding".into());
+        obj.insert("schema".into(), 1.into());
+        v
+    }
+
+    proptest! {
+        #[test]
+        fn hand_written_line_is_the_serde_line(
+            path in "[\\x00-\\x7f]{0,20}.{0,20}", masked in "[\\x00-\\x20\"\\\\]{0,8}.{0,12}", value in proptest::option::of(".{0,20}"),
+            member in proptest::option::of(".{0,20}"), field in proptest::option::of(".{0,20}"),
+            line in proptest::option::of(any::<u64>()), column in proptest::option::of(any::<u64>()),
+            page in proptest::option::of(any::<u32>()), record in proptest::option::of(any::<u64>()),
+            kind in 0..PhiKind::ALL.len(), conf in 0..3usize, reason in ".{0,20}",
+        ) {
+            let f = PhiFinding {
+                path: path.into(),
+                kind: PhiKind::ALL[kind],
+                masked,
+                hash: "0123456789abcdef0123456789abcdef".into(),
+                value,
+                location: PhiLocation {
+                    member: member.map(Into::into),
+                    line,
+                    column,
+                    field: field.map(Into::into),
+                    page,
+                    record,
+                },
+                confidence: [Confidence::Low, Confidence::Medium, Confidence::High][conf],
+                reason: reason.into(),
+            };
+            let mut out = Vec::new();
+            FindingWriter::default()
+                .file(&mut out, &[f.clone(), f.clone()])
+                .expect("write");
+            let lines: Vec<&[u8]> = out.split(|&b| b == b'\n').collect();
+            prop_assert_eq!(lines.len(), 3);
+            prop_assert_eq!(lines[2], b"");
+            for line in &lines[..2] {
+                let ours: serde_json::Value = serde_json::from_slice(line).expect("valid JSON");
+                prop_assert_eq!(ours, serde_line(&f));
+            }
+        }
+    }
 }

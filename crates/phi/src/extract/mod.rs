@@ -16,11 +16,13 @@ pub mod sql;
 pub mod table;
 pub mod text;
 
-use crate::detect::{Engine, FieldClass, FieldInfo, Hit};
+use crate::detect::{Engine, FieldClass, FieldInfo, Hit, Reason};
 use crate::mask::{self, Hasher};
 use medguard_model::{PhiFinding, PhiKind, PhiLocation};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, Read};
+use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Size and time limits for one file.
@@ -332,9 +334,11 @@ pub struct Cx<'e> {
     hasher: &'e Hasher,
     unmask: bool,
     pub(crate) limits: Limits,
-    path: String,
+    path: Arc<str>,
     started: Instant,
     member: Vec<String>,
+    /// `member` joined with `!`, shared by the findings inside it.
+    member_path: Option<Arc<str>>,
     member_id: u32,
     next_member_id: u32,
     expanded: u64,
@@ -342,14 +346,25 @@ pub struct Cx<'e> {
     pub(crate) findings: Vec<PhiFinding>,
     pub(crate) counts: BTreeMap<PhiKind, u64>,
     records: HashSet<(u32, u64)>,
-    distinct: BTreeMap<PhiKind, HashSet<String>>,
+    distinct: BTreeMap<PhiKind, HashSet<[u8; 16]>>,
     pub(crate) health: bool,
     pub(crate) warnings: Vec<String>,
     pub(crate) in_archive: bool,
     pub(crate) encrypted_members: bool,
     pub(crate) in_email: bool,
     units: u64,
-    fields: HashMap<String, std::rc::Rc<FieldInfo>>,
+    fields: HashMap<String, Rc<Field>>,
+    /// Rule reasons as shared strings (a few dozen distinct ones).
+    reasons: Vec<(&'static str, Arc<str>)>,
+    /// Normalization buffer for hashing.
+    scratch: String,
+}
+
+/// A field name with what it says, and the shared strings its findings carry.
+struct Field {
+    info: FieldInfo,
+    name: Arc<str>,
+    reason: Arc<str>,
 }
 
 impl<'e> Cx<'e> {
@@ -366,9 +381,10 @@ impl<'e> Cx<'e> {
             hasher,
             unmask,
             limits,
-            path,
+            path: path.into(),
             started: Instant::now(),
             member: Vec::new(),
+            member_path: None,
             member_id: 0,
             next_member_id: 1,
             expanded: 0,
@@ -384,6 +400,8 @@ impl<'e> Cx<'e> {
             in_email: false,
             units: 0,
             fields: HashMap::new(),
+            reasons: Vec::new(),
+            scratch: String::new(),
         }
     }
 
@@ -444,55 +462,65 @@ impl<'e> Cx<'e> {
         }
         let mut hits = std::mem::take(&mut self.hits);
         hits.clear();
-        match u.field {
-            Some(f) => {
-                let info = self.field_info(f);
-                match info
-                    .class
-                    .and_then(|c| self.engine.check_class(c, f, u.text))
-                {
-                    Some(Ok(hit)) => hits.push(hit),
-                    Some(Err(FieldClass::NotPhi)) => {}
-                    _ => self.engine.scan_text_kws(u.text, &info.kws, &mut hits),
-                }
-            }
+        let field = u.field.map(|f| self.field(f));
+        match &field {
+            Some(f) => match f
+                .info
+                .class
+                .and_then(|c| self.engine.check_class(c, u.text))
+            {
+                Some(Ok(hit)) => hits.push(hit),
+                Some(Err(FieldClass::NotPhi)) => {}
+                _ => self.engine.scan_text_kws(u.text, &f.info.kws, &mut hits),
+            },
             None => self.engine.scan_text_kws(u.text, &[], &mut hits),
         }
         for h in hits.drain(..) {
             let Some(value) = u.text.get(h.start..h.end) else {
                 continue;
             };
-            self.record(h, value, &u);
+            self.record(&h, value, &u, field.as_deref());
         }
         self.hits = hits;
         Ok(())
     }
 
-    /// What a field name says (class and keywords), computed once per distinct name in a file.
-    fn field_info(&mut self, f: &str) -> std::rc::Rc<FieldInfo> {
-        match self.fields.get(f) {
-            Some(i) => std::rc::Rc::clone(i),
-            None => {
-                let i = std::rc::Rc::new(self.engine.field_info(f));
-                if self.fields.len() < 4096 {
-                    self.fields.insert(f.to_string(), std::rc::Rc::clone(&i));
-                }
-                i
-            }
+    /// What a field name says, with its shared strings; computed once per distinct name in a file.
+    fn field(&mut self, f: &str) -> Rc<Field> {
+        if let Some(i) = self.fields.get(f) {
+            return Rc::clone(i);
         }
+        let field = Rc::new(Field {
+            info: self.engine.field_info(f),
+            name: f.into(),
+            reason: format!("field:{f}").into(),
+        });
+        if self.fields.len() < 4096 {
+            self.fields.insert(f.to_string(), Rc::clone(&field));
+        }
+        field
     }
 
     /// The class a field name gives its values ([`crate::detect::classify_field`], cached).
     pub(crate) fn field_class(&mut self, f: &str) -> Option<FieldClass> {
-        self.field_info(f).class
+        self.field(f).info.class
     }
 
-    fn record(&mut self, h: Hit, value: &str, u: &Unit<'_>) {
+    fn reason(&mut self, r: &'static str) -> Arc<str> {
+        if let Some((_, a)) = self.reasons.iter().find(|(s, _)| std::ptr::eq(*s, r)) {
+            return Arc::clone(a);
+        }
+        let a: Arc<str> = r.into();
+        self.reasons.push((r, Arc::clone(&a)));
+        a
+    }
+
+    fn record(&mut self, h: &Hit, value: &str, u: &Unit<'_>, field: Option<&Field>) {
         *self.counts.entry(h.kind).or_default() += 1;
         if h.kind.is_health_info() {
             self.health = true;
         }
-        let hash = self.hasher.hash(h.kind, value);
+        let hash = self.hasher.hash_raw(h.kind, value, &mut self.scratch);
         if h.kind.identifies_person() {
             match u.record {
                 Some(r) => {
@@ -501,7 +529,7 @@ impl<'e> Cx<'e> {
                 None => {
                     let set = self.distinct.entry(h.kind).or_default();
                     if set.len() < 1_000_000 {
-                        set.insert(hash.clone());
+                        set.insert(hash);
                     }
                 }
             }
@@ -515,22 +543,32 @@ impl<'e> Cx<'e> {
                 .map(|p| p.chars().count() as u64 + 1)
                 .unwrap_or(1)
         });
+        let reason = match (h.reason, field) {
+            (Reason::Field, Some(f)) => Arc::clone(&f.reason),
+            (Reason::Field, None) => self.reason("field"),
+            (Reason::Rule(r), _) => self.reason(r),
+        };
+        let location_field = match (u.label, field) {
+            (Some(l), _) => Some(Arc::from(l)),
+            (None, Some(f)) => Some(Arc::clone(&f.name)),
+            (None, None) => None,
+        };
         self.findings.push(PhiFinding {
-            path: self.path.clone(),
+            path: Arc::clone(&self.path),
             kind: h.kind,
             masked: mask::mask(h.kind, value),
-            hash,
+            hash: mask::hex16(&hash),
             value: self.unmask.then(|| value.to_string()),
             location: PhiLocation {
-                member: (!self.member.is_empty()).then(|| self.member.join("!")),
+                member: self.member_path.clone(),
                 line: u.line,
                 column,
-                field: u.label.or(u.field).map(str::to_string),
+                field: location_field,
                 page: u.page,
                 record: u.record,
             },
             confidence: h.confidence,
-            reason: h.reason.into_owned(),
+            reason,
         });
     }
 
@@ -548,9 +586,11 @@ impl<'e> Cx<'e> {
         self.member_id = self.next_member_id;
         self.next_member_id = self.next_member_id.wrapping_add(1);
         self.member.push(name.to_string());
+        let outer = self.member_path.replace(self.member.join("!").into());
         let fmt = sniff(name, data);
         let r = extract_bytes(fmt, name, data, self);
         self.member.pop();
+        self.member_path = outer;
         self.member_id = saved;
         match r {
             Ok(()) => Ok(()),
