@@ -159,8 +159,13 @@ pub fn normalize_into(kind: PhiKind, value: &str, out: &mut String) {
             match crate::validate::parse_date(v) {
                 // Plain integer formatting: chrono's format machinery costs more than the hash.
                 Some(d) if (0..=9999).contains(&d.year()) => {
-                    use std::fmt::Write as _;
-                    let _ = write!(out, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+                    let y = d.year().unsigned_abs();
+                    let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
+                    out.extend([y / 1000, y / 100, y / 10, y].map(digit));
+                    out.push('-');
+                    out.extend([d.month() / 10, d.month()].map(digit));
+                    out.push('-');
+                    out.extend([d.day() / 10, d.day()].map(digit));
                 }
                 Some(d) => out.push_str(&d.format("%Y-%m-%d").to_string()),
                 None => out.push_str(v),
@@ -232,9 +237,16 @@ pub fn normalize_into(kind: PhiKind, value: &str, out: &mut String) {
 pub fn mask(kind: PhiKind, value: &str) -> String {
     match kind {
         PhiKind::Ssn => {
-            let d: Vec<char> = value.chars().filter(char::is_ascii_digit).collect();
-            let last: String = d.iter().skip(d.len().saturating_sub(4)).collect();
-            format!("***-**-{last}")
+            let digits = value.bytes().filter(u8::is_ascii_digit).count();
+            let mut out = String::with_capacity(11);
+            out.push_str("***-**-");
+            out.extend(
+                value
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .skip(digits.saturating_sub(4)),
+            );
+            out
         }
         PhiKind::Card
         | PhiKind::BankAccount
@@ -249,7 +261,15 @@ pub fn mask(kind: PhiKind, value: &str) -> String {
         PhiKind::Dob => match crate::validate::parse_date(
             value.trim().split(['T', ' ']).next().unwrap_or(value),
         ) {
-            Some(d) if (0..=9999).contains(&d.year()) => format!("**/**/{:04}", d.year()),
+            Some(d) if (0..=9999).contains(&d.year()) => {
+                let y = d.year().unsigned_abs();
+                let mut out = String::with_capacity(10);
+                out.push_str("**/**/");
+                for div in [1000, 100, 10, 1] {
+                    out.push(char::from(b'0' + (y / div % 10) as u8));
+                }
+                out
+            }
             Some(d) => format!("**/**/{}", d.format("%Y")),
             None => star_all(value),
         },
@@ -276,22 +296,24 @@ pub fn mask(kind: PhiKind, value: &str) -> String {
             }
             None => star_all(value),
         },
-        PhiKind::Address => value
-            .split_whitespace()
-            .enumerate()
-            .map(|(i, w)| {
+        PhiKind::Address => {
+            let mut out = String::with_capacity(value.len());
+            for (i, w) in value.split_whitespace().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
                 if i == 0 || w.chars().any(|c| c.is_ascii_digit()) {
-                    "*".repeat(w.chars().count().min(8))
+                    out.extend(std::iter::repeat_n('*', w.chars().count().min(8)));
                 } else if i == 1 {
                     let mut cs = w.chars();
-                    let c = cs.next().unwrap_or('*');
-                    format!("{c}{}", "*".repeat(cs.count().min(12)))
+                    out.push(cs.next().unwrap_or('*'));
+                    out.extend(std::iter::repeat_n('*', cs.count().min(12)));
                 } else {
-                    w.to_string()
+                    out.push_str(w);
                 }
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
+            }
+            out
+        }
         PhiKind::Icd10 | PhiKind::Procedure => value.to_string(),
         PhiKind::Ip => match value.rsplit_once('.') {
             Some((net, _)) => format!("{net}.*"),
@@ -345,6 +367,12 @@ mod tests {
             "**** **** **** 1111"
         );
         assert_eq!(mask(PhiKind::Dob, "02/14/1980"), "**/**/1980");
+        assert_eq!(mask(PhiKind::Dob, "0980-02-01"), "**/**/0980");
+        assert_eq!(
+            mask(PhiKind::Address, "1234 Oak Street Apt 5"),
+            "**** O** Street Apt *"
+        );
+        assert_eq!(normalize(PhiKind::Dob, "2/1/1980"), "1980-02-01");
         assert_eq!(mask(PhiKind::Email, "jane@example.org"), "j***@example.org");
         assert_eq!(mask(PhiKind::Phone, "(415) 867-5309"), "(***) ***-**09");
     }

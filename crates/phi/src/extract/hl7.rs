@@ -5,7 +5,6 @@
 use super::text::{Lines, decode, decoded};
 use super::{Cx, ExtractError, Unit};
 use std::borrow::Cow;
-use std::fmt::Write as _;
 use std::io::BufRead;
 
 /// The delimiters a message declares in MSH-1/MSH-2.
@@ -47,9 +46,9 @@ impl Delims {
     }
 
     /// Decode HL7 escape sequences (`\F\`, `\S\`, `\T\`, `\R\`, `\E\`, `\.br\`, `\Xhh\`).
-    pub fn unescape(&self, s: &str) -> String {
+    pub fn unescape<'s>(&self, s: &'s str) -> Cow<'s, str> {
         if !s.contains(self.escape) {
-            return s.to_string();
+            return Cow::Borrowed(s);
         }
         let mut out = String::with_capacity(s.len());
         let mut parts = s.split(self.escape);
@@ -78,7 +77,7 @@ impl Delims {
             }
             in_esc = !in_esc;
         }
-        out
+        Cow::Owned(out)
     }
 }
 
@@ -127,34 +126,55 @@ pub fn segment(
     } else {
         1
     };
-    // One label buffer for the whole segment.
+    // One label buffer and one value buffer for the whole segment.
     let mut label = String::with_capacity(8);
+    let mut value = String::new();
     for (i, raw) in fields.enumerate() {
         if raw.is_empty() || (offset == 2 && i == 0) {
             continue;
         }
         let n = i + offset;
         label.clear();
-        let _ = write!(label, "{name}-{n}");
+        label.push_str(name);
+        label.push('-');
+        push_number(&mut label, n);
         let known = cx.field_class(&label).is_some();
         for rep in raw.split(d.repetition) {
-            let text = if known {
-                let comps: Vec<&str> = rep.split(d.component).collect();
-                let pick: Vec<String> = components_for(name, n)
-                    .iter()
-                    .filter_map(|&c| comps.get(c))
-                    .map(|c| d.unescape(&c.replace(d.sub, " ")))
-                    .filter(|c| !c.is_empty())
-                    .collect();
-                Cow::Owned(pick.join(" "))
-            } else if !rep.contains([d.component, d.sub, d.escape]) {
+            let plain = !rep.contains([d.component, d.sub, d.escape]);
+            let text: &str = if plain && !(known && !components_for(name, n).contains(&0)) {
                 // Nothing to split or unescape: the repetition is the text (no copy).
-                Cow::Borrowed(rep)
+                rep
+            } else if plain {
+                // A lone component the field does not carry its identifier in (XCN id).
+                ""
+            } else if known {
+                value.clear();
+                let picks = components_for(name, n);
+                for (c, comp) in rep.split(d.component).enumerate() {
+                    if !picks.contains(&c) {
+                        continue;
+                    }
+                    let comp: Cow<'_, str> = if comp.contains(d.sub) {
+                        Cow::Owned(d.unescape(&comp.replace(d.sub, " ")).into_owned())
+                    } else {
+                        d.unescape(comp)
+                    };
+                    if comp.is_empty() {
+                        continue;
+                    }
+                    if !value.is_empty() {
+                        value.push(' ');
+                    }
+                    value.push_str(&comp);
+                }
+                &value
             } else {
-                Cow::Owned(d.unescape(&rep.replace([d.component, d.sub], " ")))
+                value.clear();
+                value.push_str(&d.unescape(&rep.replace([d.component, d.sub], " ")));
+                &value
             };
             cx.unit(Unit {
-                text: &text,
+                text,
                 field: Some(&label),
                 line: Some(line),
                 record: Some(record),
@@ -163,6 +183,14 @@ pub fn segment(
         }
     }
     Ok(())
+}
+
+/// Decimal digits of `n` (field numbers), without the `fmt` machinery.
+fn push_number(s: &mut String, n: usize) {
+    if n >= 10 {
+        push_number(s, n / 10);
+    }
+    s.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// A stream of HL7 v2 messages (segments separated by CR, LF or CRLF; MLLP framing tolerated).

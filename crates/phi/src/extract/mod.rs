@@ -345,20 +345,23 @@ pub struct Cx<'e> {
     hits: Vec<Hit>,
     pub(crate) findings: Vec<PhiFinding>,
     pub(crate) counts: BTreeMap<PhiKind, u64>,
-    records: HashSet<(u32, u64)>,
-    distinct: BTreeMap<PhiKind, HashSet<[u8; 16]>>,
+    records: HashSet<(u32, u64), FastHash>,
+    distinct: BTreeMap<PhiKind, HashSet<[u8; 16], FastHash>>,
     pub(crate) health: bool,
     pub(crate) warnings: Vec<String>,
     pub(crate) in_archive: bool,
     pub(crate) encrypted_members: bool,
     pub(crate) in_email: bool,
     units: u64,
-    fields: HashMap<String, Rc<Field>>,
+    fields: HashMap<String, Rc<Field>, FastHash>,
     /// Rule reasons as shared strings (a few dozen distinct ones).
     reasons: Vec<(&'static str, Arc<str>)>,
     /// Normalization buffer for hashing.
     scratch: String,
 }
+
+/// Hashing for per-file sets and caches: foldhash (fast, seeded per process) rather than SipHash.
+type FastHash = foldhash::fast::RandomState;
 
 /// A field name with what it says, and the shared strings its findings carry.
 struct Field {
@@ -391,7 +394,7 @@ impl<'e> Cx<'e> {
             hits: Vec::new(),
             findings: Vec::new(),
             counts: BTreeMap::new(),
-            records: HashSet::new(),
+            records: HashSet::default(),
             distinct: BTreeMap::new(),
             health: false,
             warnings: Vec::new(),
@@ -399,7 +402,7 @@ impl<'e> Cx<'e> {
             encrypted_members: false,
             in_email: false,
             units: 0,
-            fields: HashMap::new(),
+            fields: HashMap::default(),
             reasons: Vec::new(),
             scratch: String::new(),
         }

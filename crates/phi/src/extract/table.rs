@@ -100,30 +100,38 @@ pub fn csv(r: &mut dyn BufRead, name: &str, cx: &mut Cx<'_>) -> Result<(), Extra
     } else {
         None
     };
+    // The record being assembled (a quoted field may span lines); reused from row to row.
     let mut pending = String::new();
     let mut pending_line = 0u64;
     let mut row = 0u64;
     while let Some((n, raw)) = lines.next_line()? {
-        let line = decode(raw).into_owned();
+        let line = decode(raw);
         if pending.is_empty() {
             pending_line = n;
-            pending = line;
         } else {
             pending.push('\n');
-            pending.push_str(&line);
         }
+        pending.push_str(&line);
         let d = *delim.get_or_insert_with(|| delimiter(&pending));
-        let cells = match split_record(&pending, d) {
-            Some(c) => c,
-            None if pending.len() < MAX_RECORD => continue,
-            // An unterminated quote: give up on structure for this record.
-            None => vec![pending.clone()],
+        // Most rows hold no quotes: their cells are slices of the line, nothing is copied.
+        let owned;
+        let cells: Vec<&str> = if !pending.contains('"') {
+            pending.split(d).collect()
+        } else {
+            owned = match split_record(&pending, d) {
+                Some(c) => c,
+                None if pending.len() < MAX_RECORD => continue,
+                // An unterminated quote: give up on structure for this record.
+                None => vec![pending.clone()],
+            };
+            owned.iter().map(String::as_str).collect()
         };
-        let record_text = std::mem::take(&mut pending);
         if header.is_none() && row == 0 {
             row += 1;
-            if is_header(&cells) {
-                header = Some(cells);
+            let names: Vec<String> = cells.iter().map(|c| c.to_string()).collect();
+            if is_header(&names) {
+                header = Some(names);
+                pending.clear();
                 continue;
             }
             header = Some(Vec::new());
@@ -134,23 +142,24 @@ pub fn csv(r: &mut dyn BufRead, name: &str, cx: &mut Cx<'_>) -> Result<(), Extra
         let record = if hdr.is_empty() { row } else { row - 1 };
         if cells.len() == 1 && hdr.len() > 1 {
             cx.unit(Unit {
-                text: &record_text,
+                text: &pending,
                 line: Some(pending_line),
                 record: Some(record),
                 ..Unit::default()
             })?;
-            continue;
+        } else {
+            for (i, cell) in cells.iter().enumerate() {
+                let field = hdr.get(i).map(|h| h.trim()).filter(|h| !h.is_empty());
+                cx.unit(Unit {
+                    text: cell,
+                    field,
+                    line: Some(pending_line),
+                    record: Some(record),
+                    ..Unit::default()
+                })?;
+            }
         }
-        for (i, cell) in cells.iter().enumerate() {
-            let field = hdr.get(i).map(|h| h.trim()).filter(|h| !h.is_empty());
-            cx.unit(Unit {
-                text: cell,
-                field,
-                line: Some(pending_line),
-                record: Some(record),
-                ..Unit::default()
-            })?;
-        }
+        pending.clear();
     }
     if !pending.is_empty() {
         cx.unit(Unit {
