@@ -180,7 +180,14 @@ fn finding_fields(b: &mut Vec<u8>, f: &PhiFinding) {
     b.extend_from_slice(b"\",\"masked\":");
     json_str(b, &f.masked);
     b.extend_from_slice(b",\"hash\":");
-    json_str(b, &f.hash);
+    if f.hash.bytes().all(|c| c.is_ascii_hexdigit()) {
+        // Hex digits need no escaping (every hash the scanner makes).
+        b.push(b'"');
+        b.extend_from_slice(f.hash.as_bytes());
+        b.push(b'"');
+    } else {
+        json_str(b, &f.hash);
+    }
     if let Some(v) = &f.value {
         b.extend_from_slice(b",\"value\":");
         json_str(b, v);
@@ -549,12 +556,13 @@ mod tests {
             line in proptest::option::of(any::<u64>()), column in proptest::option::of(any::<u64>()),
             page in proptest::option::of(any::<u32>()), record in proptest::option::of(any::<u64>()),
             kind in 0..PhiKind::ALL.len(), conf in 0..3usize, reason in ".{0,20}",
+            hash in "[0-9a-f]{32}|[\\x00-\\x7f]{0,8}",
         ) {
             let f = PhiFinding {
                 path: path.into(),
                 kind: PhiKind::ALL[kind],
                 masked,
-                hash: "0123456789abcdef0123456789abcdef".into(),
+                hash,
                 value,
                 location: PhiLocation {
                     member: member.map(Into::into),
