@@ -1080,11 +1080,7 @@ impl Engine {
     }
 
     /// Check a value against the class its field was given.
-    pub fn check_class(
-        &self,
-        class: FieldClass,
-        value: &str,
-    ) -> Option<Result<Hit, FieldClass>> {
+    pub fn check_class(&self, class: FieldClass, value: &str) -> Option<Result<Hit, FieldClass>> {
         let FieldClass::Kind(kind) = class else {
             return Some(Err(class));
         };

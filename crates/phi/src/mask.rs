@@ -143,12 +143,13 @@ pub fn normalize_into(kind: PhiKind, value: &str, out: &mut String) {
                 out.remove(0);
             }
         }
-        PhiKind::Mbi | PhiKind::Dea | PhiKind::Mrn | PhiKind::PlanId | PhiKind::Account => out.extend(
-            value
-                .chars()
-                .filter(char::is_ascii_alphanumeric)
-                .map(|c| c.to_ascii_uppercase()),
-        ),
+        PhiKind::Mbi | PhiKind::Dea | PhiKind::Mrn | PhiKind::PlanId | PhiKind::Account => out
+            .extend(
+                value
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .map(|c| c.to_ascii_uppercase()),
+            ),
         PhiKind::Dob => {
             let v = value.trim();
             let v = v

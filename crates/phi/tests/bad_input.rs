@@ -252,3 +252,35 @@ fn the_scan_goes_on_past_bad_files() {
         assert!(sum.files_scanned >= 6);
     }
 }
+
+#[test]
+fn xml_streams_past_the_whole_file_limit_and_bounds_one_event() {
+    // Larger than `max_whole`: streamed, not refused, and every record is read.
+    let mut xml = String::from("<?xml version=\"1.0\"?><patients>");
+    for _ in 0..2000 {
+        xml.push_str("<patient><ssn>536-22-8726</ssn><note>seen today</note></patient>");
+    }
+    xml.push_str("</patients>");
+    let mut o = opts();
+    o.limits.max_whole = 4096;
+    let out =
+        scan_bytes("export.xml", xml.as_bytes(), &o, &Hasher::with_key([1; 32])).expect("streamed");
+    assert_eq!(out.report.counts.get(&PhiKind::Ssn), Some(&2000));
+
+    // One endless text node: what came before is kept, the rest is refused with a clear warning.
+    let mut xml = b"<r><ssn>536-22-8726</ssn><note>".to_vec();
+    xml.extend(std::iter::repeat_n(b'x', 1 << 20));
+    xml.extend_from_slice(b"</note></r>");
+    let mut o = opts();
+    o.limits.max_line = 256;
+    let out = scan_bytes("endless.xml", &xml, &o, &Hasher::with_key([1; 32])).expect("scan");
+    assert_eq!(out.report.counts.get(&PhiKind::Ssn), Some(&1));
+    assert!(
+        out.report
+            .warnings
+            .iter()
+            .any(|w| w.contains("longer than")),
+        "{:?}",
+        out.report.warnings
+    );
+}

@@ -129,6 +129,29 @@ proptest! {
         prop_assert_eq!(normalize(kind, &v), reference);
     }
 
+    /// The XML event bound passes bytes through unchanged, and refuses only runs without markup
+    /// longer than its limit.
+    #[test]
+    fn xml_event_bound(data in proptest::collection::vec(prop::sample::select(b"<>ab \n".to_vec()), 0..4000),
+                       max in 1usize..600, cap in 1usize..64) {
+        use std::io::Read;
+        let longest = data
+            .split(|&b| b == b'<' || b == b'>')
+            .map(<[u8]>::len)
+            .max()
+            .unwrap_or(0);
+        let inner = std::io::BufReader::with_capacity(cap, &data[..]);
+        let mut out = Vec::new();
+        let r = medguard_phi::extract::markup::EventBound::new(inner, max).read_to_end(&mut out);
+        if longest <= max {
+            prop_assert!(r.is_ok());
+            prop_assert_eq!(&out, &data);
+        } else {
+            prop_assert!(r.is_err());
+            prop_assert!(out.len() <= data.len());
+        }
+    }
+
     #[test]
     fn normalize_is_idempotent(kind in prop::sample::select(PhiKind::ALL.to_vec()), v in "\\PC{0,40}") {
         let once = normalize(kind, &v);

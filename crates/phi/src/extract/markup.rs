@@ -5,6 +5,7 @@ use super::{Cx, ExtractError, Unit};
 use quick_xml::XmlVersion;
 use quick_xml::events::Event;
 use serde_json::Value;
+use std::io::BufRead;
 
 /// Deepest JSON/XML nesting followed.
 const MAX_NESTING: usize = 256;
@@ -173,9 +174,60 @@ pub enum XmlMode {
     Odt,
 }
 
-/// Scan a generic XML document.
-pub fn xml(data: &[u8], cx: &mut Cx<'_>) -> Result<(), ExtractError> {
-    xml_mode(data, XmlMode::Generic, None, cx)
+/// Scan a generic XML document, streaming: memory holds one event, never the whole file.
+pub fn xml(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
+    let max = cx.limits.max_line.saturating_mul(64);
+    xml_mode(EventBound::new(r, max), XmlMode::Generic, None, cx)
+}
+
+/// Bounds the bytes between two markup characters (`<`, `>`), so one endless text node or tag
+/// cannot make the XML reader buffer the whole file: past `max`, reading fails with a clear error.
+pub struct EventBound<R> {
+    inner: R,
+    run: usize,
+    max: usize,
+}
+
+impl<R: BufRead> EventBound<R> {
+    pub fn new(inner: R, max: usize) -> Self {
+        EventBound { inner, run: 0, max }
+    }
+}
+
+impl<R: BufRead> std::io::Read for EventBound<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(out.len());
+        out[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for EventBound<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.run > self.max {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a text node or tag longer than {} bytes (not read further)",
+                    self.max
+                ),
+            ));
+        }
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        if let Ok(avail) = self.inner.fill_buf() {
+            let seen = &avail[..n.min(avail.len())];
+            self.run = match memchr::memrchr2(b'<', b'>', seen) {
+                Some(i) => seen.len() - i - 1,
+                None => self.run.saturating_add(seen.len()),
+            };
+        }
+        self.inner.consume(n);
+    }
 }
 
 fn local(name: &str) -> String {
@@ -192,7 +244,7 @@ struct Table {
 
 /// Scan an XML part in a mode.
 pub fn xml_mode(
-    data: &[u8],
+    data: impl BufRead,
     mode: XmlMode,
     page: Option<u32>,
     cx: &mut Cx<'_>,

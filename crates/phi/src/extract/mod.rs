@@ -655,7 +655,7 @@ pub fn extract_stream(
                 Err(e) => Err(e),
             }
         }
-        Format::Xml => markup::xml(&read_capped(r, cx.limits.max_whole, "xml")?, cx),
+        Format::Xml => markup::xml(r, cx),
         Format::Rtf => rtf::rtf(&read_capped(r, cx.limits.max_whole, "rtf")?, cx),
         Format::Pdf => pdf::pdf(&read_capped(r, cx.limits.max_whole, "pdf")?, cx),
         Format::Eml => mail::eml(&read_capped(r, cx.limits.max_whole, "e-mail")?, None, cx),

@@ -182,16 +182,16 @@ pub fn zip<R: Read + Seek>(r: R, _name: &str, cx: &mut Cx<'_>) -> Result<(), Ext
         };
         match (kind, part) {
             (ZipKind::Archive, _) => cx.member(&name, &data)?,
-            (ZipKind::Docx, _) => xml_mode(&data, XmlMode::Docx, None, cx)?,
+            (ZipKind::Docx, _) => xml_mode(&data[..], XmlMode::Docx, None, cx)?,
             (ZipKind::Pptx, Some(n)) => {
                 let slide = n
                     .trim_end_matches(".xml")
                     .rsplit(|c: char| !c.is_ascii_digit())
                     .next()
                     .and_then(|d| d.parse().ok());
-                xml_mode(&data, XmlMode::Pptx, slide, cx)?
+                xml_mode(&data[..], XmlMode::Pptx, slide, cx)?
             }
-            (ZipKind::Odt, _) => xml_mode(&data, XmlMode::Odt, None, cx)?,
+            (ZipKind::Odt, _) => xml_mode(&data[..], XmlMode::Odt, None, cx)?,
             _ => {}
         }
     }
