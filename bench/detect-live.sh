@@ -5,7 +5,7 @@
 # time before the load starts does not count), the generator's own ceiling and send rate, and
 # received/processed/dropped (TCP is back-pressured: dropped must be 0).
 # Goal: >= 50,000 events/s on one engine thread.
-# Usage: bench/detect-live.sh [N] (default 500000).
+# Usage: bench/detect-live.sh [N] (default 500000); MEDGUARD_BIN=path measures a given binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-500000}
@@ -13,9 +13,9 @@ SIGMA=${MEDGUARD_SIGMA_DIR:-../shared/data/sigma}
 OUT=bench/out/detect-live
 mkdir -p "$OUT"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/medguard/target}
-cargo build --release -q -p medguard
+[ -n "${MEDGUARD_BIN:-}" ] || cargo build --release -q -p medguard
 BIN=$OUT/medguard
-cp "$CARGO_TARGET_DIR/release/medguard" "$BIN"
+cp "${MEDGUARD_BIN:-$CARGO_TARGET_DIR/release/medguard}" "$BIN"
 
 # The generator alone against a discard sink: if it cannot go much faster than medguard, the
 # figure below measures the generator, not medguard.

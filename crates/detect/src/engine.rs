@@ -10,7 +10,7 @@
 //! Loading never drops a rule silently: every file, document and rule that does not load is
 //! reported in [`LoadReport::issues`] with the reason.
 
-use crate::event::LogEvent;
+use crate::event::{LogEvent, SOURCE_FIELD, SourceKind};
 use rsigma_eval::{
     CorrelationAction, CorrelationConfig, CorrelationEngine, EvaluationResult, JsonEvent, Pipeline,
     ResultBody,
@@ -127,6 +127,20 @@ impl Detections {
 struct Route(Vec<(String, Vec<serde_json::Value>)>);
 
 impl Route {
+    /// Whether events of `kind` can satisfy the route at all: false when it requires a
+    /// `medguard_source` that is not `kind` (a Windows rule for a syslog event, say).
+    fn admits(&self, kind: SourceKind) -> bool {
+        self.0
+            .iter()
+            .filter(|(field, _)| field == SOURCE_FIELD)
+            .all(|(_, allowed)| {
+                allowed.iter().any(|a| {
+                    a.as_str()
+                        .is_some_and(|s| s.eq_ignore_ascii_case(kind.as_str()))
+                })
+            })
+    }
+
     fn holds(&self, event: &LogEvent) -> bool {
         self.0.iter().all(|(field, allowed)| {
             event.fields.get(field).is_some_and(|v| {
@@ -236,6 +250,9 @@ pub struct SigmaEngine {
     /// holds the rules without the routing conditions, so its candidate index is built from the
     /// rules' own selections; the route is checked once per group instead of once per rule.
     groups: Vec<(Route, rsigma_eval::Engine)>,
+    /// Per source kind (in [`SourceKind::ALL`] order), the groups whose route admits it: an event
+    /// never reaches the rules written for another kind of log.
+    by_kind: [Vec<usize>; SourceKind::ALL.len()],
 }
 
 impl std::fmt::Debug for SigmaEngine {
@@ -590,6 +607,9 @@ impl SigmaEngine {
         let mut groups = Vec::new();
         for (route, coll) in grouped {
             let mut e = rsigma_eval::Engine::new();
+            // Skip substring matchers whose field cannot hold any of their trigrams: measured
+            // 1.5-1.8x the live syslog rate with the SigmaHQ set (`bench/detect-live.sh`).
+            e.set_bloom_prefilter(true);
             match e.add_collection(&coll) {
                 Ok(()) => groups.push((route, e)),
                 Err(err) => {
@@ -684,12 +704,18 @@ impl SigmaEngine {
                 }
             }
         }
+        let by_kind = SourceKind::ALL.map(|kind| {
+            (0..groups.len())
+                .filter(|&i| groups[i].0.admits(kind))
+                .collect()
+        });
         (
             SigmaEngine {
                 inner,
                 info,
                 feed_only,
                 groups,
+                by_kind,
             },
             report,
         )
@@ -704,6 +730,15 @@ impl SigmaEngine {
         self.info.is_empty()
     }
 
+    /// Detection rules evaluated for events of `kind` (routing skips the rest outright).
+    pub fn detection_rules_for(&self, kind: SourceKind) -> usize {
+        self.inner.detection_rule_count()
+            + self.by_kind[kind.index()]
+                .iter()
+                .map(|&i| self.groups[i].1.rule_count())
+                .sum::<usize>()
+    }
+
     /// The detection rules (not correlations) matching `event`, without touching correlation state.
     pub fn detect_hits(&self, event: &LogEvent) -> Vec<Hit> {
         self.evaluate_all(event).iter().map(to_hit).collect()
@@ -712,7 +747,8 @@ impl SigmaEngine {
     fn evaluate_all(&self, event: &LogEvent) -> Vec<EvaluationResult> {
         let ev = JsonEvent::borrow(&event.fields);
         let mut out = self.inner.evaluate(&ev);
-        for (route, engine) in &self.groups {
+        for &i in &self.by_kind[event.kind.index()] {
+            let (route, engine) = &self.groups[i];
             if route.holds(event) {
                 out.extend(engine.evaluate(&ev));
             }
@@ -786,5 +822,48 @@ mod tests {
         assert!(r.holds(&ev));
         m.insert("EventID".into(), serde_json::Value::from(4689));
         assert!(!r.holds(&LogEvent::new(crate::SourceKind::Windows, m, "t".into())));
+    }
+
+    fn keyword_rule(id: &str, logsource: &str) -> RuleSource {
+        RuleSource {
+            name: format!("{id}.yml"),
+            text: format!(
+                "title: {id}\nid: {id}\nlogsource:\n{logsource}detection:\n    keywords:\n        \
+                 - 'error in libcrypto'\n    condition: keywords\nlevel: medium\n"
+            ),
+        }
+    }
+
+    #[test]
+    fn syslog_events_reach_linux_rules_and_skip_windows_rules() {
+        let sources = [
+            keyword_rule(
+                "0b6e4a8c-1111-4d4f-9a57-7d1f4e0a0001",
+                "    product: linux\n    service: sshd\n",
+            ),
+            keyword_rule(
+                "0b6e4a8c-2222-4d4f-9a57-7d1f4e0a0002",
+                "    product: windows\n    service: security\n",
+            ),
+            keyword_rule(
+                "0b6e4a8c-3333-4d4f-9a57-7d1f4e0a0003",
+                "    product: windows\n    category: process_creation\n",
+            ),
+        ];
+        let pipeline = parse_mapping("logsources.yml", BUILTIN_LOGSOURCES).expect("mapping");
+        let (engine, report) = SigmaEngine::load(&sources, vec![pipeline]);
+        assert_eq!(report.rules, 3, "{:?}", report.issues);
+        assert_eq!(engine.detection_rules_for(SourceKind::Syslog), 1);
+        assert_eq!(engine.detection_rules_for(SourceKind::Windows), 2);
+        let ev = crate::readers::syslog::parse_message(
+            "<38>Nov 28 10:00:01 srv sshd[1]: fatal: error in libcrypto",
+            "t".into(),
+        );
+        let keys: Vec<String> = engine
+            .detect_hits(&ev)
+            .into_iter()
+            .map(|h| h.rule_key)
+            .collect();
+        assert_eq!(keys, ["0b6e4a8c-1111-4d4f-9a57-7d1f4e0a0001"]);
     }
 }

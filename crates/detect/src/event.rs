@@ -23,6 +23,24 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
+    /// Every kind, in [`SourceKind::index`] order.
+    pub const ALL: [SourceKind; 4] = [
+        SourceKind::Windows,
+        SourceKind::Syslog,
+        SourceKind::EhrAudit,
+        SourceKind::Json,
+    ];
+
+    /// Position in [`SourceKind::ALL`].
+    pub fn index(self) -> usize {
+        match self {
+            SourceKind::Windows => 0,
+            SourceKind::Syslog => 1,
+            SourceKind::EhrAudit => 2,
+            SourceKind::Json => 3,
+        }
+    }
+
     /// The value of the synthetic `medguard_source` field rules are routed on.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -2,10 +2,10 @@
 
 use crate::cmd::detect::{RuleArgs, masker, print_alert};
 use crate::{GlobalArgs, exit, output};
-use medguard_detect::RuleEngine;
 use medguard_detect::alerts::Fold;
 use medguard_detect::live::{DEFAULT_QUEUE, Live, LiveConfig, TlsFiles};
 use medguard_detect::readers::syslog;
+use medguard_detect::{RuleEngine, SourceKind};
 use medguard_store::AlertStore;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -65,6 +65,10 @@ pub fn run(g: &GlobalArgs, args: Args) -> anyhow::Result<i32> {
         queue: args.queue,
     })?;
     if !g.quiet {
+        eprintln!(
+            "medguard: {} detection rules apply to syslog events (the others are routed away)",
+            engine.detection_rules_for(SourceKind::Syslog)
+        );
         for (url, addr) in live.bound() {
             eprintln!("medguard: listening on {url} ({addr})");
         }
