@@ -11,6 +11,7 @@
 //! reported in [`LoadReport::issues`] with the reason.
 
 use crate::event::{LogEvent, SOURCE_FIELD, SourceKind};
+use rayon::prelude::*;
 use rsigma_eval::{
     CorrelationAction, CorrelationConfig, CorrelationEngine, EvaluationResult, JsonEvent, Pipeline,
     ResultBody,
@@ -401,6 +402,24 @@ fn long_regex(d: &Detection) -> Option<usize> {
     }
 }
 
+/// A rule file's rules and, per rule, why it cannot load (`None`: it compiles through the pipelines).
+type Parsed =
+    Result<(rsigma_parser::SigmaCollection, Vec<Option<String>>), rsigma_parser::SigmaParserError>;
+
+/// Why `rule` cannot be loaded through `pipelines`, if it cannot.
+fn check_rule(rule: &SigmaRule, pipelines: &[Pipeline]) -> Option<String> {
+    if let Some(len) = rule.detection.named.values().find_map(long_regex) {
+        return Some(format!(
+            "a regular expression is {len} characters long (limit {MAX_REGEX_LEN})"
+        ));
+    }
+    let mut t = rule.clone();
+    rsigma_eval::apply_pipelines(pipelines, &mut t)
+        .and_then(|()| rsigma_eval::compile_rule(&t).map(|_| ()))
+        .err()
+        .map(|e| e.to_string())
+}
+
 fn attr_str(rule: &SigmaRule, key: &str) -> Option<String> {
     rule.custom_attributes
         .get(key)
@@ -477,9 +496,20 @@ impl SigmaEngine {
         // Rule name or id to the rule's key.
         let mut key_of: HashMap<String, String> = HashMap::new();
         let mut feed_only: HashSet<String> = HashSet::new();
-        for src in sources {
+        // Parsing and checking is most of the load time and independent per file: done on all
+        // cores, then merged in file order so the report and the engine do not depend on timing.
+        let parsed: Vec<Parsed> = sources
+            .par_iter()
+            .map(|src| {
+                rsigma_parser::parse_sigma_yaml(&src.text).map(|c| {
+                    let problems = c.rules.iter().map(|r| check_rule(r, &sorted)).collect();
+                    (c, problems)
+                })
+            })
+            .collect();
+        for (src, parsed) in sources.iter().zip(parsed) {
             report.files += 1;
-            let collection = match rsigma_parser::parse_sigma_yaml(&src.text) {
+            let (collection, problems) = match parsed {
                 Ok(c) => c,
                 Err(e) => {
                     report.failed += 1;
@@ -519,27 +549,9 @@ impl SigmaEngine {
                     reason: "no Sigma rule in this file".into(),
                 });
             }
-            for rule in &collection.rules {
-                let label = rule.id.clone().unwrap_or_else(|| rule.title.clone());
-                if let Some(len) = rule.detection.named.values().find_map(long_regex) {
-                    report.failed += 1;
-                    report.issues.push(LoadIssue {
-                        file: src.name.clone(),
-                        rule: Some(label),
-                        reason: format!(
-                            "a regular expression is {len} characters long (limit {MAX_REGEX_LEN})"
-                        ),
-                    });
-                    continue;
-                }
-                let checked = {
-                    let mut t = rule.clone();
-                    rsigma_eval::apply_pipelines(&sorted, &mut t)
-                        .and_then(|()| rsigma_eval::compile_rule(&t).map(|_| ()))
-                };
-                match checked {
-                    Ok(()) => {
-                        good.rules.push(rule.clone());
+            for (rule, problem) in collection.rules.into_iter().zip(problems) {
+                match problem {
+                    None => {
                         report.rules += 1;
                         known.extend(rule.id.iter().cloned());
                         known.extend(rule.name.iter().cloned());
@@ -557,20 +569,21 @@ impl SigmaEngine {
                                 tags: rule.tags.clone(),
                                 description: rule.description.clone(),
                                 falsepositives: rule.falsepositives.clone(),
-                                explanation: attr_str(rule, "medguard_explanation"),
-                                first_steps: yaml_list(rule, "medguard_first_steps"),
-                                hipaa: yaml_list(rule, "medguard_hipaa"),
+                                explanation: attr_str(&rule, "medguard_explanation"),
+                                first_steps: yaml_list(&rule, "medguard_first_steps"),
+                                hipaa: yaml_list(&rule, "medguard_hipaa"),
                                 file: src.name.clone(),
                                 correlation: false,
                             },
                         );
+                        good.rules.push(rule);
                     }
-                    Err(e) => {
+                    Some(reason) => {
                         report.failed += 1;
                         report.issues.push(LoadIssue {
                             file: src.name.clone(),
-                            rule: Some(label),
-                            reason: e.to_string(),
+                            rule: Some(rule.id.unwrap_or(rule.title)),
+                            reason,
                         });
                     }
                 }
@@ -604,13 +617,21 @@ impl SigmaEngine {
                 }
             }
         }
+        // Each group's engine (compiled matchers, candidate index) is built on its own core.
+        let built: Vec<_> = grouped
+            .into_par_iter()
+            .map(|(route, coll)| {
+                let mut e = rsigma_eval::Engine::new();
+                // Skip substring matchers whose field cannot hold any of their trigrams: measured
+                // 1.5-1.8x the live syslog rate with the SigmaHQ set (`bench/detect-live.sh`).
+                e.set_bloom_prefilter(true);
+                let res = e.add_collection(&coll);
+                (route, coll, e, res)
+            })
+            .collect();
         let mut groups = Vec::new();
-        for (route, coll) in grouped {
-            let mut e = rsigma_eval::Engine::new();
-            // Skip substring matchers whose field cannot hold any of their trigrams: measured
-            // 1.5-1.8x the live syslog rate with the SigmaHQ set (`bench/detect-live.sh`).
-            e.set_bloom_prefilter(true);
-            match e.add_collection(&coll) {
+        for (route, coll, e, res) in built {
+            match res {
                 Ok(()) => groups.push((route, e)),
                 Err(err) => {
                     report.failed += coll.rules.len();
