@@ -348,10 +348,15 @@ impl Folder {
             event.host.clone().unwrap_or_default(),
             group.clone(),
         );
-        let sample = AlertEvent {
-            timestamp: event.timestamp,
-            origin: event.origin.clone(),
-            summary: self.masker.summary(event),
+        let sample = |e: &LogEvent| AlertEvent {
+            timestamp: e.timestamp,
+            origin: e.origin.clone(),
+            summary: self.masker.summary(e),
+        };
+        // A correlation's evidence is the events that added up to it, not only the last one.
+        let samples: Vec<AlertEvent> = match hit.correlation.as_ref() {
+            Some(c) if !c.events.is_empty() => c.events.iter().map(sample).collect(),
+            _ => vec![sample(event)],
         };
         if let Some(&idx) = self.open.get(&key)
             && let Some(a) = self.alerts.get_mut(idx)
@@ -362,9 +367,8 @@ impl Folder {
                 if event.timestamp > a.last_seen {
                     a.last_seen = event.timestamp;
                 }
-                if a.events.len() < MAX_ALERT_EVENTS {
-                    a.events.push(sample);
-                }
+                let room = MAX_ALERT_EVENTS.saturating_sub(a.events.len());
+                a.events.extend(samples.into_iter().take(room));
                 return Fold::Folded(idx);
             }
         }
@@ -396,7 +400,7 @@ impl Folder {
             last_seen: event.timestamp,
             count: 1,
             correlation,
-            events: vec![sample],
+            events: samples.into_iter().take(MAX_ALERT_EVENTS).collect(),
         };
         self.alerts.push(alert);
         let idx = self.alerts.len() - 1;

@@ -13,11 +13,12 @@
 use crate::event::{LogEvent, SOURCE_FIELD, SourceKind};
 use rayon::prelude::*;
 use rsigma_eval::{
-    CorrelationAction, CorrelationConfig, CorrelationEngine, EvaluationResult, JsonEvent, Pipeline,
-    ResultBody,
+    CorrelationAction, CorrelationConfig, CorrelationEngine, CorrelationEventMode,
+    EvaluationResult, Event, EventValue, JsonEvent, Pipeline, ResultBody,
 };
 use rsigma_parser::{Detection, Modifier, SigmaRule, SigmaValue};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -111,6 +112,92 @@ pub struct CorrelationHit {
     /// The aggregate that crossed the threshold (events, distinct values, rules seen).
     pub value: f64,
     pub timespan_secs: u64,
+    /// The last events that counted towards it (at most [`MAX_CORRELATION_EVENTS`], oldest
+    /// first), the firing one included.
+    #[serde(skip)]
+    pub events: Vec<LogEvent>,
+}
+
+/// Contributing events kept per correlation window (and so per correlation alert).
+pub const MAX_CORRELATION_EVENTS: usize = crate::alerts::MAX_ALERT_EVENTS;
+
+/// Keys under which a stored correlation event keeps its origin, time and host beside its fields.
+const TRACE_FIELDS: &str = "fields";
+const TRACE_ORIGIN: &str = "origin";
+const TRACE_TIME: &str = "timestamp";
+const TRACE_HOST: &str = "host";
+
+/// An event as the correlation windows see it: matched and grouped on its fields alone, but stored
+/// (for the alert's evidence) with where and when it was read.
+struct Traced<'a> {
+    json: JsonEvent<'a>,
+    event: &'a LogEvent,
+}
+
+impl<'a> Traced<'a> {
+    fn new(event: &'a LogEvent) -> Self {
+        Traced {
+            json: JsonEvent::borrow(&event.fields),
+            event,
+        }
+    }
+}
+
+impl Event for Traced<'_> {
+    fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
+        self.json.get_field(path)
+    }
+
+    fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {
+        self.json.any_string_value(pred)
+    }
+
+    fn all_string_values(&self) -> Vec<Cow<'_, str>> {
+        self.json.all_string_values()
+    }
+
+    fn visit_string_values(&self, visit: &mut dyn FnMut(&str)) {
+        self.json.visit_string_values(visit)
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let e = self.event;
+        serde_json::json!({
+            TRACE_FIELDS: e.fields,
+            TRACE_ORIGIN: e.origin,
+            TRACE_TIME: e.timestamp.map(|t| t.to_rfc3339()),
+            TRACE_HOST: e.host,
+        })
+    }
+
+    fn field_keys(&self) -> Vec<Cow<'_, str>> {
+        self.json.field_keys()
+    }
+
+    fn top_level_keys(&self) -> Option<Vec<Cow<'_, str>>> {
+        self.json.top_level_keys()
+    }
+
+    fn visit_top_level_keys(&self, visit: &mut dyn FnMut(&str)) -> bool {
+        self.json.visit_top_level_keys(visit)
+    }
+}
+
+/// A stored correlation event back as a [`LogEvent`]; `None` if it is not one [`Traced`] wrote.
+fn untrace(mut v: serde_json::Value) -> Option<LogEvent> {
+    let obj = v.as_object_mut()?;
+    let fields = obj.remove(TRACE_FIELDS)?;
+    let kind = SourceKind::ALL
+        .into_iter()
+        .find(|k| fields.get(SOURCE_FIELD).and_then(|s| s.as_str()) == Some(k.as_str()))?;
+    let text = |key: &str| obj.get(key).and_then(|s| s.as_str()).map(str::to_string);
+    Some(LogEvent {
+        timestamp: text(TRACE_TIME).and_then(|t| crate::event::parse_time(&t)),
+        host: text(TRACE_HOST),
+        origin: text(TRACE_ORIGIN)?,
+        kind,
+        fields,
+    })
 }
 
 /// A stateless detection result, opaque to callers; feed it to [`RuleEngine::correlate`].
@@ -476,6 +563,10 @@ impl SigmaEngine {
             // Bound per-group memory: a flood can only under-count, never exhaust memory.
             max_group_entries: Some(50_000),
             action_on_match: CorrelationAction::Reset,
+            // Keep the last few events of each window, so a correlation alert shows what added up
+            // to it and not only the event that crossed the threshold.
+            correlation_event_mode: CorrelationEventMode::Full,
+            max_correlation_events: MAX_CORRELATION_EVENTS,
             ..CorrelationConfig::default()
         };
         let mut inner = CorrelationEngine::new(config);
@@ -762,7 +853,7 @@ impl SigmaEngine {
 
     /// The detection rules (not correlations) matching `event`, without touching correlation state.
     pub fn detect_hits(&self, event: &LogEvent) -> Vec<Hit> {
-        self.evaluate_all(event).iter().map(to_hit).collect()
+        self.evaluate_all(event).into_iter().map(to_hit).collect()
     }
 
     fn evaluate_all(&self, event: &LogEvent) -> Vec<EvaluationResult> {
@@ -778,19 +869,25 @@ impl SigmaEngine {
     }
 }
 
-fn to_hit(r: &EvaluationResult) -> Hit {
+fn to_hit(r: EvaluationResult) -> Hit {
     let h = &r.header;
     Hit {
         rule_key: rule_key(&h.rule_id, &h.rule_title),
         title: h.rule_title.clone(),
         level: h.level.as_ref().map(|l| l.as_str().to_string()),
         tags: h.tags.clone(),
-        correlation: match &r.body {
+        correlation: match r.body {
             ResultBody::Correlation(c) => Some(CorrelationHit {
                 kind: c.correlation_type.as_str().to_string(),
-                group: c.group_key.clone(),
+                group: c.group_key,
                 value: c.aggregated_value,
                 timespan_secs: c.timespan_secs,
+                events: c
+                    .events
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(untrace)
+                    .collect(),
             }),
             ResultBody::Detection(_) => None,
         },
@@ -803,10 +900,9 @@ impl RuleEngine for SigmaEngine {
     }
 
     fn correlate(&mut self, event: &LogEvent, detections: Detections) -> Vec<Hit> {
-        let ev = JsonEvent::borrow(&event.fields);
         self.inner
-            .process_with_detections(&ev, detections.0, event.epoch_secs())
-            .iter()
+            .process_with_detections(&Traced::new(event), detections.0, event.epoch_secs())
+            .into_iter()
             .map(to_hit)
             .filter(|h| h.correlation.is_some() || !self.feed_only.contains(&h.rule_key))
             .collect()

@@ -103,6 +103,13 @@ fn mass_patient_access_by_one_user() {
             .as_deref()
             .is_some_and(|c| c.contains("user=alice"))
     );
+    // The evidence is the events that added up to the alert, not only the one that crossed the
+    // threshold: the last MAX_ALERT_EVENTS of them, each a different row.
+    assert_eq!(a.events.len(), medguard_detect::alerts::MAX_ALERT_EVENTS);
+    let origins: std::collections::HashSet<&str> =
+        a.events.iter().map(|e| e.origin.as_str()).collect();
+    assert_eq!(origins.len(), a.events.len(), "{:?}", a.events);
+    assert!(a.events.iter().all(|e| e.timestamp.is_some()));
     assert!(
         find(&out, "One workstation opened").is_some(),
         "{:?}",
