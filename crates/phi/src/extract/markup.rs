@@ -184,13 +184,21 @@ pub fn xml(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
 /// cannot make the XML reader buffer the whole file: past `max`, reading fails with a clear error.
 pub struct EventBound<R> {
     inner: R,
+    /// Bytes since the last markup character.
     run: usize,
     max: usize,
+    /// A run longer than `max` was read.
+    over: bool,
 }
 
 impl<R: BufRead> EventBound<R> {
     pub fn new(inner: R, max: usize) -> Self {
-        EventBound { inner, run: 0, max }
+        EventBound {
+            inner,
+            run: 0,
+            max,
+            over: false,
+        }
     }
 }
 
@@ -206,7 +214,7 @@ impl<R: BufRead> std::io::Read for EventBound<R> {
 
 impl<R: BufRead> BufRead for EventBound<R> {
     fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        if self.run > self.max {
+        if self.over {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 format!(
@@ -221,10 +229,14 @@ impl<R: BufRead> BufRead for EventBound<R> {
     fn consume(&mut self, n: usize) {
         if let Ok(avail) = self.inner.fill_buf() {
             let seen = &avail[..n.min(avail.len())];
-            self.run = match memchr::memrchr2(b'<', b'>', seen) {
-                Some(i) => seen.len() - i - 1,
-                None => self.run.saturating_add(seen.len()),
-            };
+            let mut last = 0;
+            for i in memchr::memchr2_iter(b'<', b'>', seen) {
+                self.over |= self.run.saturating_add(i - last) > self.max;
+                self.run = 0;
+                last = i + 1;
+            }
+            self.run = self.run.saturating_add(seen.len() - last);
+            self.over |= self.run > self.max;
         }
         self.inner.consume(n);
     }
