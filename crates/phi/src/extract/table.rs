@@ -3,6 +3,7 @@
 
 use super::text::{Lines, decode, decoded};
 use super::{Cx, ExtractError, Unit};
+use std::borrow::Cow;
 use std::io::BufRead;
 
 /// Largest record (a quoted field may span lines) before it is treated as plain text.
@@ -24,9 +25,9 @@ pub fn looks_like_csv(head: &[u8]) -> bool {
     n >= 3 && lines.iter().all(|l| split(l, d).len() == n)
 }
 
-fn delimiter(line: &str) -> char {
-    let mut best = (',', 0usize);
-    for d in [',', '\t', ';', '|'] {
+fn delimiter(line: &str) -> u8 {
+    let mut best = (b',', 0usize);
+    for d in [b',', b'\t', b';', b'|'] {
         let n = split(line, d).len();
         if n > best.1 {
             best = (d, n);
@@ -35,45 +36,59 @@ fn delimiter(line: &str) -> char {
     best.0
 }
 
-/// Split one record; `None` when a quoted field is still open at the end.
-fn split_record(line: &str, d: char) -> Option<Vec<String>> {
+/// Split one record; `None` when a quoted field is still open at the end. Cells are slices of
+/// the line unless a doubled quote or text after a closing quote must be joined. `d` is one of the
+/// ASCII delimiters [`delimiter`] picks.
+fn split_record(line: &str, d: u8) -> Option<Vec<Cow<'_, str>>> {
+    let b = line.as_bytes();
     let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    let mut at_start = true;
-    while let Some(c) = chars.next() {
-        if quoted {
-            if c == '"' {
-                if chars.peek() == Some(&'"') {
-                    cur.push('"');
-                    chars.next();
-                } else {
-                    quoted = false;
-                }
-            } else {
-                cur.push(c);
+    let mut i = 0;
+    loop {
+        if b.get(i) != Some(&b'"') {
+            let end = memchr::memchr(d, &b[i..]).map_or(b.len(), |k| i + k);
+            out.push(Cow::Borrowed(&line[i..end]));
+            if end == b.len() {
+                return Some(out);
             }
-        } else if c == '"' && at_start {
-            quoted = true;
-            at_start = false;
-        } else if c == d {
-            out.push(std::mem::take(&mut cur));
-            at_start = true;
-        } else {
-            cur.push(c);
-            at_start = false;
+            i = end + 1;
+            continue;
+        }
+        // A quoted cell: `""` stands for one quote; text after the closing quote is kept.
+        let mut owned: Option<String> = None;
+        let mut seg = i + 1;
+        let mut j = i + 1;
+        loop {
+            let q = j + memchr::memchr(b'"', &b[j..])?;
+            if b.get(q + 1) == Some(&b'"') {
+                owned
+                    .get_or_insert_with(String::new)
+                    .push_str(&line[seg..=q]);
+                seg = q + 2;
+                j = q + 2;
+                continue;
+            }
+            let rest_end = memchr::memchr(d, &b[q + 1..]).map_or(b.len(), |k| q + 1 + k);
+            let (inner, rest) = (&line[seg..q], &line[q + 1..rest_end]);
+            out.push(match owned {
+                None if rest.is_empty() => Cow::Borrowed(inner),
+                mut o => {
+                    let s = o.get_or_insert_with(String::new);
+                    s.push_str(inner);
+                    s.push_str(rest);
+                    Cow::Owned(std::mem::take(s))
+                }
+            });
+            if rest_end == b.len() {
+                return Some(out);
+            }
+            i = rest_end + 1;
+            break;
         }
     }
-    if quoted {
-        return None;
-    }
-    out.push(cur);
-    Some(out)
 }
 
-fn split(line: &str, d: char) -> Vec<String> {
-    split_record(line, d).unwrap_or_else(|| vec![line.to_string()])
+fn split(line: &str, d: u8) -> Vec<Cow<'_, str>> {
+    split_record(line, d).unwrap_or_else(|| vec![Cow::Borrowed(line)])
 }
 
 /// A header row: mostly non-empty cells that start with a letter and hold no long digit runs.
@@ -90,13 +105,13 @@ fn is_header(cells: &[String]) -> bool {
     named * 10 >= cells.len() * 8
 }
 
-/// Scan a CSV/TSV stream.
+/// Scan a CSV/TSV stream. Cells are slices of the record wherever no quote needs undoing.
 pub fn csv(r: &mut dyn BufRead, name: &str, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
     let mut r = decoded(r);
     let mut lines = Lines::new(&mut r, cx.limits.max_line, false);
     let mut header: Option<Vec<String>> = None;
     let mut delim = if name.to_ascii_lowercase().ends_with(".tsv") {
-        Some('\t')
+        Some(b'\t')
     } else {
         None
     };
@@ -113,18 +128,11 @@ pub fn csv(r: &mut dyn BufRead, name: &str, cx: &mut Cx<'_>) -> Result<(), Extra
         }
         pending.push_str(&line);
         let d = *delim.get_or_insert_with(|| delimiter(&pending));
-        // Most rows hold no quotes: their cells are slices of the line, nothing is copied.
-        let owned;
-        let cells: Vec<&str> = if !pending.contains('"') {
-            pending.split(d).collect()
-        } else {
-            owned = match split_record(&pending, d) {
-                Some(c) => c,
-                None if pending.len() < MAX_RECORD => continue,
-                // An unterminated quote: give up on structure for this record.
-                None => vec![pending.clone()],
-            };
-            owned.iter().map(String::as_str).collect()
+        let cells = match split_record(&pending, d) {
+            Some(c) => c,
+            None if pending.len() < MAX_RECORD => continue,
+            // An unterminated quote: give up on structure for this record.
+            None => vec![Cow::Borrowed(pending.as_str())],
         };
         if header.is_none() && row == 0 {
             row += 1;
@@ -175,13 +183,61 @@ pub fn csv(r: &mut dyn BufRead, name: &str, cx: &mut Cx<'_>) -> Result<(), Extra
 mod tests {
     use super::*;
 
+    /// The character-by-character splitter this module used before, as the reference.
+    fn reference(line: &str, d: char) -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        let mut quoted = false;
+        let mut chars = line.chars().peekable();
+        let mut at_start = true;
+        while let Some(c) = chars.next() {
+            if quoted {
+                if c == '"' {
+                    if chars.peek() == Some(&'"') {
+                        cur.push('"');
+                        chars.next();
+                    } else {
+                        quoted = false;
+                    }
+                } else {
+                    cur.push(c);
+                }
+            } else if c == '"' && at_start {
+                quoted = true;
+                at_start = false;
+            } else if c == d {
+                out.push(std::mem::take(&mut cur));
+                at_start = true;
+            } else {
+                cur.push(c);
+                at_start = false;
+            }
+        }
+        if quoted {
+            return None;
+        }
+        out.push(cur);
+        Some(out)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn splits_like_the_reference(line in "[a,\"\t;|é ]{0,40}", d in proptest::sample::select(vec![b',', b'\t', b';', b'|'])) {
+            let ours = split_record(&line, d).map(|v| v.into_iter().map(Cow::into_owned).collect::<Vec<_>>());
+            proptest::prop_assert_eq!(ours, reference(&line, char::from(d)));
+        }
+    }
+
     #[test]
     fn quoted_fields() {
+        let owned = |line| {
+            split_record(line, b',').map(|v| v.into_iter().map(Cow::into_owned).collect::<Vec<_>>())
+        };
         assert_eq!(
-            split_record(r#"a,"b,c","d""e""#, ','),
-            Some(vec!["a".into(), "b,c".into(), "d\"e".into()])
+            owned(r#"a,"b,c","d""e""#),
+            Some(vec!["a".to_string(), "b,c".into(), "d\"e".into()])
         );
-        assert_eq!(split_record("a,\"open", ','), None);
+        assert_eq!(owned("a,\"open"), None);
         assert!(looks_like_csv(b"a,b,c\n1,2,3\n4,5,6\n"));
         assert!(!looks_like_csv(b"Dear Mr. Smith, thanks.\nSee you soon.\n"));
     }
