@@ -200,10 +200,7 @@ fn finding_fields(b: &mut Vec<u8>, f: &PhiFinding) {
         json_str(b, m);
         sep = b",";
     }
-    for (key, n) in [
-        (&b"\"line\":"[..], l.line),
-        (b"\"column\":", l.column),
-    ] {
+    for (key, n) in [(&b"\"line\":"[..], l.line), (b"\"column\":", l.column)] {
         if let Some(n) = n {
             b.extend_from_slice(sep);
             b.extend_from_slice(key);
