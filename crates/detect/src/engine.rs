@@ -13,7 +13,7 @@
 use crate::event::{LogEvent, SOURCE_FIELD, SourceKind};
 use rayon::prelude::*;
 use rsigma_eval::{
-    CorrelationAction, CorrelationConfig, CorrelationEngine, CorrelationEventMode,
+    CompiledRule, CorrelationAction, CorrelationConfig, CorrelationEngine, CorrelationEventMode,
     EvaluationResult, Event, EventValue, JsonEvent, Pipeline, ResultBody,
 };
 use rsigma_parser::{Detection, Modifier, SigmaRule, SigmaValue};
@@ -490,21 +490,37 @@ fn long_regex(d: &Detection) -> Option<usize> {
 }
 
 /// A rule file's rules and, per rule, why it cannot load (`None`: it compiles through the pipelines).
-type Parsed =
-    Result<(rsigma_parser::SigmaCollection, Vec<Option<String>>), rsigma_parser::SigmaParserError>;
+type Parsed = Result<
+    (
+        rsigma_parser::SigmaCollection,
+        Vec<Result<Option<CompiledRule>, String>>,
+    ),
+    rsigma_parser::SigmaParserError,
+>;
 
-/// Why `rule` cannot be loaded through `pipelines`, if it cannot.
-fn check_rule(rule: &SigmaRule, pipelines: &[Pipeline]) -> Option<String> {
+/// Check that `rule` loads. With logsource routes (`routed`), it is compiled as its route group
+/// evaluates it (the route is checked per group, not added to the rule) and the compiled rule is
+/// kept for the group, so no rule is compiled twice. Without routes, it is checked through
+/// `pipelines`, as the correlation engine will compile it.
+fn check_rule(
+    rule: &SigmaRule,
+    pipelines: &[Pipeline],
+    routed: bool,
+) -> Result<Option<CompiledRule>, String> {
     if let Some(len) = rule.detection.named.values().find_map(long_regex) {
-        return Some(format!(
+        return Err(format!(
             "a regular expression is {len} characters long (limit {MAX_REGEX_LEN})"
         ));
     }
-    let mut t = rule.clone();
-    rsigma_eval::apply_pipelines(pipelines, &mut t)
-        .and_then(|()| rsigma_eval::compile_rule(&t).map(|_| ()))
-        .err()
-        .map(|e| e.to_string())
+    let compiled = if routed {
+        rsigma_eval::compile_rule(rule).map(Some)
+    } else {
+        let mut t = rule.clone();
+        rsigma_eval::apply_pipelines(pipelines, &mut t)
+            .and_then(|()| rsigma_eval::compile_rule(&t))
+            .map(|_| None)
+    };
+    compiled.map_err(|e| e.to_string())
 }
 
 fn attr_str(rule: &SigmaRule, key: &str) -> Option<String> {
@@ -578,7 +594,8 @@ impl SigmaEngine {
         // Rules are checked one by one (so each failure is reported), then added in one batch: the
         // engine's candidate index is built once over all of them, instead of parking rules added
         // one at a time in an evaluate-always fallback.
-        let mut good = rsigma_parser::SigmaCollection::new();
+        // Rules that loaded, compiled for their route group when routed.
+        let mut good: Vec<(SigmaRule, Option<CompiledRule>)> = Vec::new();
         let mut report = LoadReport::default();
         let mut info = HashMap::new();
         let mut correlations = Vec::new();
@@ -593,7 +610,11 @@ impl SigmaEngine {
             .par_iter()
             .map(|src| {
                 rsigma_parser::parse_sigma_yaml(&src.text).map(|c| {
-                    let problems = c.rules.iter().map(|r| check_rule(r, &sorted)).collect();
+                    let problems = c
+                        .rules
+                        .iter()
+                        .map(|r| check_rule(r, &sorted, !table.is_empty()))
+                        .collect();
                     (c, problems)
                 })
             })
@@ -642,7 +663,7 @@ impl SigmaEngine {
             }
             for (rule, problem) in collection.rules.into_iter().zip(problems) {
                 match problem {
-                    None => {
+                    Ok(compiled) => {
                         report.rules += 1;
                         known.extend(rule.id.iter().cloned());
                         known.extend(rule.name.iter().cloned());
@@ -667,9 +688,9 @@ impl SigmaEngine {
                                 correlation: false,
                             },
                         );
-                        good.rules.push(rule);
+                        good.push((rule, compiled));
                     }
-                    Some(reason) => {
+                    Err(reason) => {
                         report.failed += 1;
                         report.issues.push(LoadIssue {
                             file: src.name.clone(),
@@ -689,57 +710,35 @@ impl SigmaEngine {
             .iter()
             .flat_map(|(_, c)| c.rules.iter())
             .collect();
-        let mut grouped: Vec<(Route, rsigma_parser::SigmaCollection)> = Vec::new();
+        let mut grouped: Vec<(Route, Vec<CompiledRule>)> = Vec::new();
         let mut for_correlation = rsigma_parser::SigmaCollection::new();
-        for rule in std::mem::take(&mut good.rules) {
+        for (rule, compiled) in good {
             let is_ref = rule.id.as_ref().is_some_and(|i| referenced.contains(i))
                 || rule.name.as_ref().is_some_and(|n| referenced.contains(n));
-            if is_ref || table.is_empty() {
-                for_correlation.rules.push(rule);
-                continue;
-            }
-            let route = route_for(&table, &rule.logsource);
-            match grouped.iter_mut().find(|(r, _)| *r == route) {
-                Some((_, c)) => c.rules.push(rule),
-                None => {
-                    let mut c = rsigma_parser::SigmaCollection::new();
-                    c.rules.push(rule);
-                    grouped.push((route, c));
+            match compiled {
+                Some(compiled) if !is_ref => {
+                    let route = route_for(&table, &rule.logsource);
+                    match grouped.iter_mut().find(|(r, _)| *r == route) {
+                        Some((_, rules)) => rules.push(compiled),
+                        None => grouped.push((route, vec![compiled])),
+                    }
                 }
+                _ => for_correlation.rules.push(rule),
             }
         }
-        // Each group's engine (compiled matchers, candidate index) is built on its own core.
-        let built: Vec<_> = grouped
+        // Each group's engine (candidate index, bloom filters) is built on its own core.
+        let groups: Vec<(Route, rsigma_eval::Engine)> = grouped
             .into_par_iter()
-            .map(|(route, coll)| {
+            .map(|(route, rules)| {
                 let mut e = rsigma_eval::Engine::new();
                 // Skip substring matchers whose field cannot hold any of their trigrams: measured
                 // 1.5-1.8x the live syslog rate with the SigmaHQ set (`bench/detect-live.sh`).
                 e.set_bloom_prefilter(true);
-                let res = e.add_collection(&coll);
-                (route, coll, e, res)
+                e.extend_compiled_rules(rules);
+                (route, e)
             })
             .collect();
-        let mut groups = Vec::new();
-        for (route, coll, e, res) in built {
-            match res {
-                Ok(()) => groups.push((route, e)),
-                Err(err) => {
-                    report.failed += coll.rules.len();
-                    report.rules -= coll.rules.len().min(report.rules);
-                    for r in &coll.rules {
-                        info.remove(&rule_key(&r.id, &r.title));
-                        report.issues.push(LoadIssue {
-                            file: "(rule group)".into(),
-                            rule: Some(r.id.clone().unwrap_or_else(|| r.title.clone())),
-                            reason: format!("the rule group failed to load: {err}"),
-                        });
-                    }
-                }
-            }
-        }
-        good = for_correlation;
-        if let Err(e) = inner.add_collection(&good) {
+        if let Err(e) = inner.add_collection(&for_correlation) {
             // Every rule compiled on its own above; a batch failure is unexpected. Report it
             // against all of them rather than pretending they loaded.
             report.failed += report.rules;
