@@ -175,6 +175,9 @@ const HEALTH_TERMS: &[&str] = &[
     "cpt",
 ];
 
+/// Health terms that are word stems ("pregnancy", "periodontitis"); the others are whole words.
+const HEALTH_STEMS: &[&str] = &["pregnan", "periodont"];
+
 /// Context handed to a detector for one candidate.
 pub struct Context<'a> {
     /// Keyword classes seen in the window before the match (or in the field name), nearest first.
@@ -1057,9 +1060,22 @@ impl Engine {
         self.detectors.get(i).map(|d| d.as_ref())
     }
 
-    /// Whether the text mentions health information (clinical words, drug names).
+    /// Whether the text mentions health information (clinical words, drug names). A term must
+    /// start a word: "Shivers" does not mention HIV, "Amrita" no MRI.
     pub fn mentions_health(&self, text: &str) -> bool {
-        self.health.is_match(text)
+        let b = text.as_bytes();
+        let alnum = |i: usize| b.get(i).is_some_and(u8::is_ascii_alphanumeric);
+        self.health.find_overlapping_iter(text).any(|m| {
+            let starts = m.start() == 0 || !alnum(m.start() - 1);
+            let stem = HEALTH_TERMS
+                .get(m.pattern().as_usize())
+                .is_some_and(|t| HEALTH_STEMS.contains(t));
+            // Whole words may take a plural "s" ("crowns", "allergies" is listed as is).
+            let ends = stem
+                || !alnum(m.end())
+                || (matches!(b.get(m.end()), Some(b's' | b'S')) && !alnum(m.end() + 1));
+            starts && ends
+        })
     }
 
     /// What a field name says: its class and the keywords in it (computed once per field name).
@@ -1425,6 +1441,17 @@ mod tests {
             got.contains(&(PhiKind::Account, "99887766".into())),
             "{got:?}"
         );
+    }
+
+    #[test]
+    fn health_terms_start_a_word() {
+        let e = Engine::get().expect("engine");
+        assert!(e.mentions_health("HIV positive since 2019"));
+        assert!(e.mentions_health("pregnancy test; (metformin 500 mg)"));
+        assert!(!e.mentions_health("Vada Shivers, vada.shivers63@gmail.com"));
+        assert!(!e.mentions_health("Amrita Crownover"));
+        assert!(e.mentions_health("two crowns and a root canal"));
+        assert!(e.mentions_health("periodontitis, stage II"));
     }
 
     #[test]

@@ -152,10 +152,10 @@ struct FindingWriter {
 impl FindingWriter {
     /// Write every finding of one file (they share its path).
     fn file(&mut self, out: &mut impl Write, findings: &[PhiFinding]) -> std::io::Result<()> {
-        let mut path: Option<&str> = None;
+        let mut path: Option<&std::sync::Arc<str>> = None;
         self.buf.clear();
         for f in findings {
-            if path != Some(&*f.path) {
+            if !path.is_some_and(|p| std::sync::Arc::ptr_eq(p, &f.path) || **p == *f.path) {
                 self.prefix.clear();
                 self.prefix
                     .extend_from_slice(b"{\"type\":\"phi_finding\",\"schema\":1,\"path\":");

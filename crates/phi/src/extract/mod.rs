@@ -460,23 +460,34 @@ impl<'e> Cx<'e> {
         if u.text.trim().is_empty() {
             return Ok(());
         }
-        if !self.health && self.engine.mentions_health(u.text) {
-            self.health = true;
-        }
         let mut hits = std::mem::take(&mut self.hits);
         hits.clear();
         let field = u.field.map(|f| self.field(f));
-        match &field {
+        let validated = match &field {
             Some(f) => match f
                 .info
                 .class
                 .and_then(|c| self.engine.check_class(c, u.text))
             {
-                Some(Ok(hit)) => hits.push(hit),
-                Some(Err(FieldClass::NotPhi)) => {}
-                _ => self.engine.scan_text_kws(u.text, &f.info.kws, &mut hits),
+                Some(Ok(hit)) => {
+                    hits.push(hit);
+                    true
+                }
+                Some(Err(FieldClass::NotPhi)) => false,
+                _ => {
+                    self.engine.scan_text_kws(u.text, &f.info.kws, &mut hits);
+                    false
+                }
             },
-            None => self.engine.scan_text_kws(u.text, &[], &mut hits),
+            None => {
+                self.engine.scan_text_kws(u.text, &[], &mut hits);
+                false
+            }
+        };
+        // A value its field validated as an identifier (an SSN in the SSN column) is not where
+        // clinical words hide: look for them in everything else.
+        if !self.health && !validated && self.engine.mentions_health(u.text) {
+            self.health = true;
         }
         for h in hits.drain(..) {
             let Some(value) = u.text.get(h.start..h.end) else {
