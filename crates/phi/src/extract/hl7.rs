@@ -141,7 +141,7 @@ pub fn segment(
         let known = cx.field_class(&label).is_some();
         for rep in raw.split(d.repetition) {
             let plain = !rep.contains([d.component, d.sub, d.escape]);
-            let text: &str = if plain && !(known && !components_for(name, n).contains(&0)) {
+            let text: &str = if plain && (!known || components_for(name, n).contains(&0)) {
                 // Nothing to split or unescape: the repetition is the text (no copy).
                 rep
             } else if plain {
