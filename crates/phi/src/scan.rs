@@ -77,7 +77,9 @@ pub struct FileOutcome {
 
 enum Msg {
     File(Box<FileOutcome>),
-    Error(String, String),
+    /// A file that could not be read (with its size), or a walk entry (no size: not a file).
+    Error(String, String, Option<u64>),
+    /// A file looked at with nothing to report (binary content), and its size.
     Seen(u64),
 }
 
@@ -150,7 +152,7 @@ pub fn scan(
                         Ok(e) => e,
                         Err(err) => {
                             let path = err_path(&err);
-                            let _ = tx.send(Msg::Error(path, err.to_string()));
+                            let _ = tx.send(Msg::Error(path, err.to_string(), None));
                             return ignore::WalkState::Continue;
                         }
                     };
@@ -159,16 +161,16 @@ pub fn scan(
                     if !entry.file_type().is_some_and(|t| t.is_file()) {
                         return ignore::WalkState::Continue;
                     }
-                    let path = entry.path().to_path_buf();
-                    let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-                    let msg = match scan_file(&path, opts, engine, hasher) {
+                    let path = entry.path();
+                    // One message per file; the size comes from the open file when it was read.
+                    let size = || entry.metadata().map(|m| m.len()).unwrap_or(0);
+                    let msg = match scan_file(path, opts, engine, hasher) {
                         Ok(Some(o)) => Msg::File(Box::new(o)),
-                        Ok(None) => Msg::Seen(size),
-                        Err(e) => Msg::Error(path.display().to_string(), error_chain(&e)),
+                        Ok(None) => Msg::Seen(size()),
+                        Err(e) => {
+                            Msg::Error(path.display().to_string(), error_chain(&e), Some(size()))
+                        }
                     };
-                    if let Msg::File(_) | Msg::Error(..) = msg {
-                        let _ = tx.send(Msg::Seen(size));
-                    }
                     if tx.send(msg).is_err() {
                         return ignore::WalkState::Quit;
                     }
@@ -188,11 +190,19 @@ pub fn scan(
                     sink.progress(summary.files_scanned, summary.bytes_scanned);
                     Ok(())
                 }
-                Msg::Error(path, err) => {
+                Msg::Error(path, err, size) => {
+                    if let Some(bytes) = size {
+                        summary.files_scanned += 1;
+                        summary.bytes_scanned += bytes;
+                        sink.progress(summary.files_scanned, summary.bytes_scanned);
+                    }
                     summary.errors += 1;
                     sink.error(&path, &err)
                 }
                 Msg::File(o) => {
+                    summary.files_scanned += 1;
+                    summary.bytes_scanned += o.report.size;
+                    sink.progress(summary.files_scanned, summary.bytes_scanned);
                     for w in &o.report.warnings {
                         let _ = sink.error(&o.report.path, w);
                     }
@@ -372,8 +382,11 @@ fn build(cx: Cx<'_>, format: &str, path: &str, size: u64, exposure: PhiExposure)
 pub fn path_exposure(path: &Path) -> PhiExposure {
     let mut e = PhiExposure::default();
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut c = String::new();
     for comp in abs.components() {
-        let c = comp.as_os_str().to_string_lossy().to_ascii_lowercase();
+        c.clear();
+        c.push_str(&comp.as_os_str().to_string_lossy());
+        c.make_ascii_lowercase();
         if [
             "dropbox",
             "onedrive",
@@ -385,8 +398,12 @@ pub fn path_exposure(path: &Path) -> PhiExposure {
             "box",
         ]
         .iter()
-        .any(|s| c == *s || c.starts_with(&format!("{s} -")) || c.starts_with("onedrive"))
-        {
+        .any(|s| {
+            // "Dropbox", "Dropbox - Smile Dental", "OneDrive - Practice"
+            c.strip_prefix(s)
+                .is_some_and(|r| r.is_empty() || r.starts_with(" -"))
+                || c.starts_with("onedrive")
+        }) {
             e.synced_folder = true;
         }
         if [
@@ -582,5 +599,11 @@ mod tests {
         assert!(e.shared_folder);
         let e = path_exposure(Path::new("/home/fd/Desktop/list.csv"));
         assert!(e.desktop);
+        let e = path_exposure(Path::new("/Users/dr/Dropbox - Smile Dental/x.csv"));
+        assert!(e.synced_folder);
+        let e = path_exposure(Path::new("/Users/dr/OneDrive - Practice/x.csv"));
+        assert!(e.synced_folder);
+        let e = path_exposure(Path::new("/Users/dr/boxes/x.csv"));
+        assert!(!e.synced_folder);
     }
 }
