@@ -100,8 +100,9 @@ impl<W: Write> FindingSink for Sink<'_, W> {
         if let Some(w) = self.writer.as_mut() {
             w.add_file(report, findings)?;
         }
+        // Masked examples are for the human listing; JSON already carries every finding.
         let mut sample: Vec<PhiFinding> = Vec::new();
-        for f in findings {
+        for f in findings.iter().take_while(|_| !self.json) {
             if sample.len() >= self.examples {
                 break;
             }
