@@ -338,6 +338,11 @@ pub fn scan_bytes_as(
 
 fn judge(cx: Cx<'_>, format: &str, path: &Path, meta: &std::fs::Metadata) -> FileOutcome {
     let mut exposure = path_exposure(path);
+    let shares = Shares::system();
+    if !exposure.shared_folder && !shares.0.is_empty() {
+        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        exposure.shared_folder = shares.contains(&abs);
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -376,6 +381,121 @@ fn build(cx: Cx<'_>, format: &str, path: &str, size: u64, exposure: PhiExposure)
         report,
         findings: cx.findings,
     }
+}
+
+/// Folders other machines reach on this host: mount points of network file systems (a mapped
+/// drive of the server) and the paths Samba shares. A file under one is on a shared drive whatever
+/// its folder is called.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Shares(Vec<PathBuf>);
+
+/// File system types that put a folder on the network.
+const NETWORK_FS: &[&str] = &[
+    "cifs",
+    "smb3",
+    "smbfs",
+    "nfs",
+    "nfs4",
+    "fuse.sshfs",
+    "davfs",
+    "fuse.rclone",
+    "ceph",
+    "glusterfs",
+];
+
+impl Shares {
+    /// This host's shares, read once per process (missing or unreadable files mean none).
+    pub fn system() -> &'static Shares {
+        static SHARES: std::sync::OnceLock<Shares> = std::sync::OnceLock::new();
+        SHARES.get_or_init(|| {
+            let read = |p: &str| {
+                std::fs::File::open(p)
+                    .and_then(|f| {
+                        let mut s = String::new();
+                        std::io::Read::read_to_string(&mut std::io::Read::take(f, 1 << 20), &mut s)
+                            .map(|_| s)
+                    })
+                    .unwrap_or_default()
+            };
+            let mut dirs = Shares::from_mounts(&read("/proc/self/mounts")).0;
+            dirs.extend(Shares::from_smb_conf(&read("/etc/samba/smb.conf")).0);
+            Shares(dirs)
+        })
+    }
+
+    /// Network mount points in `/proc/self/mounts` text (`\040` stands for a space).
+    pub fn from_mounts(text: &str) -> Shares {
+        Shares(
+            text.lines()
+                .filter_map(|l| {
+                    let mut f = l.split_whitespace();
+                    let (_dev, dir, fs) = (f.next()?, f.next()?, f.next()?);
+                    NETWORK_FS
+                        .contains(&fs)
+                        .then(|| PathBuf::from(unescape_mount(dir)))
+                })
+                .collect(),
+        )
+    }
+
+    /// The `path =` of every share in a Samba configuration (not `[global]`, not printers, not
+    /// paths with `%` substitutions).
+    pub fn from_smb_conf(text: &str) -> Shares {
+        let mut out = Vec::new();
+        let mut section = String::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.starts_with(['#', ';']) || line.is_empty() {
+                continue;
+            }
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = name.trim().to_ascii_lowercase();
+                continue;
+            }
+            let Some((key, value)) = line.split_once('=') else {
+                continue;
+            };
+            let key: String = key.split_whitespace().collect::<Vec<_>>().join(" ");
+            let value = value.trim();
+            if key.eq_ignore_ascii_case("path")
+                && !matches!(section.as_str(), "global" | "printers" | "print$" | "")
+                && value.starts_with('/')
+                && !value.contains('%')
+            {
+                out.push(PathBuf::from(value));
+            }
+        }
+        Shares(out)
+    }
+
+    /// Whether an absolute path lies in (or is) one of the shared folders.
+    pub fn contains(&self, path: &Path) -> bool {
+        self.0.iter().any(|d| path.starts_with(d))
+    }
+}
+
+/// Undo the octal escapes of mount table fields (`\040` space, `\011` tab, `\134` backslash).
+fn unescape_mount(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let oct = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match (b[i], oct) {
+            (b'\\', Some(d)) => {
+                let v = d.iter().fold(0u32, |v, c| v * 8 + u32::from(c - b'0'));
+                out.push(u8::try_from(v).unwrap_or(b'?'));
+                i += 4;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Where a path lies: shared, synced, desktop folders.
@@ -605,5 +725,33 @@ mod tests {
         assert!(e.synced_folder);
         let e = path_exposure(Path::new("/Users/dr/boxes/x.csv"));
         assert!(!e.synced_folder);
+    }
+
+    #[test]
+    fn network_mounts_and_samba_paths_are_shares() {
+        let m = Shares::from_mounts(
+            "/dev/vda1 / ext4 rw 0 0\n\
+             //nas/scans /mnt/front\\040desk cifs rw,vers=3.0 0 0\n\
+             srv:/export /mnt/nfs nfs4 rw 0 0\n\
+             tmpfs /tmp tmpfs rw 0 0\n",
+        );
+        assert!(m.contains(Path::new("/mnt/front desk/2024/patients.csv")));
+        assert!(m.contains(Path::new("/mnt/nfs/x.pdf")));
+        assert!(!m.contains(Path::new("/tmp/x.csv")));
+        assert!(!m.contains(Path::new("/mnt/front deskx/a.csv")));
+        let s = Shares::from_smb_conf(
+            "[global]\n  path = /should/not\n; path = /commented\n\
+             [Scans]\n   Path=/srv/scans\n[homes]\n path = /home/%S\n\
+             [printers]\n path = /var/spool/samba\n[Billing]\n\tpath =  /data/billing  \n",
+        );
+        assert_eq!(
+            s,
+            Shares(vec![
+                PathBuf::from("/srv/scans"),
+                PathBuf::from("/data/billing")
+            ])
+        );
+        assert!(s.contains(Path::new("/data/billing/ledger.xlsx")));
+        assert!(!s.contains(Path::new("/var/spool/samba/job")));
     }
 }
