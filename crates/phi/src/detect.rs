@@ -906,10 +906,14 @@ pub struct FieldInfo {
     pub kws: Vec<Kw>,
 }
 
-/// Per-unit scratch space for candidate contexts, reused across candidates.
-struct Scratch {
+/// Scratch space for candidate contexts, reused across candidates and units (no allocation per
+/// unit once warm).
+#[derive(Debug, Default)]
+pub struct Scratch {
     /// Keyword positions in the unit (start, end, class), found on first need.
-    all: Option<Vec<(usize, usize, Kw)>>,
+    all: Vec<(usize, usize, Kw)>,
+    /// `all` holds the current unit's keywords.
+    all_ready: bool,
     /// Keywords near the current candidate, by end position.
     near: Vec<(usize, Kw)>,
     /// The context of the current candidate, nearest first, then the field's keywords.
@@ -1122,17 +1126,19 @@ impl Engine {
     /// Find identifiers in free text. `field` (if any) counts as context before every match.
     pub fn scan_text(&self, text: &str, field: Option<&str>, out: &mut Vec<Hit>) {
         let kws = field.map(|f| self.field_info(f).kws).unwrap_or_default();
-        self.scan_text_kws(text, &kws, out);
+        self.scan_text_kws(text, &kws, out, &mut Scratch::default());
     }
 
     /// Find identifiers in free text with the keywords of its field already known.
-    pub fn scan_text_kws(&self, text: &str, field_kws: &[Kw], out: &mut Vec<Hit>) {
+    pub fn scan_text_kws(
+        &self,
+        text: &str,
+        field_kws: &[Kw],
+        out: &mut Vec<Hit>,
+        scratch: &mut Scratch,
+    ) {
         let base = out.len();
-        let mut scratch = Scratch {
-            all: None,
-            near: Vec::new(),
-            kws: Vec::new(),
-        };
+        scratch.all_ready = false;
         let mut pos = 0usize;
         // Keywords label the value after them: a window never reaches back past an earlier
         // accepted value ("ssn=536228726 status=ok order=123456789").
@@ -1148,7 +1154,7 @@ impl Engine {
                 (s, e, floor),
                 m.pattern().as_usize(),
                 field_kws,
-                &mut scratch,
+                scratch,
                 out,
             );
             if accepted {
@@ -1183,17 +1189,18 @@ impl Engine {
         field_kws: &[Kw],
         sc: &mut Scratch,
     ) {
-        let all = sc.all.get_or_insert_with(|| {
-            self.keywords
-                .find_overlapping_iter(text)
-                .filter_map(|m| {
+        if !sc.all_ready {
+            sc.all.clear();
+            sc.all
+                .extend(self.keywords.find_overlapping_iter(text).filter_map(|m| {
                     KEYWORDS
                         .get(m.pattern().as_usize())
                         .filter(|_| word_bounded(text, m.start(), m.end()))
                         .map(|k| (m.start(), m.end(), k.1))
-                })
-                .collect()
-        });
+                }));
+            sc.all_ready = true;
+        }
+        let all = &sc.all;
         let lo = start.saturating_sub(WINDOW).max(floor);
         sc.near.clear();
         sc.near.extend(
@@ -1343,20 +1350,22 @@ impl Engine {
     }
 }
 
-/// Keep one hit per span: the first (most specific) wins where spans overlap.
+/// Keep one hit per span: the first (most specific) wins where spans overlap. In place.
 fn dedupe(out: &mut Vec<Hit>, base: usize) {
     if out.len() - base < 2 {
         return;
     }
-    let mut hits: Vec<Hit> = out.drain(base..).collect();
-    hits.sort_by_key(|h| (h.start, std::cmp::Reverse(h.end)));
+    out[base..].sort_by_key(|h| (h.start, std::cmp::Reverse(h.end)));
+    let mut kept = base;
     let mut last_end = 0usize;
-    for h in hits {
-        if h.start >= last_end || out.len() == base {
-            last_end = h.end;
-            out.push(h);
+    for i in base..out.len() {
+        if out[i].start >= last_end || kept == base {
+            last_end = out[i].end;
+            out.swap(kept, i);
+            kept += 1;
         }
     }
+    out.truncate(kept);
 }
 
 fn word_bounded(text: &str, s: usize, e: usize) -> bool {

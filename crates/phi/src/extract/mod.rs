@@ -16,7 +16,7 @@ pub mod sql;
 pub mod table;
 pub mod text;
 
-use crate::detect::{Engine, FieldClass, FieldInfo, Hit, Reason};
+use crate::detect::{Engine, FieldClass, FieldInfo, Hit, Reason, Scratch};
 use crate::mask::{self, Hasher};
 use medguard_model::{PhiFinding, PhiKind, PhiLocation};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -358,6 +358,8 @@ pub struct Cx<'e> {
     reasons: Vec<(&'static str, Arc<str>)>,
     /// Normalization buffer for hashing.
     scratch: String,
+    /// Keyword context buffers of the detectors.
+    context: Scratch,
 }
 
 /// Hashing for per-file sets and caches: foldhash (fast, seeded per process) rather than SipHash.
@@ -405,6 +407,7 @@ impl<'e> Cx<'e> {
             fields: HashMap::default(),
             reasons: Vec::new(),
             scratch: String::new(),
+            context: Scratch::default(),
         }
     }
 
@@ -475,12 +478,14 @@ impl<'e> Cx<'e> {
                 }
                 Some(Err(FieldClass::NotPhi)) => false,
                 _ => {
-                    self.engine.scan_text_kws(u.text, &f.info.kws, &mut hits);
+                    self.engine
+                        .scan_text_kws(u.text, &f.info.kws, &mut hits, &mut self.context);
                     false
                 }
             },
             None => {
-                self.engine.scan_text_kws(u.text, &[], &mut hits);
+                self.engine
+                    .scan_text_kws(u.text, &[], &mut hits, &mut self.context);
                 false
             }
         };
