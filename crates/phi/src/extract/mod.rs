@@ -224,7 +224,10 @@ pub fn sniff(name: &str, head: &[u8]) -> Format {
     } else {
         head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head)
     };
-    if let Some(t) = infer::get(head) {
+    // Binary formats announce themselves with NUL or control bytes near the start; a head that
+    // reads as text needs no magic-number matching (the text formats are recognised below).
+    let binary_looking = utf16 || looks_binary(head);
+    if let Some(t) = binary_looking.then(|| infer::get(head)).flatten() {
         match t.mime_type() {
             "application/pdf" => return Format::Pdf,
             "application/gzip" => return Format::Gzip,
@@ -244,7 +247,7 @@ pub fn sniff(name: &str, head: &[u8]) -> Format {
             return Format::Binary;
         }
     }
-    if !utf16 && looks_binary(head) {
+    if !utf16 && binary_looking {
         return Format::Binary;
     }
     let trimmed = trim_ascii_start(text);
@@ -727,5 +730,12 @@ mod tests {
         let mut dcm = vec![0u8; 128];
         dcm.extend_from_slice(b"DICM");
         assert_eq!(sniff("img", &dcm), Format::Dicom);
+        // Binary formats are still told from text by their magic numbers.
+        assert_eq!(
+            sniff("scan.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
+            Format::Binary
+        );
+        assert_eq!(sniff("a.txt", b"GIF89a\x01\x00\x01\x00\x00\xff"), Format::Binary);
+        assert_eq!(sniff("x.rtf", b"{\\rtf1\\ansi Patient}"), Format::Rtf);
     }
 }
