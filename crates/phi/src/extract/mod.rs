@@ -735,7 +735,10 @@ mod tests {
             sniff("scan.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
             Format::Binary
         );
-        assert_eq!(sniff("a.txt", b"GIF89a\x01\x00\x01\x00\x00\xff"), Format::Binary);
+        assert_eq!(
+            sniff("a.txt", b"GIF89a\x01\x00\x01\x00\x00\xff"),
+            Format::Binary
+        );
         assert_eq!(sniff("x.rtf", b"{\\rtf1\\ansi Patient}"), Format::Rtf);
     }
 }
