@@ -83,6 +83,55 @@ enum Msg {
     Seen(u64),
 }
 
+/// One walker thread's results, sent in batches: one channel hand-over (and wake-up of the
+/// receiving thread) per batch instead of per file. A batch goes when it holds 64 files, 16k
+/// findings or is 200 ms old, and when the walker thread finishes (drop).
+struct Batch {
+    tx: crossbeam_channel::Sender<Vec<Msg>>,
+    buf: Vec<Msg>,
+    findings: usize,
+    since: Instant,
+}
+
+impl Batch {
+    fn new(tx: crossbeam_channel::Sender<Vec<Msg>>) -> Self {
+        Batch {
+            tx,
+            buf: Vec::new(),
+            findings: 0,
+            since: Instant::now(),
+        }
+    }
+
+    /// Queue a result; false when the receiver is gone (stop walking).
+    fn push(&mut self, m: Msg) -> bool {
+        if let Msg::File(o) = &m {
+            self.findings += o.findings.len();
+        }
+        self.buf.push(m);
+        if self.buf.len() >= 64
+            || self.findings >= 16_384
+            || self.since.elapsed() >= std::time::Duration::from_millis(200)
+        {
+            self.flush()
+        } else {
+            true
+        }
+    }
+
+    fn flush(&mut self) -> bool {
+        self.findings = 0;
+        self.since = Instant::now();
+        self.buf.is_empty() || self.tx.send(std::mem::take(&mut self.buf)).is_ok()
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
 /// Scan files and folders; results go to `sink` as each file completes.
 pub fn scan(
     roots: &[PathBuf],
@@ -137,13 +186,13 @@ pub fn scan(
     }
     let walker = wb.build_parallel();
     let stop = AtomicBool::new(false);
-    let (tx, rx) = crossbeam_channel::bounded::<Msg>(256);
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<Msg>>(16);
     let mut sink_err = None;
     std::thread::scope(|s| {
         let stop = &stop;
         s.spawn(move || {
             walker.run(|| {
-                let tx = tx.clone();
+                let mut batch = Batch::new(tx.clone());
                 Box::new(move |entry| {
                     if stop.load(Ordering::Relaxed) {
                         return ignore::WalkState::Quit;
@@ -152,7 +201,7 @@ pub fn scan(
                         Ok(e) => e,
                         Err(err) => {
                             let path = err_path(&err);
-                            let _ = tx.send(Msg::Error(path, err.to_string(), None));
+                            batch.push(Msg::Error(path, err.to_string(), None));
                             return ignore::WalkState::Continue;
                         }
                     };
@@ -171,15 +220,16 @@ pub fn scan(
                             Msg::Error(path.display().to_string(), error_chain(&e), Some(size()))
                         }
                     };
-                    if tx.send(msg).is_err() {
-                        return ignore::WalkState::Quit;
+                    if batch.push(msg) {
+                        ignore::WalkState::Continue
+                    } else {
+                        ignore::WalkState::Quit
                     }
-                    ignore::WalkState::Continue
                 })
             });
             drop(tx);
         });
-        for msg in rx.iter() {
+        for msg in rx.iter().flatten() {
             if sink_err.is_some() {
                 continue;
             }
