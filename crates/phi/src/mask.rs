@@ -174,34 +174,26 @@ pub fn normalize_into(kind: PhiKind, value: &str, out: &mut String) {
         }
         PhiKind::Name => {
             // Tokens lower-cased, sorted, joined by one space: "SMITH^JOHN" == "John Smith".
+            let words = || {
+                value
+                    .split(|c: char| !c.is_alphabetic() && c != '\'' && c != '-')
+                    .filter(|t| t.chars().count() > 1)
+            };
+            // Fast path, no allocation: up to 8 ASCII tokens sorted in place.
             let mut tokens: [&str; 8] = [""; 8];
             let mut n = 0usize;
-            let mut overflow = false;
-            for t in value
-                .split(|c: char| !c.is_alphabetic() && c != '\'' && c != '-')
-                .filter(|t| t.chars().count() > 1)
-            {
+            let mut fast = true;
+            for t in words() {
                 match tokens.get_mut(n) {
-                    Some(slot) => {
+                    Some(slot) if t.is_ascii() => {
                         *slot = t;
                         n += 1;
                     }
-                    None => overflow = true,
+                    _ => fast = false,
                 }
             }
-            if overflow {
-                // More tokens than a name has: sort owned lower-case copies.
-                let mut t: Vec<String> = value
-                    .split(|c: char| !c.is_alphabetic() && c != '\'' && c != '-')
-                    .filter(|t| t.chars().count() > 1)
-                    .map(str::to_lowercase)
-                    .collect();
-                t.sort();
-                out.push_str(&t.join(" "));
-                return;
-            }
-            let tokens = &mut tokens[..n];
-            if tokens.iter().all(|t| t.is_ascii()) {
+            if fast {
+                let tokens = &mut tokens[..n];
                 tokens.sort_by(|a, b| {
                     a.bytes()
                         .map(|c| c.to_ascii_lowercase())
@@ -214,7 +206,7 @@ pub fn normalize_into(kind: PhiKind, value: &str, out: &mut String) {
                     out.extend(t.chars().map(|c| c.to_ascii_lowercase()));
                 }
             } else {
-                let mut t: Vec<String> = tokens.iter().map(|t| t.to_lowercase()).collect();
+                let mut t: Vec<String> = words().map(str::to_lowercase).collect();
                 t.sort();
                 out.push_str(&t.join(" "));
             }

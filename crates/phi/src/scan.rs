@@ -388,11 +388,6 @@ pub fn scan_bytes_as(
 
 fn judge(cx: Cx<'_>, format: &str, path: &Path, meta: &std::fs::Metadata) -> FileOutcome {
     let mut exposure = path_exposure(path);
-    let shares = Shares::system();
-    if !exposure.shared_folder && !shares.0.is_empty() {
-        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        exposure.shared_folder = shares.contains(&abs);
-    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -599,6 +594,7 @@ pub fn path_exposure(path: &Path) -> PhiExposure {
             e.desktop = true;
         }
     }
+    e.shared_folder |= Shares::system().contains(&abs);
     e
 }
 

@@ -139,9 +139,10 @@ pub fn segment(
         label.push('-');
         push_number(&mut label, n);
         let known = cx.field_class(&label).is_some();
+        let picks = components_for(name, n);
         for rep in raw.split(d.repetition) {
             let plain = !rep.contains([d.component, d.sub, d.escape]);
-            let text: &str = if plain && (!known || components_for(name, n).contains(&0)) {
+            let text: &str = if plain && (!known || picks.contains(&0)) {
                 // Nothing to split or unescape: the repetition is the text (no copy).
                 rep
             } else if plain {
@@ -149,7 +150,6 @@ pub fn segment(
                 ""
             } else if known {
                 value.clear();
-                let picks = components_for(name, n);
                 for (c, comp) in rep.split(d.component).enumerate() {
                     if !picks.contains(&c) {
                         continue;
