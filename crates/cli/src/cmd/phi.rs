@@ -102,12 +102,14 @@ impl<W: Write> FindingSink for Sink<'_, W> {
         }
         // Masked examples are for the human listing; JSON already carries every finding.
         let mut sample: Vec<PhiFinding> = Vec::new();
-        for f in findings.iter().take_while(|_| !self.json) {
-            if sample.len() >= self.examples {
-                break;
-            }
-            if !sample.iter().any(|s| s.kind == f.kind) {
-                sample.push(f.clone());
+        if !self.json {
+            for f in findings {
+                if sample.len() >= self.examples {
+                    break;
+                }
+                if !sample.iter().any(|s| s.kind == f.kind) {
+                    sample.push(f.clone());
+                }
             }
         }
         self.files.push((report.clone(), sample));
