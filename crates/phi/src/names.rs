@@ -5,29 +5,49 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-static FIRST: OnceLock<HashSet<&'static str>> = OnceLock::new();
-static LAST: OnceLock<HashSet<&'static str>> = OnceLock::new();
+/// Lists are looked up for every capitalised word pair in prose: a fast hash, no allocation.
+type Set = HashSet<&'static [u8], foldhash::fast::FixedState>;
 
-fn load(text: &'static str) -> HashSet<&'static str> {
+static FIRST: OnceLock<Set> = OnceLock::new();
+static LAST: OnceLock<Set> = OnceLock::new();
+
+fn load(text: &'static str) -> Set {
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(str::as_bytes)
         .collect()
 }
 
-fn lower(word: &str) -> Option<String> {
-    (word.len() <= 24).then(|| word.to_ascii_lowercase())
+/// The longest word looked up; longer ones are in no list.
+const MAX_WORD: usize = 24;
+
+/// `word` in ASCII lower case, in `buf` (no allocation); `None` when longer than [`MAX_WORD`].
+fn lower<'b>(word: &str, buf: &'b mut [u8; MAX_WORD]) -> Option<&'b [u8]> {
+    let w = buf.get_mut(..word.len())?;
+    w.copy_from_slice(word.as_bytes());
+    w.make_ascii_lowercase();
+    Some(w)
+}
+
+fn listed(set: &Set, word: &str) -> bool {
+    let mut buf = [0u8; MAX_WORD];
+    lower(word, &mut buf).is_some_and(|w| set.contains(w))
 }
 
 /// A common first name.
 pub fn is_first(word: &str) -> bool {
-    let set = FIRST.get_or_init(|| load(include_str!("../data/first_names.txt")));
-    lower(word).is_some_and(|w| set.contains(w.as_str()))
+    listed(
+        FIRST.get_or_init(|| load(include_str!("../data/first_names.txt"))),
+        word,
+    )
 }
 
 /// A common surname.
 pub fn is_last(word: &str) -> bool {
-    let set = LAST.get_or_init(|| load(include_str!("../data/last_names.txt")));
-    lower(word).is_some_and(|w| set.contains(w.as_str()))
+    listed(
+        LAST.get_or_init(|| load(include_str!("../data/last_names.txt"))),
+        word,
+    )
 }
 
 /// Capitalised words that appear in the name lists but mostly are not names in a practice's files.
@@ -79,7 +99,7 @@ pub fn is_stop(word: &str) -> bool {
         "date",
         "page",
     ];
-    lower(word).is_some_and(|w| STOP.contains(&w.as_str()))
+    STOP.iter().any(|s| s.eq_ignore_ascii_case(word))
 }
 
 #[cfg(test)]
@@ -91,6 +111,9 @@ mod tests {
         assert!(is_first("Mary") && is_first("JOHN"));
         assert!(is_last("Smith") && is_last("garcia"));
         assert!(!is_first("Invoice"));
-        assert!(is_stop("Patient"));
+        assert!(is_stop("Patient") && is_stop("PATIENT"));
+        // Longer than any listed name: not looked up, no panic.
+        assert!(!is_first(&"A".repeat(MAX_WORD + 1)));
+        assert!(!is_last("Smithé"));
     }
 }
