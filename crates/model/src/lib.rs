@@ -16,6 +16,7 @@ pub use alert::{Alert, AlertEvent};
 pub use asset::{Asset, Category, Finding, HostStatus, Service, Transport};
 pub use phi::{
     Confidence, PhiExposure, PhiFileReport, PhiFinding, PhiKind, PhiLocation, PhiScanSummary,
+    ValueHash,
 };
 pub use severity::Severity;
 pub use vuln::{

@@ -284,7 +284,7 @@ pub struct PhiFinding {
     /// Masked evidence (`***-**-6789`, `J*** S****`).
     pub masked: String,
     /// HMAC-SHA256 (hex, truncated to 32 characters) of the normalized value.
-    pub hash: String,
+    pub hash: ValueHash,
     /// The full value: only with `--unmask`, only to the terminal or JSON stream, never stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
@@ -294,6 +294,65 @@ pub struct PhiFinding {
     pub confidence: Confidence,
     /// Why it was reported (`checksum`, `column:dob`, `keyword:ssn`, `hl7:PID-7`, ...).
     pub reason: Arc<str>,
+}
+
+/// The keyed hash of an identifier's normalized value: the first 16 bytes of HMAC-SHA256 under the
+/// install's key. Written (JSON, store) as 32 lowercase hex digits; lets a later scan tell the same
+/// value again without keeping it. Held as bytes: a scan makes one per finding, without allocating.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ValueHash(pub [u8; 16]);
+
+impl ValueHash {
+    /// The 32 lowercase hex digits.
+    pub fn hex(&self) -> [u8; 32] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 32];
+        for (pair, b) in out.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = HEX[usize::from(b >> 4)];
+            pair[1] = HEX[usize::from(b & 15)];
+        }
+        out
+    }
+
+    /// Read 32 hex digits (either case); `None` for anything else.
+    pub fn parse(s: &str) -> Option<ValueHash> {
+        let b = s.as_bytes();
+        if b.len() != 32 {
+            return None;
+        }
+        let digit = |c: u8| {
+            char::from(c)
+                .to_digit(16)
+                .and_then(|d| u8::try_from(d).ok())
+        };
+        let mut out = [0u8; 16];
+        for (o, pair) in out.iter_mut().zip(b.chunks_exact(2)) {
+            *o = digit(pair[0])? << 4 | digit(pair[1])?;
+        }
+        Some(ValueHash(out))
+    }
+}
+
+impl fmt::Display for ValueHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hex = self.hex();
+        f.write_str(std::str::from_utf8(&hex).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl Serialize for ValueHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let hex = self.hex();
+        s.serialize_str(std::str::from_utf8(&hex).map_err(serde::ser::Error::custom)?)
+    }
+}
+
+impl<'de> Deserialize<'de> for ValueHash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        ValueHash::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom("expected a hash of 32 hex digits"))
+    }
 }
 
 /// Who can reach a file, judged from where it lies and its permissions.
@@ -436,12 +495,34 @@ mod tests {
     }
 
     #[test]
+    fn value_hash_is_32_hex_digits_both_ways() {
+        let h = ValueHash([
+            0, 1, 0x7f, 0x80, 0xff, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0xab, 0xcd,
+        ]);
+        let s = h.to_string();
+        assert_eq!(s, "00017f80ff02030405060708090aabcd");
+        assert_eq!(serde_json::to_string(&h).expect("ser"), format!("\"{s}\""));
+        assert_eq!(ValueHash::parse(&s), Some(h));
+        assert_eq!(ValueHash::parse(&s.to_uppercase()), Some(h));
+        for bad in [
+            "",
+            "00",
+            &format!("{s}0"),
+            &s.replace('a', "g"),
+            &"é".repeat(16),
+        ] {
+            assert_eq!(ValueHash::parse(bad), None, "{bad}");
+        }
+        assert!(serde_json::from_str::<ValueHash>("\"xyz\"").is_err());
+    }
+
+    #[test]
     fn finding_without_value_has_no_value_field() {
         let f = PhiFinding {
             path: "a.csv".into(),
             kind: PhiKind::Ssn,
             masked: "***-**-6789".into(),
-            hash: "00".into(),
+            hash: ValueHash([0xab; 16]),
             value: None,
             location: PhiLocation::default(),
             confidence: Confidence::High,

@@ -2,7 +2,7 @@
 
 use chrono::Datelike;
 use hmac::{Hmac, Mac};
-use medguard_model::PhiKind;
+use medguard_model::{PhiKind, ValueHash};
 use sha2::Sha256;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -90,9 +90,9 @@ impl Hasher {
         }
     }
 
-    /// The keyed hash of a value of a kind: 32 hex digits.
-    pub fn hash(&self, kind: PhiKind, value: &str) -> String {
-        hex16(&self.hash_raw(kind, value, &mut String::new()))
+    /// The keyed hash of a value of a kind.
+    pub fn hash(&self, kind: PhiKind, value: &str) -> ValueHash {
+        ValueHash(self.hash_raw(kind, value, &mut String::new()))
     }
 
     /// The keyed hash as bytes (the first 16 of the HMAC), normalizing into `scratch` so a scan
@@ -108,17 +108,6 @@ impl Hasher {
         h.copy_from_slice(&out[..16]);
         h
     }
-}
-
-/// 16 bytes as 32 lowercase hex digits.
-pub fn hex16(h: &[u8; 16]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(32);
-    for b in h {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 15)]));
-    }
-    s
 }
 
 /// The canonical form of a value, so the same identifier written differently hashes the same.
@@ -389,6 +378,22 @@ mod tests {
         assert_eq!(
             a.hash(PhiKind::Dob, "19800214"),
             a.hash(PhiKind::Dob, "02/14/1980")
+        );
+    }
+
+    #[test]
+    fn hash_is_hmac_sha256_of_kind_nul_value() {
+        // Reference values from Python: hmac.new(bytes([1]*32), b"ssn\0536228726", sha256)
+        // (first 16 bytes). Stored hashes must stay comparable across versions.
+        let a = Hasher::with_key([1; 32]);
+        assert_eq!(
+            a.hash(PhiKind::Ssn, "536-22-8726").to_string(),
+            "dc0cb0ceee5c655a18f373c169046be9"
+        );
+        // A value longer than one SHA-256 block.
+        assert_eq!(
+            a.hash(PhiKind::Name, &"x".repeat(200)).to_string(),
+            "17dae34f60fa7dd2b5545f1a92dec596"
         );
     }
 

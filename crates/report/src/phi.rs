@@ -169,7 +169,7 @@ pub fn section(store: &SqliteStore) -> Result<Option<Section>, StoreError> {
 mod tests {
     use super::*;
     use medguard_model::{
-        Confidence, PhiExposure, PhiFileReport, PhiFinding, PhiLocation, PhiScanSummary,
+        Confidence, PhiExposure, PhiFileReport, PhiFinding, PhiLocation, PhiScanSummary, ValueHash,
     };
 
     #[test]
@@ -195,7 +195,7 @@ mod tests {
             path: "/srv/share/a.csv".into(),
             kind: PhiKind::Ssn,
             masked: "***-**-8726".into(),
-            hash: "h".into(),
+            hash: ValueHash::default(),
             value: Some("536-22-8726".into()),
             location: PhiLocation {
                 line: Some(2),

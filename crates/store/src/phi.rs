@@ -6,7 +6,7 @@
 
 use crate::{Result, SqliteStore};
 use chrono::{DateTime, Utc};
-use medguard_model::{PhiFileReport, PhiFinding, PhiKind, PhiScanSummary};
+use medguard_model::{PhiFileReport, PhiFinding, PhiKind, PhiScanSummary, ValueHash};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -84,7 +84,7 @@ impl PhiWriter for SqlitePhiWriter<'_> {
                 file_id,
                 f.kind.as_str(),
                 f.masked,
-                f.hash,
+                f.hash.to_string(),
                 serde_json::to_value(f.confidence)?
                     .as_str()
                     .unwrap_or("low")
@@ -243,7 +243,8 @@ impl PhiStore for SqliteStore {
         let mut out = Vec::new();
         for row in rows {
             let (kind, masked, hash, conf, reason, loc, path) = row?;
-            let Some(kind) = PhiKind::parse(&kind) else {
+            // Rows this version cannot read (unknown kind, malformed hash) are skipped.
+            let (Some(kind), Some(hash)) = (PhiKind::parse(&kind), ValueHash::parse(&hash)) else {
                 continue;
             };
             out.push(PhiFinding {
@@ -296,7 +297,7 @@ mod tests {
             path: path.into(),
             kind: PhiKind::Ssn,
             masked: "***-**-8726".into(),
-            hash: "abc123".into(),
+            hash: ValueHash([0xab; 16]),
             value: Some("536-22-8726".into()),
             location: PhiLocation {
                 line: Some(2),
@@ -339,7 +340,12 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].value, None);
         assert_eq!(f[0].masked, "***-**-8726");
-        assert_eq!(s.phi_files_with_hash("abc123").expect("hash").len(), 2);
+        assert_eq!(
+            s.phi_files_with_hash(&ValueHash([0xab; 16]).to_string())
+                .expect("hash")
+                .len(),
+            2
+        );
         assert_eq!(s.phi_scans().expect("scans")[0].summary.files_scanned, 3);
         drop(s);
         let raw = std::fs::read(&path).expect("read db");

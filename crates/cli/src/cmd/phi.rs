@@ -182,15 +182,10 @@ fn finding_fields(b: &mut Vec<u8>, f: &PhiFinding) {
     b.extend_from_slice(f.kind.as_str().as_bytes());
     b.extend_from_slice(b"\",\"masked\":");
     json_str(b, &f.masked);
-    b.extend_from_slice(b",\"hash\":");
-    if f.hash.bytes().all(|c| c.is_ascii_hexdigit()) {
-        // Hex digits need no escaping (every hash the scanner makes).
-        b.push(b'"');
-        b.extend_from_slice(f.hash.as_bytes());
-        b.push(b'"');
-    } else {
-        json_str(b, &f.hash);
-    }
+    // Hex digits need no escaping.
+    b.extend_from_slice(b",\"hash\":\"");
+    b.extend_from_slice(&f.hash.hex());
+    b.push(b'"');
     if let Some(v) = &f.value {
         b.extend_from_slice(b",\"value\":");
         json_str(b, v);
@@ -537,7 +532,7 @@ fn show(g: &GlobalArgs, a: ShowArgs) -> anyhow::Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use medguard_model::{PhiKind, PhiLocation};
+    use medguard_model::{PhiKind, PhiLocation, ValueHash};
     use proptest::prelude::*;
 
     fn serde_line(f: &PhiFinding) -> serde_json::Value {
@@ -556,13 +551,13 @@ mod tests {
             line in proptest::option::of(any::<u64>()), column in proptest::option::of(any::<u64>()),
             page in proptest::option::of(any::<u32>()), record in proptest::option::of(any::<u64>()),
             kind in 0..PhiKind::ALL.len(), conf in 0..3usize, reason in ".{0,20}",
-            hash in "[0-9a-f]{32}|[\\x00-\\x7f]{0,8}",
+            hash in any::<[u8; 16]>(),
         ) {
             let f = PhiFinding {
                 path: path.into(),
                 kind: PhiKind::ALL[kind],
                 masked,
-                hash,
+                hash: ValueHash(hash),
                 value,
                 location: PhiLocation {
                     member: member.map(Into::into),

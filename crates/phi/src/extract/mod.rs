@@ -18,7 +18,7 @@ pub mod text;
 
 use crate::detect::{Engine, FieldClass, FieldInfo, Hit, Reason, Scratch};
 use crate::mask::{self, Hasher};
-use medguard_model::{PhiFinding, PhiKind, PhiLocation};
+use medguard_model::{PhiFinding, PhiKind, PhiLocation, ValueHash};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, Read};
 use std::rc::Rc;
@@ -579,7 +579,7 @@ impl<'e> Cx<'e> {
             path: Arc::clone(&self.path),
             kind: h.kind,
             masked: mask::mask(h.kind, value),
-            hash: mask::hex16(&hash),
+            hash: ValueHash(hash),
             value: self.unmask.then(|| value.to_string()),
             location: PhiLocation {
                 member: self.member_path.clone(),
