@@ -315,7 +315,9 @@ pub fn scan_file(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut r = BufReader::with_capacity(64 << 10, file);
+    // A small file gets a small buffer: a share holds thousands of 3 KB notes.
+    let cap = usize::try_from(meta.len().saturating_add(1)).unwrap_or(usize::MAX);
+    let mut r = BufReader::with_capacity(cap.clamp(8 << 10, 64 << 10), file);
     let head = r.fill_buf()?.to_vec();
     let fmt = extract::sniff(&name, &head);
     let mut cx = Cx::new(

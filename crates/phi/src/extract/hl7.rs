@@ -195,7 +195,7 @@ fn push_number(s: &mut String, n: usize) {
 
 /// A stream of HL7 v2 messages (segments separated by CR, LF or CRLF; MLLP framing tolerated).
 pub fn hl7(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
-    let mut r = decoded(r);
+    let mut r = decoded(r)?;
     let mut lines = Lines::new(&mut r, cx.limits.max_line, true);
     let mut delims = Delims::default();
     let mut record = 0u64;

@@ -95,7 +95,7 @@ pub fn eml(data: &[u8], record: Option<u64>, cx: &mut Cx<'_>) -> Result<(), Extr
 
 /// Scan a mailbox: each message is a record.
 pub fn mbox(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
-    let mut r = decoded(r);
+    let mut r = decoded(r)?;
     let max_line = cx.limits.max_line;
     let cap = cx.limits.max_whole as usize;
     let mut lines = Lines::new(&mut r, max_line, false);

@@ -315,7 +315,7 @@ impl Lexer {
 
 /// Scan a SQL dump.
 pub fn sql(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
-    let mut r = decoded(r);
+    let mut r = decoded(r)?;
     let mut lines = Lines::new(&mut r, cx.limits.max_line, false);
     let mut lexer = Lexer::default();
     let mut parser = Parser::default();

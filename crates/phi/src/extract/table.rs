@@ -107,7 +107,7 @@ fn is_header(cells: &[String]) -> bool {
 
 /// Scan a CSV/TSV stream. Cells are slices of the record wherever no quote needs undoing.
 pub fn csv(r: &mut dyn BufRead, name: &str, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
-    let mut r = decoded(r);
+    let mut r = decoded(r)?;
     let mut lines = Lines::new(&mut r, cx.limits.max_line, false);
     let mut header: Option<Vec<String>> = None;
     let mut delim = if name.to_ascii_lowercase().ends_with(".tsv") {

@@ -5,13 +5,56 @@ use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Read};
 
 /// A reader that turns UTF-16 (and BOM-marked UTF-8) into UTF-8 and passes everything else through.
-pub fn decoded<'r>(r: &'r mut dyn BufRead) -> BufReader<impl Read + 'r> {
-    BufReader::with_capacity(
-        64 << 10,
-        encoding_rs_io::DecodeReaderBytesBuilder::new()
-            .bom_sniffing(true)
-            .build(r),
-    )
+/// Input without a byte-order mark is read straight from `r`: no second buffer, no copy.
+pub fn decoded<'r>(r: &'r mut dyn BufRead) -> std::io::Result<Decoded<'r>> {
+    const BOMS: [&[u8]; 3] = [b"\xEF\xBB\xBF", b"\xFF\xFE", b"\xFE\xFF"];
+    let head = r.fill_buf()?;
+    // A head shorter than a mark that could still become one goes to the decoder too.
+    let bom = BOMS
+        .iter()
+        .any(|m| head.starts_with(m) || (head.len() < m.len() && m.starts_with(head)));
+    Ok(if bom && !head.is_empty() {
+        Decoded::Bom(BufReader::with_capacity(
+            64 << 10,
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .bom_sniffing(true)
+                .build(r),
+        ))
+    } else {
+        Decoded::Plain(r)
+    })
+}
+
+/// What [`decoded`] reads from.
+pub enum Decoded<'r> {
+    /// No byte-order mark: the bytes as they are.
+    Plain(&'r mut dyn BufRead),
+    /// A byte-order mark: transcoded to UTF-8.
+    Bom(BufReader<encoding_rs_io::DecodeReaderBytes<&'r mut dyn BufRead, Vec<u8>>>),
+}
+
+impl Read for Decoded<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Decoded::Plain(r) => r.read(buf),
+            Decoded::Bom(r) => r.read(buf),
+        }
+    }
+}
+
+impl BufRead for Decoded<'_> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        match self {
+            Decoded::Plain(r) => r.fill_buf(),
+            Decoded::Bom(r) => r.fill_buf(),
+        }
+    }
+    fn consume(&mut self, n: usize) {
+        match self {
+            Decoded::Plain(r) => r.consume(n),
+            Decoded::Bom(r) => r.consume(n),
+        }
+    }
 }
 
 /// Decode one line: UTF-8 when valid, else Windows-1252 (a superset of Latin-1).
@@ -97,7 +140,7 @@ impl<'r, R: BufRead + ?Sized> Lines<'r, R> {
 
 /// Plain text: each line is a unit.
 pub fn text(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
-    let mut r = decoded(r);
+    let mut r = decoded(r)?;
     let mut lines = Lines::new(&mut r, cx.limits.max_line, false);
     while let Some((n, raw)) = lines.next_line()? {
         let line = decode(raw);
@@ -132,6 +175,46 @@ pub fn text_str(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Everything a reader yields, taken the way [`Lines`] takes it (fill and consume).
+    fn drain(r: &mut dyn BufRead) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            let n = {
+                let b = r.fill_buf().expect("read");
+                out.extend_from_slice(b);
+                b.len()
+            };
+            if n == 0 {
+                return out;
+            }
+            r.consume(n);
+        }
+    }
+
+    proptest! {
+        /// The pass-through for input without a byte-order mark gives what the decoder gave
+        /// (it passes unmarked bytes through untouched), whatever the buffer size.
+        #[test]
+        fn pass_through_equals_decoder(
+            bom in prop::sample::select(vec![&b""[..], b"\xEF\xBB\xBF", b"\xFF\xFE", b"\xFE\xFF", b"\xFF", b"\xEF\xBB"]),
+            body in prop::collection::vec(any::<u8>(), 0..300),
+            cap in 1usize..16,
+        ) {
+            let bytes = [bom, &body[..]].concat();
+            // The reader before the pass-through: the decoder for every input.
+            let mut src = BufReader::with_capacity(cap, &bytes[..]);
+            let reference = drain(&mut BufReader::with_capacity(
+                64 << 10,
+                encoding_rs_io::DecodeReaderBytesBuilder::new()
+                    .bom_sniffing(true)
+                    .build(&mut src),
+            ));
+            let mut src = BufReader::with_capacity(cap, &bytes[..]);
+            prop_assert_eq!(drain(&mut decoded(&mut src).expect("decoded")), reference);
+        }
+    }
 
     #[test]
     fn long_lines_come_in_pieces() {
@@ -153,7 +236,7 @@ mod tests {
             bytes.extend_from_slice(&c.to_le_bytes());
         }
         let mut src = &bytes[..];
-        let mut r = decoded(&mut src);
+        let mut r = decoded(&mut src).expect("decoded");
         let mut s = String::new();
         r.read_to_string(&mut s).expect("read");
         assert_eq!(s, "SSN 536-22-8726\n");
