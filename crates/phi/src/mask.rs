@@ -317,19 +317,19 @@ pub fn mask(kind: PhiKind, value: &str) -> String {
 }
 
 fn keep_last(value: &str, n: usize) -> String {
-    let alnum = value.chars().filter(char::is_ascii_alphanumeric).count();
+    let alnum = value.bytes().filter(u8::is_ascii_alphanumeric).count();
     let mut seen = 0usize;
-    value
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                seen += 1;
-                if seen + n > alnum { c } else { '*' }
-            } else {
-                c
-            }
-        })
-        .collect()
+    // One allocation: a masked value is as long as the value.
+    let mut out = String::with_capacity(value.len());
+    out.extend(value.chars().map(|c| {
+        if c.is_ascii_alphanumeric() {
+            seen += 1;
+            if seen + n > alnum { c } else { '*' }
+        } else {
+            c
+        }
+    }));
+    out
 }
 
 fn star_all(value: &str) -> String {
