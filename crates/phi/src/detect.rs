@@ -676,7 +676,13 @@ impl Detector for Url {
     fn patterns(&self) -> &'static [&'static str] {
         &[r"\bhttps?://[A-Za-z0-9.-]+(?:/[A-Za-z0-9._~%/?#=&+-]*)?"]
     }
-    fn check(&self, _c: &str, _cx: &Context<'_>) -> Option<Verdict> {
+    fn check(&self, c: &str, _cx: &Context<'_>) -> Option<Verdict> {
+        // The evidence keeps the host: no host is longer than 253 characters (RFC 1035).
+        let host = c.split_once("://").map_or(c, |(_, rest)| rest);
+        let host = host.split('/').next().unwrap_or(host);
+        if host.len() > 253 {
+            return None;
+        }
         ok(Confidence::Low, "shape:url")
     }
     fn check_field(&self, value: &str) -> bool {
@@ -1399,6 +1405,26 @@ mod tests {
         out.into_iter()
             .map(|h| (h.kind, text[h.start..h.end].to_string()))
             .collect()
+    }
+
+    #[test]
+    fn urls_and_emails_are_bounded_by_their_rules_not_the_pattern() {
+        let long_path = format!("see https://portal.example.org/{} now", "a".repeat(3000));
+        assert_eq!(kinds(&long_path).len(), 1, "a long path is still a URL");
+        let junk_host = format!("see https://{} now", "a".repeat(300));
+        assert!(
+            kinds(&junk_host).is_empty(),
+            "no host is 300 characters long"
+        );
+        let long_local = format!("mail {}@example.org", "a".repeat(65));
+        assert!(
+            kinds(&long_local).is_empty(),
+            "local part over 64 characters"
+        );
+        assert_eq!(
+            kinds("mail jane.doe@mail.example.org today"),
+            vec![(PhiKind::Email, "jane.doe@mail.example.org".to_string())]
+        );
     }
 
     #[test]
