@@ -632,16 +632,15 @@ fn label_before(before: &str) -> bool {
 
 /// A value that a "name" column can hold: 1-5 alphabetic tokens.
 pub fn person_name(value: &str) -> bool {
-    let tokens: Vec<&str> = value
-        .split(|c: char| c.is_whitespace() || c == ',' || c == '^')
-        .filter(|t| !t.is_empty())
-        .collect();
-    !tokens.is_empty()
-        && tokens.len() <= 5
-        && tokens
-            .iter()
-            .any(|t| t.chars().filter(|c| c.is_alphabetic()).count() >= 2)
-        && tokens.iter().all(|t| {
+    // Every name cell passes here: iterate the tokens, no allocation.
+    let tokens = || {
+        value
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '^')
+            .filter(|t| !t.is_empty())
+    };
+    (1..=5).contains(&tokens().count())
+        && tokens().any(|t| t.chars().filter(|c| c.is_alphabetic()).count() >= 2)
+        && tokens().all(|t| {
             t.chars()
                 .all(|c| c.is_alphabetic() || c == '\'' || c == '-' || c == '.')
         })

@@ -247,12 +247,15 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     if (12..=14).contains(&b.len()) && b.iter().all(u8::is_ascii_digit) {
         return parse_date(s.get(0..8)?);
     }
-    let parts: Vec<&str> = s.split(['-', '/', '.']).collect();
-    if parts.len() == 3 && parts.iter().all(|p| p.bytes().all(|c| c.is_ascii_digit())) {
-        let n: Vec<u32> = parts.iter().filter_map(|p| p.parse().ok()).collect();
-        if n.len() != 3 {
-            return None;
-        }
+    // Three numbers: no allocation, a date can be parsed three times per finding.
+    let mut it = s.split(['-', '/', '.']);
+    if let (Some(a), Some(b), Some(c), None) = (it.next(), it.next(), it.next(), it.next())
+        && [a, b, c]
+            .iter()
+            .all(|p| p.bytes().all(|c| c.is_ascii_digit()))
+    {
+        let parts = [a, b, c];
+        let n: [u32; 3] = [a.parse().ok()?, b.parse().ok()?, c.parse().ok()?];
         if parts[0].len() == 4 {
             return NaiveDate::from_ymd_opt(i32::try_from(n[0]).ok()?, n[1], n[2]);
         }
@@ -424,5 +427,44 @@ mod tests {
         assert!(!icd10("e11.9"));
         assert!(!icd10("E1.9"));
         assert!(!icd10("E11."));
+    }
+
+    /// The numeric-date branch as it was written first (with vectors), as the reference.
+    fn parse_numeric_reference(s: &str) -> Option<Option<NaiveDate>> {
+        let parts: Vec<&str> = s.trim().split(['-', '/', '.']).collect();
+        if parts.len() != 3 || !parts.iter().all(|p| p.bytes().all(|c| c.is_ascii_digit())) {
+            return None;
+        }
+        let n: Vec<u32> = parts.iter().filter_map(|p| p.parse().ok()).collect();
+        if n.len() != 3 {
+            return Some(None);
+        }
+        if parts[0].len() == 4 {
+            return Some(NaiveDate::from_ymd_opt(
+                i32::try_from(n[0]).ok()?,
+                n[1],
+                n[2],
+            ));
+        }
+        let year = match parts[2].len() {
+            4 => i32::try_from(n[2]).ok(),
+            2 => i32::try_from(n[2])
+                .ok()
+                .map(|y| if y <= 25 { 2000 + y } else { 1900 + y }),
+            _ => None,
+        };
+        Some(year.and_then(|y| NaiveDate::from_ymd_opt(y, n[0], n[1])))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn numeric_dates_parse_as_before(
+            s in "[0-9]{0,11}[-/.][0-9]{0,5}[-/.][0-9]{0,5}([-/.][0-9]{0,2})?",
+        ) {
+            // Strings that are not 8 or 12-14 bare digits take the three-number branch.
+            if let Some(expected) = parse_numeric_reference(&s) {
+                proptest::prop_assert_eq!(parse_date(&s), expected);
+            }
+        }
     }
 }
