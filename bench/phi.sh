@@ -5,8 +5,9 @@
 #     corpus's text formats (dense: an identifier every ~36 bytes) and on ordinary text (Debian's
 #     /usr/share/doc: prose where identifiers are rare, like most of a share)
 #   - Presidio (pattern recognizers + spaCy NER) on a sample, if installed in /var/cache/medguard/presidio
-# Prints MB/s per CPU-second (user+sys of the measured process, one thread) and the ratios, plus the
-# peak memory of medguard on one large file. Not a test: numbers depend on the machine.
+# Prints MB/s per CPU-second (user+sys of the measured process, one thread; the least of REPS=3 runs
+# for every tool alike) and the ratios, plus the peak memory of medguard on one large file. Not a
+# test: numbers depend on the machine.
 #
 #   bench/phi.sh                 # SCALE=300 (~30 MB corpus), BIG_MB=200
 #   SCALE=50 BIG_MB=50 bench/phi.sh
@@ -32,11 +33,21 @@ find "$OUT/corpus" -type f \( -name '*.txt' -o -name '*.log' -o -name '*.csv' -o
   while IFS= read -r -d '' f; do cp "$f" "$OUT/text/$(echo "${f#"$OUT"/corpus/}" | tr / _)"; done
 
 bytes() { du -sb "$1" | cut -f1; }
-# cpu SECONDS of a command: user+sys from GNU time; also peak RSS (KB) into $OUT/rss
+# CPU seconds of a command (user+sys from GNU time): the least of REPS runs, as single runs on a
+# shared machine swing by +-30%; also the peak RSS (KB) of the largest run into $OUT/rss.
+REPS=${REPS:-3}
+export REPS
 cpu() {
-  /usr/bin/time -f "%U %S %M" -o "$OUT/time" "$@" >/dev/null 2>"$OUT/stderr" || true
-  awk '{print $1+$2}' "$OUT/time"
-  awk '{print $3}' "$OUT/time" > "$OUT/rss"
+  local best="" rss=0 t m
+  for _ in $(seq "$REPS"); do
+    /usr/bin/time -f "%U %S %M" -o "$OUT/time" "$@" >/dev/null 2>"$OUT/stderr" || true
+    t=$(awk '{print $1+$2}' "$OUT/time")
+    m=$(awk '{print $3}' "$OUT/time")
+    if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$t; fi
+    if [ "${m:-0}" -gt "$rss" ]; then rss=$m; fi
+  done
+  echo "$best"
+  echo "$rss" > "$OUT/rss"
 }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN{ if (s<=0) s=0.001; printf "%.1f", b/1048576/s }'; }
 

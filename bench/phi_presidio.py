@@ -2,7 +2,7 @@
 
 Usage: phi_presidio.py FILE... ; needs presidio-analyzer and a spaCy English model in this Python.
 """
-import sys, time
+import os, sys, time
 
 import tldextract
 # Offline: use the public-suffix snapshot bundled with tldextract instead of downloading it.
@@ -27,12 +27,16 @@ if engine is None:
     print("presidio: no spaCy English model installed; cannot run", file=sys.stderr)
     sys.exit(2)
 
-total = 0
-found = 0
-t0 = time.process_time()
-for path in sys.argv[1:]:
-    text = open(path, encoding="utf-8", errors="replace").read()
-    total += len(text.encode())
-    found += len(engine.analyze(text=text, language="en"))
-cpu = time.process_time() - t0
-print(f"{mode} bytes={total} cpu={cpu:.3f} findings={found}")
+# The least CPU time of REPS passes (as for medguard and ripgrep): the first pass also pays for
+# lazy start-up work, and a shared machine adds noise to any single pass.
+texts = [open(p, encoding="utf-8", errors="replace").read() for p in sys.argv[1:]]
+total = sum(len(t.encode()) for t in texts)
+best = None
+for _ in range(max(1, int(os.environ.get("REPS", "3")))):
+    found = 0
+    t0 = time.process_time()
+    for text in texts:
+        found += len(engine.analyze(text=text, language="en"))
+    cpu = time.process_time() - t0
+    best = cpu if best is None else min(best, cpu)
+print(f"{mode} bytes={total} cpu={best:.3f} findings={found}")
