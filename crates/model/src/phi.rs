@@ -4,6 +4,7 @@
 //! user asked for `--unmask` and is never persisted (the store drops it).
 
 use crate::Severity;
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -281,8 +282,8 @@ pub struct PhiFinding {
     pub path: Arc<str>,
     /// The identifier type.
     pub kind: PhiKind,
-    /// Masked evidence (`***-**-6789`, `J*** S****`).
-    pub masked: String,
+    /// Masked evidence (`***-**-6789`, `J*** S****`); short ones held inline, without allocating.
+    pub masked: CompactString,
     /// HMAC-SHA256 (hex, truncated to 32 characters) of the normalized value.
     pub hash: ValueHash,
     /// The full value: only with `--unmask`, only to the terminal or JSON stream, never stored.

@@ -1,6 +1,7 @@
 //! Never leak what we find: masked evidence and a keyed hash of each value.
 
 use chrono::Datelike;
+use compact_str::{CompactString, format_compact};
 use hmac::{Hmac, Mac};
 use medguard_model::{PhiKind, ValueHash};
 use sha2::Sha256;
@@ -216,11 +217,11 @@ pub fn normalize_into(kind: PhiKind, value: &str, out: &mut String) {
 }
 
 /// Mask a value for evidence: enough to recognise it, not enough to use it.
-pub fn mask(kind: PhiKind, value: &str) -> String {
+pub fn mask(kind: PhiKind, value: &str) -> CompactString {
     match kind {
         PhiKind::Ssn => {
             let digits = value.bytes().filter(u8::is_ascii_digit).count();
-            let mut out = String::with_capacity(11);
+            let mut out = CompactString::with_capacity(11);
             out.push_str("***-**-");
             out.extend(
                 value
@@ -245,19 +246,19 @@ pub fn mask(kind: PhiKind, value: &str) -> String {
         ) {
             Some(d) if (0..=9999).contains(&d.year()) => {
                 let y = d.year().unsigned_abs();
-                let mut out = String::with_capacity(10);
+                let mut out = CompactString::with_capacity(10);
                 out.push_str("**/**/");
                 for div in [1000, 100, 10, 1] {
                     out.push(char::from(b'0' + (y / div % 10) as u8));
                 }
                 out
             }
-            Some(d) => format!("**/**/{}", d.format("%Y")),
+            Some(d) => format_compact!("**/**/{}", d.format("%Y")),
             None => star_all(value),
         },
         PhiKind::Name => {
             // One buffer for the whole value: first letter of each word, then its stars.
-            let mut out = String::with_capacity(value.len());
+            let mut out = CompactString::with_capacity(value.len());
             for w in value.split_whitespace() {
                 let mut cs = w.chars();
                 if let Some(c) = cs.next() {
@@ -273,13 +274,13 @@ pub fn mask(kind: PhiKind, value: &str) -> String {
         }
         PhiKind::Email => match value.split_once('@') {
             Some((local, domain)) => {
-                let first: String = local.chars().take(1).collect();
-                format!("{first}***@{domain}")
+                let first: CompactString = local.chars().take(1).collect();
+                format_compact!("{first}***@{domain}")
             }
             None => star_all(value),
         },
         PhiKind::Address => {
-            let mut out = String::with_capacity(value.len());
+            let mut out = CompactString::with_capacity(value.len());
             for (i, w) in value.split_whitespace().enumerate() {
                 if i > 0 {
                     out.push(' ');
@@ -296,9 +297,9 @@ pub fn mask(kind: PhiKind, value: &str) -> String {
             }
             out
         }
-        PhiKind::Icd10 | PhiKind::Procedure => value.to_string(),
+        PhiKind::Icd10 | PhiKind::Procedure => CompactString::from(value),
         PhiKind::Ip => match value.rsplit_once('.') {
-            Some((net, _)) => format!("{net}.*"),
+            Some((net, _)) => format_compact!("{net}.*"),
             None => star_all(value),
         },
         PhiKind::Url => {
@@ -308,19 +309,19 @@ pub fn mask(kind: PhiKind, value: &str) -> String {
                 .and_then(|s| value[s..].find('/').map(|j| s + j))
                 .unwrap_or(value.len());
             if host_end < value.len() {
-                format!("{}/***", &value[..host_end])
+                format_compact!("{}/***", &value[..host_end])
             } else {
-                value.to_string()
+                CompactString::from(value)
             }
         }
     }
 }
 
-fn keep_last(value: &str, n: usize) -> String {
+fn keep_last(value: &str, n: usize) -> CompactString {
     let alnum = value.bytes().filter(u8::is_ascii_alphanumeric).count();
     let mut seen = 0usize;
-    // One allocation: a masked value is as long as the value.
-    let mut out = String::with_capacity(value.len());
+    // A masked value is as long as the value: inline when short, else one allocation.
+    let mut out = CompactString::with_capacity(value.len());
     out.extend(value.chars().map(|c| {
         if c.is_ascii_alphanumeric() {
             seen += 1;
@@ -332,8 +333,8 @@ fn keep_last(value: &str, n: usize) -> String {
     out
 }
 
-fn star_all(value: &str) -> String {
-    "*".repeat(value.chars().count().min(16))
+fn star_all(value: &str) -> CompactString {
+    std::iter::repeat_n('*', value.chars().count().min(16)).collect()
 }
 
 #[cfg(test)]

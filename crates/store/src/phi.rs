@@ -83,7 +83,7 @@ impl PhiWriter for SqlitePhiWriter<'_> {
             stmt.execute(params![
                 file_id,
                 f.kind.as_str(),
-                f.masked,
+                f.masked.as_str(),
                 f.hash.to_string(),
                 serde_json::to_value(f.confidence)?
                     .as_str()
@@ -250,7 +250,7 @@ impl PhiStore for SqliteStore {
             out.push(PhiFinding {
                 path: path.into(),
                 kind,
-                masked,
+                masked: masked.into(),
                 hash,
                 value: None,
                 location: serde_json::from_str(&loc)?,

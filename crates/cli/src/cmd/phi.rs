@@ -565,7 +565,7 @@ mod tests {
             let f = PhiFinding {
                 path: path.into(),
                 kind: PhiKind::ALL[kind],
-                masked,
+                masked: masked.into(),
                 hash: ValueHash(hash),
                 value,
                 location: PhiLocation {
