@@ -40,6 +40,10 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Up to 64 MiB of page cache (SQLite's default is 2 MiB): a PHI scan inserts hundreds of
+        // thousands of findings in one transaction into two indexes, and with the small cache
+        // every insert re-reads index pages from the file and spills dirty ones to the log.
+        conn.pragma_update(None, "cache_size", -65_536)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         migrate::apply(&mut conn)?;
         restrict_sidecars(path);
