@@ -315,6 +315,13 @@ impl ValueHash {
         out
     }
 
+    /// The 32 hex digits as text, written into `buf` (no allocation).
+    pub fn hex_str<'b>(&self, buf: &'b mut [u8; 32]) -> &'b str {
+        *buf = self.hex();
+        // Only ASCII hex digits were written: this never falls back.
+        std::str::from_utf8(buf).unwrap_or_default()
+    }
+
     /// Read 32 hex digits (either case); `None` for anything else.
     pub fn parse(s: &str) -> Option<ValueHash> {
         let b = s.as_bytes();
@@ -336,15 +343,13 @@ impl ValueHash {
 
 impl fmt::Display for ValueHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let hex = self.hex();
-        f.write_str(std::str::from_utf8(&hex).map_err(|_| fmt::Error)?)
+        f.write_str(self.hex_str(&mut [0; 32]))
     }
 }
 
 impl Serialize for ValueHash {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let hex = self.hex();
-        s.serialize_str(std::str::from_utf8(&hex).map_err(serde::ser::Error::custom)?)
+        s.serialize_str(self.hex_str(&mut [0; 32]))
     }
 }
 

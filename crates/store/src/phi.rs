@@ -78,13 +78,14 @@ impl PhiWriter for SqlitePhiWriter<'_> {
             "INSERT INTO phi_findings (file_id, kind, masked, hash, confidence, reason, location)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
+        let mut hex = [0u8; 32];
         for f in findings {
             // `f.value` is deliberately not written.
             stmt.execute(params![
                 file_id,
                 f.kind.as_str(),
                 f.masked.as_str(),
-                f.hash.to_string(),
+                f.hash.hex_str(&mut hex),
                 serde_json::to_value(f.confidence)?
                     .as_str()
                     .unwrap_or("low")
