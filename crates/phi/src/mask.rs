@@ -30,8 +30,40 @@ pub enum KeyError {
 /// HMAC-SHA256 of normalized values under a per-install secret key.
 #[derive(Clone)]
 pub struct Hasher {
-    /// HMAC state with the key already absorbed; cloned per value.
+    /// HMAC state with the key already absorbed; cloned per value longer than one block.
     mac: Hmac<Sha256>,
+    /// SHA-256 states after the key's inner and outer pad blocks (RFC 2104): a message that
+    /// fits one padded block costs exactly two compressions, with no buffering on the way.
+    inner: [u32; 8],
+    outer: [u32; 8],
+}
+
+/// SHA-256's initial state (FIPS 180-4, 5.3.3).
+const SHA256_IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+/// The longest message that fits one SHA-256 block with its padding (`0x80` and the 8-byte
+/// length).
+const ONE_BLOCK: usize = 55;
+
+/// One SHA-256 compression of `block` into `state`.
+fn compress(state: &mut [u32; 8], block: [u8; 64]) {
+    sha2::compress256(state, &[block.into()]);
+}
+
+/// `block` padded as the last block of a message of `total` bytes whose last `len` bytes it
+/// holds (FIPS 180-4, 5.1.1).
+fn pad(block: &mut [u8; 64], len: usize, total: usize) {
+    block[len] = 0x80;
+    block[56..].copy_from_slice(&((total as u64) * 8).to_be_bytes());
 }
 
 impl std::fmt::Debug for Hasher {
@@ -48,7 +80,16 @@ impl Hasher {
             Ok(m) => m,
             Err(_) => unreachable!("HMAC accepts any key length"),
         };
-        Hasher { mac }
+        // A 32-byte key is zero-padded to the block size, then XORed with ipad and opad.
+        let (mut ipad, mut opad) = ([0x36u8; 64], [0x5cu8; 64]);
+        for (i, k) in key.iter().enumerate() {
+            ipad[i] ^= k;
+            opad[i] ^= k;
+        }
+        let (mut inner, mut outer) = (SHA256_IV, SHA256_IV);
+        compress(&mut inner, ipad);
+        compress(&mut outer, opad);
+        Hasher { mac, inner, outer }
     }
 
     /// Load the key at `path`, creating it (32 random bytes, hex, mode 0600) on first use.
@@ -100,13 +141,35 @@ impl Hasher {
     /// allocates nothing per value.
     pub fn hash_raw(&self, kind: PhiKind, value: &str, scratch: &mut String) -> [u8; 16] {
         normalize_into(kind, value, scratch);
-        let mut mac = self.mac.clone();
-        mac.update(kind.as_str().as_bytes());
-        mac.update(&[0]);
-        mac.update(scratch.as_bytes());
-        let out = mac.finalize().into_bytes();
+        let (k, v) = (kind.as_str().as_bytes(), scratch.as_bytes());
+        let len = k.len() + 1 + v.len();
         let mut h = [0u8; 16];
-        h.copy_from_slice(&out[..16]);
+        if len > ONE_BLOCK {
+            let mut mac = self.mac.clone();
+            mac.update(k);
+            mac.update(&[0]);
+            mac.update(v);
+            h.copy_from_slice(&mac.finalize().into_bytes()[..16]);
+            return h;
+        }
+        // Inner hash: the ipad block is absorbed, this is the message's only other block.
+        let mut block = [0u8; 64];
+        block[..k.len()].copy_from_slice(k);
+        block[k.len() + 1..len].copy_from_slice(v);
+        pad(&mut block, len, 64 + len);
+        let mut inner = self.inner;
+        compress(&mut inner, block);
+        // Outer hash of the inner digest.
+        let mut block = [0u8; 64];
+        for (chunk, word) in block.chunks_exact_mut(4).zip(inner) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        pad(&mut block, 32, 64 + 32);
+        let mut outer = self.outer;
+        compress(&mut outer, block);
+        for (chunk, word) in h.chunks_exact_mut(4).zip(outer) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
         h
     }
 }
@@ -396,6 +459,22 @@ mod tests {
             a.hash(PhiKind::Name, &"x".repeat(200)).to_string(),
             "17dae34f60fa7dd2b5545f1a92dec596"
         );
+    }
+
+    proptest::proptest! {
+        /// The one-block path is HMAC-SHA256 (the `hmac` crate as the oracle), for every kind
+        /// and for messages on both sides of the one-block limit.
+        #[test]
+        fn one_block_path_is_hmac(key: [u8; 32], kind_i in 0usize..64, value in "[ -~]{0,70}") {
+            let kind = PhiKind::ALL[kind_i % PhiKind::ALL.len()];
+            let h = Hasher::with_key(key);
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("any key length");
+            mac.update(kind.as_str().as_bytes());
+            mac.update(&[0]);
+            mac.update(normalize(kind, &value).as_bytes());
+            let want = mac.finalize().into_bytes();
+            proptest::prop_assert_eq!(&h.hash(kind, &value).0[..], &want[..16]);
+        }
     }
 
     #[test]
