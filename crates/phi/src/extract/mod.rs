@@ -19,6 +19,7 @@ pub mod text;
 use crate::detect::{Engine, FieldClass, FieldInfo, Hit, Reason, Scratch};
 use crate::mask::{self, Hasher};
 use medguard_model::{PhiFinding, PhiKind, PhiLocation, ValueHash};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, Read};
 use std::rc::Rc;
@@ -356,7 +357,6 @@ pub struct Cx<'e> {
     pub(crate) encrypted_members: bool,
     pub(crate) in_email: bool,
     units: u64,
-    fields: HashMap<String, Rc<Field>, FastHash>,
     /// Rule reasons as shared strings (a few dozen distinct ones).
     reasons: Vec<(&'static str, Arc<str>)>,
     /// Normalization buffer for hashing.
@@ -367,6 +367,15 @@ pub struct Cx<'e> {
 
 /// Hashing for per-file sets and caches: foldhash (fast, seeded per process) rather than SipHash.
 type FastHash = foldhash::fast::RandomState;
+
+/// Distinct field names a worker thread keeps (cleared when full).
+const FIELD_CACHE: usize = 4096;
+
+thread_local! {
+    /// Field names with what they say, kept across the files a worker thread scans: a share
+    /// holds thousands of exports and messages with the same few dozen column names and tags.
+    static FIELDS: RefCell<HashMap<String, Rc<Field>, FastHash>> = RefCell::default();
+}
 
 /// A field name with what it says, and the shared strings its findings carry.
 struct Field {
@@ -407,7 +416,6 @@ impl<'e> Cx<'e> {
             encrypted_members: false,
             in_email: false,
             units: 0,
-            fields: HashMap::default(),
             reasons: Vec::new(),
             scratch: String::new(),
             context: Scratch::default(),
@@ -507,20 +515,24 @@ impl<'e> Cx<'e> {
         Ok(())
     }
 
-    /// What a field name says, with its shared strings; computed once per distinct name in a file.
+    /// What a field name says, with its shared strings; computed once per distinct name on a
+    /// worker thread.
     fn field(&mut self, f: &str) -> Rc<Field> {
-        if let Some(i) = self.fields.get(f) {
-            return Rc::clone(i);
-        }
-        let field = Rc::new(Field {
-            info: self.engine.field_info(f),
-            name: f.into(),
-            reason: format!("field:{f}").into(),
-        });
-        if self.fields.len() < 4096 {
-            self.fields.insert(f.to_string(), Rc::clone(&field));
-        }
-        field
+        FIELDS.with_borrow_mut(|fields| {
+            if let Some(i) = fields.get(f) {
+                return Rc::clone(i);
+            }
+            let field = Rc::new(Field {
+                info: self.engine.field_info(f),
+                name: f.into(),
+                reason: format!("field:{f}").into(),
+            });
+            if fields.len() >= FIELD_CACHE {
+                fields.clear();
+            }
+            fields.insert(f.to_string(), Rc::clone(&field));
+            field
+        })
     }
 
     /// The class a field name gives its values ([`crate::detect::classify_field`], cached).
