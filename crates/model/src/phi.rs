@@ -227,6 +227,24 @@ pub enum Confidence {
     High,
 }
 
+impl Confidence {
+    /// The stable name (as in JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+
+    /// The confidence named `s` ([`Confidence::as_str`]).
+    pub fn parse(s: &str) -> Option<Confidence> {
+        [Confidence::Low, Confidence::Medium, Confidence::High]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
+}
+
 /// Where in a file a value was found. Only the fields that apply are set.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhiLocation {
@@ -498,6 +516,16 @@ mod tests {
             let json = serde_json::to_string(&k).expect("ser");
             assert_eq!(json, format!("\"{}\"", k.as_str()));
         }
+    }
+
+    #[test]
+    fn confidence_names_round_trip() {
+        for c in [Confidence::Low, Confidence::Medium, Confidence::High] {
+            assert_eq!(Confidence::parse(c.as_str()), Some(c));
+            let json = serde_json::to_string(&c).expect("ser");
+            assert_eq!(json, format!("\"{}\"", c.as_str()));
+        }
+        assert_eq!(Confidence::parse("certain"), None);
     }
 
     #[test]

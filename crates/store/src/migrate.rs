@@ -22,6 +22,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0020_phi.sql"),
     },
     Migration {
+        version: 21,
+        name: "phi hash blob",
+        sql: include_str!("../migrations/sqlite/0021_phi_hash_blob.sql"),
+    },
+    Migration {
         version: 30,
         name: "alerts",
         sql: include_str!("../migrations/sqlite/0030_alerts.sql"),
@@ -87,6 +92,48 @@ pub(crate) fn apply(conn: &mut Connection) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A store written by a version that kept hashes as hex text reads back the same bytes.
+    #[test]
+    fn phi_hashes_move_from_hex_to_bytes() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                 applied_at TEXT NOT NULL);",
+        )
+        .expect("table");
+        for m in MIGRATIONS.iter().filter(|m| m.version <= 20) {
+            conn.execute_batch(m.sql).expect("old schema");
+            conn.execute(
+                "INSERT INTO schema_migrations VALUES (?1, ?2, 'then')",
+                rusqlite::params![m.version, m.name],
+            )
+            .expect("record");
+        }
+        conn.execute_batch(
+            "INSERT INTO phi_scans (id, started_at, roots) VALUES (1, 'then', '[]');
+             INSERT INTO phi_files (id, scan_id, path, format, size, individuals, health_info,
+                 risk, severity, headline, data) VALUES (1, 1, 'a.csv', 'csv', 1, 1, 0, 1, 'low', '', '{}');
+             INSERT INTO phi_findings (file_id, kind, masked, hash, confidence, reason, location)
+                 VALUES (1, 'ssn', '***-**-1234', '00017f80ff02030405060708090aABCD', 'high', 'x', '{}'),
+                        (1, 'ssn', '***-**-9999', 'not hex', 'high', 'x', '{}');",
+        )
+        .expect("old rows");
+        apply(&mut conn).expect("migrate");
+        let hashes: Vec<Vec<u8>> = conn
+            .prepare("SELECT hash FROM phi_findings")
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<std::result::Result<_, _>>()
+            .expect("rows");
+        assert_eq!(
+            hashes,
+            vec![vec![
+                0, 1, 0x7f, 0x80, 0xff, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0xab, 0xcd
+            ]]
+        );
+    }
 
     #[test]
     fn versions_strictly_increase() {

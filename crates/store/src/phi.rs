@@ -6,7 +6,7 @@
 
 use crate::{Result, SqliteStore};
 use chrono::{DateTime, Utc};
-use medguard_model::{PhiFileReport, PhiFinding, PhiKind, PhiScanSummary, ValueHash};
+use medguard_model::{Confidence, PhiFileReport, PhiFinding, PhiKind, PhiScanSummary, ValueHash};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -46,8 +46,9 @@ pub trait PhiStore {
     fn phi_files(&self, scan_id: Option<i64>) -> Result<Vec<PhiFileRecord>>;
     /// Findings of one stored file (masked; `value` is always `None`).
     fn phi_findings(&self, file_id: i64) -> Result<Vec<PhiFinding>>;
-    /// Files (of any scan) holding a value with this keyed hash.
-    fn phi_files_with_hash(&self, hash: &str) -> Result<Vec<String>>;
+    /// Files (of any scan) holding a value with this keyed hash. Unindexed: a table scan, as
+    /// this rare question does not justify an index update per stored finding.
+    fn phi_files_with_hash(&self, hash: &ValueHash) -> Result<Vec<String>>;
 }
 
 struct SqlitePhiWriter<'a> {
@@ -78,18 +79,14 @@ impl PhiWriter for SqlitePhiWriter<'_> {
             "INSERT INTO phi_findings (file_id, kind, masked, hash, confidence, reason, location)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
-        let mut hex = [0u8; 32];
         for f in findings {
             // `f.value` is deliberately not written.
             stmt.execute(params![
                 file_id,
                 f.kind.as_str(),
                 f.masked.as_str(),
-                f.hash.hex_str(&mut hex),
-                serde_json::to_value(f.confidence)?
-                    .as_str()
-                    .unwrap_or("low")
-                    .to_string(),
+                &f.hash.0[..],
+                f.confidence.as_str(),
                 f.reason,
                 serde_json::to_string(&f.location)?,
             ])?;
@@ -234,7 +231,7 @@ impl PhiStore for SqliteStore {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
+                r.get::<_, Vec<u8>>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, String>(4)?,
                 r.get::<_, String>(5)?,
@@ -244,30 +241,35 @@ impl PhiStore for SqliteStore {
         let mut out = Vec::new();
         for row in rows {
             let (kind, masked, hash, conf, reason, loc, path) = row?;
-            // Rows this version cannot read (unknown kind, malformed hash) are skipped.
-            let (Some(kind), Some(hash)) = (PhiKind::parse(&kind), ValueHash::parse(&hash)) else {
+            // Rows this version cannot read (unknown kind or confidence, malformed hash) are
+            // skipped.
+            let (Some(kind), Ok(hash), Some(confidence)) = (
+                PhiKind::parse(&kind),
+                <[u8; 16]>::try_from(hash.as_slice()),
+                Confidence::parse(&conf),
+            ) else {
                 continue;
             };
             out.push(PhiFinding {
                 path: path.into(),
                 kind,
                 masked: masked.into(),
-                hash,
+                hash: ValueHash(hash),
                 value: None,
                 location: serde_json::from_str(&loc)?,
-                confidence: serde_json::from_value(serde_json::Value::String(conf))?,
+                confidence,
                 reason: reason.into(),
             });
         }
         Ok(out)
     }
 
-    fn phi_files_with_hash(&self, hash: &str) -> Result<Vec<String>> {
+    fn phi_files_with_hash(&self, hash: &ValueHash) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare(
             "SELECT DISTINCT p.path FROM phi_findings f JOIN phi_files p ON p.id = f.file_id
              WHERE f.hash = ?1 ORDER BY p.path",
         )?;
-        let rows = stmt.query_map([hash], |r| r.get::<_, String>(0))?;
+        let rows = stmt.query_map([&hash.0[..]], |r| r.get::<_, String>(0))?;
         Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
     }
 }
@@ -275,7 +277,7 @@ impl PhiStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use medguard_model::{Confidence, PhiExposure, PhiLocation, Severity};
+    use medguard_model::{PhiExposure, PhiLocation, Severity};
 
     fn report(path: &str, risk: u32) -> PhiFileReport {
         PhiFileReport {
@@ -342,7 +344,7 @@ mod tests {
         assert_eq!(f[0].value, None);
         assert_eq!(f[0].masked, "***-**-8726");
         assert_eq!(
-            s.phi_files_with_hash(&ValueHash([0xab; 16]).to_string())
+            s.phi_files_with_hash(&ValueHash([0xab; 16]))
                 .expect("hash")
                 .len(),
             2
