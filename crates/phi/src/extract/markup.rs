@@ -143,22 +143,34 @@ fn emit(
     record: Option<u64>,
     cx: &mut Cx<'_>,
 ) -> Result<(), ExtractError> {
-    // "line" under "address", "given" under "name": the parent says what it is.
-    let field = match (key, parent) {
-        (Some(k), Some(p)) if cx.field_class(k).is_none() => format!("{p}.{k}"),
-        (Some(k), _) => k.to_string(),
-        (None, _) => String::new(),
-    };
-    let field = (!field.is_empty()).then_some(field.as_str());
+    // "line" under "address", "given" under "name": the parent says what it is. The name is
+    // built in a buffer the context lends out, not allocated per value.
+    let mut field = std::mem::take(&mut cx.field_buf);
+    field.clear();
+    match (key, parent) {
+        (Some(k), Some(p)) if cx.field_class(k).is_none() => {
+            field.push_str(p);
+            field.push('.');
+            field.push_str(k);
+        }
+        (Some(k), _) => field.push_str(k),
+        (None, _) => {}
+    }
+    let named = (!field.is_empty()).then_some(field.as_str());
+    let mut result = Ok(());
     for line in s.lines() {
-        cx.unit(Unit {
+        result = cx.unit(Unit {
             text: line,
-            field,
+            field: named,
             record,
             ..Unit::default()
-        })?;
+        });
+        if result.is_err() {
+            break;
+        }
     }
-    Ok(())
+    cx.field_buf = field;
+    result
 }
 
 /// How to read an XML part.

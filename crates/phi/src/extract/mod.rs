@@ -361,6 +361,8 @@ pub struct Cx<'e> {
     reasons: Vec<(&'static str, Arc<str>)>,
     /// Normalization buffer for hashing.
     scratch: String,
+    /// A field name being built by an extractor (JSON key paths), lent out and returned.
+    pub(crate) field_buf: String,
     /// Keyword context buffers of the detectors.
     context: Scratch,
 }
@@ -418,6 +420,7 @@ impl<'e> Cx<'e> {
             units: 0,
             reasons: Vec::new(),
             scratch: String::new(),
+            field_buf: String::new(),
             context: Scratch::default(),
         }
     }
