@@ -318,8 +318,7 @@ pub fn scan_file(
     // A small file gets a small buffer: a share holds thousands of 3 KB notes.
     let cap = usize::try_from(meta.len().saturating_add(1)).unwrap_or(usize::MAX);
     let mut r = BufReader::with_capacity(cap.clamp(8 << 10, 64 << 10), file);
-    let head = r.fill_buf()?.to_vec();
-    let fmt = extract::sniff(&name, &head);
+    let fmt = extract::sniff(&name, r.fill_buf()?);
     let mut cx = Cx::new(
         engine,
         hasher,
@@ -330,7 +329,9 @@ pub fn scan_file(
     let mut format = fmt.as_str().to_string();
     match fmt {
         Format::Binary => {
-            return extract::extract_bytes(fmt, &name, &head, &mut cx).map(|()| None);
+            // The head again, from the reader's buffer (no read, no copy).
+            let head = r.fill_buf()?;
+            return extract::extract_bytes(fmt, &name, head, &mut cx).map(|()| None);
         }
         Format::Zip if meta.len() > opts.limits.max_whole => {
             let kind = crate::extract::office::container_kind(r.get_mut());

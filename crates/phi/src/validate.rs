@@ -3,12 +3,39 @@
 
 use chrono::{Datelike, NaiveDate};
 
-/// The ASCII digits of `s`, in order.
-pub fn digits(s: &str) -> Vec<u8> {
-    s.bytes()
-        .filter(u8::is_ascii_digit)
-        .map(|b| b - b'0')
-        .collect()
+/// Digits kept by [`digits`]: more than any identifier holds (cards have up to 19).
+const MAX_DIGITS: usize = 24;
+
+/// The digit values of a string, on the stack: every validator runs once per candidate.
+#[derive(Debug, Clone, Copy)]
+pub struct Digits {
+    d: [u8; MAX_DIGITS],
+    n: usize,
+}
+
+impl std::ops::Deref for Digits {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.d[..self.n]
+    }
+}
+
+/// The values of the ASCII digits of `s`, in order. A string with more than [`MAX_DIGITS`]
+/// digits yields its first `MAX_DIGITS` (no identifier is that long, so it fails every length
+/// rule either way).
+pub fn digits(s: &str) -> Digits {
+    let mut out = Digits {
+        d: [0; MAX_DIGITS],
+        n: 0,
+    };
+    for b in s.bytes().filter(u8::is_ascii_digit) {
+        let Some(slot) = out.d.get_mut(out.n) else {
+            break;
+        };
+        *slot = b - b'0';
+        out.n += 1;
+    }
+    out
 }
 
 /// Luhn mod-10 over digit values (rightmost is the check digit).
@@ -53,7 +80,7 @@ const SAMPLE_SSNS: &[&str] = &[
 /// advertising numbers rejected; delimiters, when present, the same in both places.
 pub fn ssn(s: &str) -> bool {
     let b = s.as_bytes();
-    let d: Vec<u8> = digits(s);
+    let d = digits(s);
     if d.len() != 9 {
         return false;
     }
@@ -74,8 +101,9 @@ pub fn ssn(s: &str) -> bool {
     if d.iter().all(|&x| x == d[0]) {
         return false;
     }
-    let flat: String = d.iter().map(|x| char::from(b'0' + x)).collect();
-    !SAMPLE_SSNS.contains(&flat.as_str())
+    !SAMPLE_SSNS
+        .iter()
+        .any(|x| x.bytes().map(|c| c - b'0').eq(d.iter().copied()))
 }
 
 /// NPI: 10 digits starting 1 or 2, Luhn over the `80840` prefix plus the number.
@@ -107,15 +135,24 @@ pub fn dea(s: &str) -> bool {
     if !b[2..].iter().all(u8::is_ascii_digit) {
         return false;
     }
-    let d: Vec<u32> = b[2..].iter().map(|x| u32::from(x - b'0')).collect();
-    let sum = d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5]);
-    sum % 10 == d[6]
+    // Nine bytes, the last seven digits (checked above).
+    let d = |i: usize| u32::from(b[2 + i] - b'0');
+    let sum = d(0) + d(2) + d(4) + 2 * (d(1) + d(3) + d(5));
+    sum % 10 == d(6)
 }
 
 /// Medicare Beneficiary Identifier: `C A AN N A AN N A A N N`, dashes optional (4-3-4).
 pub fn mbi(s: &str) -> bool {
-    let flat: Vec<u8> = s.bytes().filter(|&b| b != b'-').collect();
-    if flat.len() != 11 {
+    let mut flat = [0u8; 11];
+    let mut n = 0usize;
+    for b in s.bytes().filter(|&b| b != b'-') {
+        match flat.get_mut(n) {
+            Some(slot) => *slot = b,
+            None => return false,
+        }
+        n += 1;
+    }
+    if n != 11 {
         return false;
     }
     if s.len() == 13 {
@@ -197,10 +234,11 @@ pub fn aba(s: &str) -> bool {
 
 /// NANP phone number: NPA and NXX start 2-9, NXX not N11, not 555-01XX fictional.
 pub fn phone(s: &str) -> bool {
-    let mut d = digits(s);
-    if d.len() == 11 && d[0] == 1 {
-        d.remove(0);
-    }
+    let all = digits(s);
+    let d = match &all[..] {
+        [1, rest @ ..] if rest.len() == 10 => rest,
+        d => d,
+    };
     if d.len() != 10 {
         return false;
     }
@@ -454,6 +492,20 @@ mod tests {
             _ => None,
         };
         Some(year.and_then(|y| NaiveDate::from_ymd_opt(y, n[0], n[1])))
+    }
+
+    proptest::proptest! {
+        /// The stack digits are the string's ASCII digit values, in order, up to the cap.
+        #[test]
+        fn digits_are_the_ascii_digit_values(s in "[0-9a-z -]{0,40}|.{0,30}") {
+            let want: Vec<u8> = s
+                .bytes()
+                .filter(u8::is_ascii_digit)
+                .map(|b| b - b'0')
+                .take(MAX_DIGITS)
+                .collect();
+            proptest::prop_assert_eq!(&digits(&s)[..], &want[..]);
+        }
     }
 
     proptest::proptest! {
