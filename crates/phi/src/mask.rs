@@ -152,7 +152,8 @@ impl Hasher {
             h.copy_from_slice(&mac.finalize().into_bytes()[..16]);
             return h;
         }
-        // Inner hash: the ipad block is absorbed, this is the message's only other block.
+        // Inner hash: the ipad block is absorbed, this is the message's only other block
+        // (kind, the NUL that the zeroed block already holds, value, padding).
         let mut block = [0u8; 64];
         block[..k.len()].copy_from_slice(k);
         block[k.len() + 1..len].copy_from_slice(v);

@@ -23,7 +23,7 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
     #[error(
-        "the store was written by a newer medguard (schema version {found}, this build knows {known})"
+        "the store was written by a newer medguard (schema migration {found}, unknown to this build, whose newest is {known})"
     )]
     TooNew { found: i64, known: i64 },
     #[error("query the store")]

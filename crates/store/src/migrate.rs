@@ -51,17 +51,19 @@ pub(crate) fn apply(conn: &mut Connection) -> Result<()> {
             applied_at TEXT NOT NULL
         );",
     )?;
-    let current: i64 = conn.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-        [],
-        |r| r.get(0),
-    )?;
+    // Each capability has its own version range, so a newer build can add a migration below
+    // this build's highest one (21 after 50): any applied version this build does not know
+    // means a newer schema.
+    let applied: Vec<i64> = conn
+        .prepare("SELECT version FROM schema_migrations ORDER BY version")?
+        .query_map([], |r| r.get(0))?
+        .collect::<std::result::Result<_, _>>()?;
     let known = MIGRATIONS.last().map(|m| m.version).unwrap_or(0);
-    if current > known {
-        return Err(StoreError::TooNew {
-            found: current,
-            known,
-        });
+    if let Some(&found) = applied
+        .iter()
+        .find(|&&v| !MIGRATIONS.iter().any(|m| m.version == v))
+    {
+        return Err(StoreError::TooNew { found, known });
     }
     for m in MIGRATIONS {
         let done: bool = conn.query_row(
@@ -133,6 +135,23 @@ mod tests {
                 0, 1, 0x7f, 0x80, 0xff, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0xab, 0xcd
             ]]
         );
+    }
+
+    /// A store migrated by a newer build (a version this build lacks, even inside a range below
+    /// its highest) is refused, not misread.
+    #[test]
+    fn unknown_applied_version_is_too_new() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        apply(&mut conn).expect("migrate");
+        conn.execute(
+            "INSERT INTO schema_migrations VALUES (22, 'from a newer build', 'later')",
+            [],
+        )
+        .expect("record");
+        match apply(&mut conn) {
+            Err(StoreError::TooNew { found: 22, .. }) => {}
+            other => panic!("expected TooNew for version 22, got {other:?}"),
+        }
     }
 
     #[test]
