@@ -1200,14 +1200,21 @@ impl Engine {
                         .filter(|_| word_bounded(text, m.start(), m.end()))
                         .map(|k| (m.start(), m.end(), k.1))
                 }));
+            // By end, so each candidate finds its window by binary search: a long line holds
+            // thousands of keywords and candidates (scanning them all per candidate was
+            // quadratic).
+            sc.all.sort_by_key(|&(_, e, _)| e);
             sc.all_ready = true;
         }
         let all = &sc.all;
         let lo = start.saturating_sub(WINDOW).max(floor);
+        let window = &all[all.partition_point(|&(_, e, _)| e < lo)..];
+        let window = &window[..window.partition_point(|&(_, e, _)| e <= start)];
         sc.near.clear();
         sc.near.extend(
-            all.iter()
-                .filter(|&&(s, e, _)| e <= start && e >= lo && s >= lo.saturating_sub(8))
+            window
+                .iter()
+                .filter(|&&(s, _, _)| s >= lo.saturating_sub(8))
                 .map(|&(_, e, k)| (e, k)),
         );
         sc.near.sort_by_key(|&(e, _)| std::cmp::Reverse(e));
