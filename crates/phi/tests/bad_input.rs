@@ -150,6 +150,20 @@ fn endless_lines_and_invalid_utf8_are_bounded() {
 }
 
 #[test]
+fn a_huge_sql_string_is_scanned_to_its_end() {
+    // A 3 MB note in one INSERT: values past the first megabyte were dropped before.
+    let mut data = b"INSERT INTO notes (id, note) VALUES (1, '".to_vec();
+    data.extend(std::iter::repeat_n(b'x', 2 << 20));
+    data.extend_from_slice(b" SSN: 536-22-8726 ");
+    data.extend(std::iter::repeat_n(b'y', 1 << 20));
+    data.extend_from_slice(b" DOB: 02/14/1980');\n");
+    let o = scan_bytes("dump.sql", &data, &opts(), &Hasher::with_key([1; 32])).expect("scan");
+    assert_eq!(o.report.format, "sql");
+    assert_eq!(o.report.counts.get(&PhiKind::Ssn), Some(&1));
+    assert_eq!(o.report.counts.get(&PhiKind::Dob), Some(&1));
+}
+
+#[test]
 fn time_budget_stops_a_slow_file() {
     let mut o = opts();
     o.limits.time_budget = Duration::from_millis(1);

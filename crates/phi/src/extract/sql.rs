@@ -8,7 +8,8 @@ use super::{Cx, ExtractError, Unit};
 use std::collections::HashMap;
 use std::io::BufRead;
 
-/// Longest string literal kept (the rest is dropped).
+/// Longest piece of a string literal scanned at once: a longer literal is scanned in pieces of
+/// this size, as long lines are (a quoted identifier is cut at this length).
 const MAX_LITERAL: usize = 1 << 20;
 
 /// Whether the head of a file looks like a SQL dump.
@@ -247,7 +248,7 @@ impl Lexer {
                 if c == q {
                     if chars.peek() == Some(&q) {
                         chars.next();
-                        self.push_lit(q);
+                        self.push_lit(q, out);
                     } else {
                         self.quote = None;
                         let s = std::mem::take(&mut self.cur);
@@ -259,14 +260,14 @@ impl Lexer {
                     }
                 } else if c == '\\' && q == '\'' {
                     match chars.next() {
-                        Some('n') => self.push_lit('\n'),
-                        Some('t') => self.push_lit('\t'),
+                        Some('n') => self.push_lit('\n', out),
+                        Some('t') => self.push_lit('\t', out),
                         Some('r') | Some('0') => {}
-                        Some(x) => self.push_lit(x),
-                        None => self.push_lit('\\'),
+                        Some(x) => self.push_lit(x, out),
+                        None => self.push_lit('\\', out),
                     }
                 } else {
-                    self.push_lit(c);
+                    self.push_lit(c, out);
                 }
                 continue;
             }
@@ -302,14 +303,19 @@ impl Lexer {
         }
         self.flush_word(out);
         if self.quote.is_some() {
-            self.push_lit('\n');
+            self.push_lit('\n', out);
         }
     }
 
-    fn push_lit(&mut self, c: char) {
-        if self.cur.len() < MAX_LITERAL {
-            self.cur.push(c);
+    fn push_lit(&mut self, c: char, out: &mut Vec<Tok>) {
+        if self.cur.len() >= MAX_LITERAL {
+            if !self.kind_str {
+                return;
+            }
+            // A full piece of a string value goes out now; the value goes on in the next.
+            out.push(Tok::Str(std::mem::take(&mut self.cur)));
         }
+        self.cur.push(c);
     }
 }
 
