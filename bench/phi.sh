@@ -130,6 +130,11 @@ LOG=$(find "$OUT/corpus" -name '*.log' | sort | head -n1 || true)
 while [ "$(stat -c %s "$BIG" 2>/dev/null || echo 0)" -lt $((BIG_MB * 1048576)) ]; do cat "$LOG" "$LOG" "$LOG" "$LOG" >> "$BIG"; done
 BIG_CPU=$(cpu "$BIN/medguard" -q phi scan "$BIG" --json --no-store --threads 1 --key "$OUT/key")
 echo "one ${BIG_MB} MB log: $(mbps "$(stat -c %s "$BIG")" "$BIG_CPU") MB/s/core, peak RSS $(( $(cat "$OUT/rss") / 1024 )) MB"
+# The same bytes with no line break at all (a minified export, a log written without newlines):
+# work per identifier must not grow with the line's length.
+tr '\n' ' ' < "$BIG" > "$OUT/big/one-line.log"
+ONE_CPU=$(cpu "$BIN/medguard" -q phi scan "$OUT/big/one-line.log" --json --no-store --threads 1 --key "$OUT/key")
+echo "the same log as one line: $(mbps "$(stat -c %s "$BIG")" "$ONE_CPU") MB/s/core, peak RSS $(( $(cat "$OUT/rss") / 1024 )) MB"
 
 # XML streams too: one large export of patient records.
 BIGX="$OUT/big/patients.xml"
