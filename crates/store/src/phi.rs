@@ -56,6 +56,47 @@ struct SqlitePhiWriter<'a> {
     scan_id: i64,
 }
 
+/// Findings per INSERT statement: with one statement per row, SQLite's per-statement work cost
+/// more than writing the row.
+const ROWS_PER_INSERT: usize = 64;
+
+/// `INSERT INTO phi_findings ... VALUES (?, ...)` for `rows` rows.
+fn insert_findings(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO phi_findings (file_id, kind, masked, hash, confidence, reason, location) VALUES ",
+    );
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str("(?,?,?,?,?,?,?)");
+    }
+    sql
+}
+
+static INSERT_CHUNK: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| insert_findings(ROWS_PER_INSERT));
+static INSERT_ONE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| insert_findings(1));
+
+/// Bind one finding's seven columns from parameter `first` on. `f.value` is deliberately not
+/// written.
+fn bind_finding(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    first: usize,
+    file_id: i64,
+    f: &PhiFinding,
+    location: &str,
+) -> Result<()> {
+    stmt.raw_bind_parameter(first, file_id)?;
+    stmt.raw_bind_parameter(first + 1, f.kind.as_str())?;
+    stmt.raw_bind_parameter(first + 2, f.masked.as_str())?;
+    stmt.raw_bind_parameter(first + 3, &f.hash.0[..])?;
+    stmt.raw_bind_parameter(first + 4, f.confidence.as_str())?;
+    stmt.raw_bind_parameter(first + 5, &*f.reason)?;
+    stmt.raw_bind_parameter(first + 6, location)?;
+    Ok(())
+}
+
 impl PhiWriter for SqlitePhiWriter<'_> {
     fn add_file(&mut self, r: &PhiFileReport, findings: &[PhiFinding]) -> Result<()> {
         self.tx.execute(
@@ -75,21 +116,25 @@ impl PhiWriter for SqlitePhiWriter<'_> {
             ],
         )?;
         let file_id = self.tx.last_insert_rowid();
-        let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO phi_findings (file_id, kind, masked, hash, confidence, reason, location)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
-        for f in findings {
-            // `f.value` is deliberately not written.
-            stmt.execute(params![
-                file_id,
-                f.kind.as_str(),
-                f.masked.as_str(),
-                &f.hash.0[..],
-                f.confidence.as_str(),
-                f.reason,
-                serde_json::to_string(&f.location)?,
-            ])?;
+        // Full chunks go in one statement each; the rest one row at a time.
+        let mut chunks = findings.chunks_exact(ROWS_PER_INSERT);
+        let mut locations = Vec::with_capacity(ROWS_PER_INSERT);
+        for chunk in chunks.by_ref() {
+            let mut stmt = self.tx.prepare_cached(&INSERT_CHUNK)?;
+            locations.clear();
+            for f in chunk {
+                locations.push(serde_json::to_string(&f.location)?);
+            }
+            for (i, (f, loc)) in chunk.iter().zip(&locations).enumerate() {
+                bind_finding(&mut stmt, i * 7 + 1, file_id, f, loc)?;
+            }
+            stmt.raw_execute()?;
+        }
+        let mut stmt = self.tx.prepare_cached(&INSERT_ONE)?;
+        for f in chunks.remainder() {
+            let loc = serde_json::to_string(&f.location)?;
+            bind_finding(&mut stmt, 1, file_id, f, &loc)?;
+            stmt.raw_execute()?;
         }
         Ok(())
     }
@@ -359,6 +404,28 @@ mod tests {
                 "raw SSN found in the store file"
             );
         }
+    }
+
+    /// Findings written in full chunks and a remainder read back whole and in order.
+    #[test]
+    fn many_findings_round_trip_in_order() {
+        let mut s = SqliteStore::in_memory().expect("mem");
+        let n = ROWS_PER_INSERT * 2 + 5;
+        let findings: Vec<PhiFinding> = (0..n)
+            .map(|i| {
+                let mut f = finding("a.csv");
+                f.value = None;
+                f.hash = ValueHash([u8::try_from(i % 256).expect("byte"); 16]);
+                f.location.record = Some(i as u64);
+                f
+            })
+            .collect();
+        let mut w = s.phi_writer(&["x".into()]).expect("writer");
+        w.add_file(&report("a.csv", 10), &findings).expect("add");
+        w.commit(&PhiScanSummary::default()).expect("commit");
+        let files = s.phi_files(None).expect("files");
+        let back = s.phi_findings(files[0].id).expect("findings");
+        assert_eq!(back, findings);
     }
 
     #[test]
