@@ -24,6 +24,7 @@ APT_PACKAGES=(
   openssh-client tigervnc-tools  # ssh-keygen for sshd host keys; vncpasswd for the VNC-auth peer
   zip                      # Info-ZIP: archives (incl. encrypted members) for the PHI tests
   poppler-utils qpdf       # PDF checkers for the risk reports (pdftotext, qpdf --check)
+  acl                      # setfacl: a file shared by access list for the PHI exposure test
 )
 VENV=/var/cache/medguard/venv
 PIP_PACKAGES=(pymodbus bacpypes3 hl7 openpyxl python-docx fpdf2)

@@ -396,6 +396,11 @@ pub struct PhiExposure {
     pub unencrypted_archive: bool,
     /// Sits in an e-mail message or mailbox.
     pub in_email: bool,
+    /// Named users and groups that the file's access control list lets read it, beyond its
+    /// owner, its group and everyone (POSIX ACL entries, which Samba also uses for share
+    /// permissions). Absent in reports stored before it was known: 0.
+    #[serde(default)]
+    pub acl_readers: u32,
 }
 
 impl PhiExposure {
@@ -410,6 +415,8 @@ impl PhiExposure {
         }
         if self.world_readable {
             r.push("readable by every user of the computer");
+        } else if self.acl_readers > 0 {
+            r.push("readable by other named users or groups (access list)");
         } else if self.group_readable {
             r.push("readable by a group of users");
         }
@@ -516,6 +523,15 @@ mod tests {
             let json = serde_json::to_string(&k).expect("ser");
             assert_eq!(json, format!("\"{}\"", k.as_str()));
         }
+    }
+
+    #[test]
+    fn exposure_stored_before_access_lists_reads_back() {
+        let e: PhiExposure =
+            serde_json::from_str(r#"{"world_readable":false,"group_readable":true,"shared_folder":true,"synced_folder":false,"desktop":false,"unencrypted_archive":false,"in_email":false}"#)
+                .expect("old form");
+        assert_eq!(e.acl_readers, 0);
+        assert!(e.group_readable && e.shared_folder);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! Evidence never leaks: values are masked and hashed with a per-install key ([`mask`]); the full
 //! value is only carried when the caller asks for it (`--unmask`), and the store never receives it.
 
+pub mod acl;
 pub mod corpus;
 pub mod detect;
 pub mod extract;

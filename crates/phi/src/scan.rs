@@ -311,6 +311,7 @@ pub fn scan_file(
 ) -> Result<Option<FileOutcome>, ExtractError> {
     let file = std::fs::File::open(path)?;
     let meta = file.metadata()?;
+    let acl = crate::acl::of_file(&file);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -351,7 +352,7 @@ pub fn scan_file(
         }
         _ => extract::extract_stream(fmt, &name, &mut r, &mut cx)?,
     }
-    Ok(Some(judge(cx, &format, path, &meta)))
+    Ok(Some(judge(cx, &format, path, &meta, acl)))
 }
 
 /// Scan bytes in memory as if they were a file named `name` (tests, fuzzing).
@@ -389,7 +390,13 @@ pub fn scan_bytes_as(
     Ok(build(cx, fmt.as_str(), name, 0, exposure))
 }
 
-fn judge(cx: Cx<'_>, format: &str, path: &Path, meta: &std::fs::Metadata) -> FileOutcome {
+fn judge(
+    cx: Cx<'_>,
+    format: &str,
+    path: &Path,
+    meta: &std::fs::Metadata,
+    acl: Option<crate::acl::AclAccess>,
+) -> FileOutcome {
     let mut exposure = path_exposure(path);
     #[cfg(unix)]
     {
@@ -397,6 +404,12 @@ fn judge(cx: Cx<'_>, format: &str, path: &Path, meta: &std::fs::Metadata) -> Fil
         let mode = meta.permissions().mode();
         exposure.world_readable = mode & 0o004 != 0;
         exposure.group_readable = mode & 0o040 != 0;
+    }
+    // With an access list, the mode's group bits are its mask, not the owning group's right.
+    if let Some(a) = acl {
+        exposure.world_readable = a.other;
+        exposure.group_readable = a.group;
+        exposure.acl_readers = a.named_readers;
     }
     exposure.unencrypted_archive = cx.in_archive && !cx.encrypted_members;
     exposure.in_email = cx.in_email;
@@ -665,6 +678,8 @@ pub fn assess(
     }
     if exposure.world_readable {
         exp += 10;
+    } else if exposure.acl_readers > 0 {
+        exp += 5;
     }
     if exposure.desktop {
         exp += 8;

@@ -28,7 +28,12 @@ pub fn section(store: &SqliteStore) -> Result<Option<Section>, StoreError> {
         .iter()
         .filter(|f| {
             let e = &f.report.exposure;
-            e.shared_folder || e.synced_folder || e.world_readable || e.desktop || e.in_email
+            e.shared_folder
+                || e.synced_folder
+                || e.world_readable
+                || e.acl_readers > 0
+                || e.desktop
+                || e.in_email
         })
         .collect();
     let critical = files
