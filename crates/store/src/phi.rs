@@ -46,8 +46,8 @@ pub trait PhiStore {
     fn phi_files(&self, scan_id: Option<i64>) -> Result<Vec<PhiFileRecord>>;
     /// Findings of one stored file (masked; `value` is always `None`).
     fn phi_findings(&self, file_id: i64) -> Result<Vec<PhiFinding>>;
-    /// Files (of any scan) holding a value with this keyed hash. Unindexed: a table scan, as
-    /// this rare question does not justify an index update per stored finding.
+    /// Files (of any scan) holding a value with this keyed hash. SQLite answers it with a table
+    /// scan: this rare question does not justify an index update per stored finding.
     fn phi_files_with_hash(&self, hash: &ValueHash) -> Result<Vec<String>>;
 }
 
