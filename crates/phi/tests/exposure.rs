@@ -21,6 +21,20 @@ fn report(path: &Path) -> medguard_model::PhiFileReport {
     .report
 }
 
+/// `setfacl -m ENTRIES PATH`, which must succeed.
+fn setfacl(entries: &str, path: &Path) {
+    let out = Command::new("setfacl")
+        .args(["-m", entries])
+        .arg(path)
+        .output()
+        .expect("setfacl must run (apt-get install acl)");
+    assert!(
+        out.status.success(),
+        "setfacl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn an_access_list_shares_a_private_file() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -35,16 +49,7 @@ fn an_access_list_shares_a_private_file() {
     assert_eq!(private.exposure.acl_readers, 0);
     assert!(!private.exposure.group_readable && !private.exposure.world_readable);
 
-    let out = Command::new("setfacl")
-        .args(["-m", "u:nobody:r,g:nogroup:r"])
-        .arg(&path)
-        .output()
-        .expect("setfacl must run (apt-get install acl)");
-    assert!(
-        out.status.success(),
-        "setfacl: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    setfacl("u:nobody:r,g:nogroup:r", &path);
     let shared = report(&path);
     assert_eq!(shared.exposure.acl_readers, 2, "{:?}", shared.exposure);
     // The mode's group bits now show the ACL mask (r), but the owning group still has no right.
@@ -63,11 +68,6 @@ fn an_access_list_shares_a_private_file() {
     );
 
     // A mask without read takes the named readers' right away.
-    let out = Command::new("setfacl")
-        .args(["-m", "m::-"])
-        .arg(&path)
-        .output()
-        .expect("setfacl");
-    assert!(out.status.success());
+    setfacl("m::-", &path);
     assert_eq!(report(&path).exposure.acl_readers, 0);
 }

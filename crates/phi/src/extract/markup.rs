@@ -157,18 +157,14 @@ fn emit(
         (None, _) => {}
     }
     let named = (!field.is_empty()).then_some(field.as_str());
-    let mut result = Ok(());
-    for line in s.lines() {
-        result = cx.unit(Unit {
+    let result = s.lines().try_for_each(|line| {
+        cx.unit(Unit {
             text: line,
             field: named,
             record,
             ..Unit::default()
-        });
-        if result.is_err() {
-            break;
-        }
-    }
+        })
+    });
     cx.field_buf = field;
     result
 }
