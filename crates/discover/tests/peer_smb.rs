@@ -26,6 +26,7 @@ async fn samba_with_smb1_and_optional_signing() {
             signing_required: false,
             netbios_name: "XRAYNAS".into(),
             workgroup: "CLINICLAB".into(),
+            shares: Vec::new(),
         },
     );
     let obs = (PROBE.run)(ProbeContext::new(peer.addr))
@@ -62,6 +63,7 @@ async fn samba_without_smb1_and_with_mandatory_signing() {
             signing_required: true,
             netbios_name: "PACSNAS".into(),
             workgroup: "CLINICLAB".into(),
+            shares: Vec::new(),
         },
     );
     let obs = (PROBE.run)(ProbeContext::new(peer.addr))

@@ -17,6 +17,9 @@ pub struct SambaConfig {
     pub netbios_name: String,
     /// Workgroup.
     pub workgroup: String,
+    /// More shares: name and parameter lines (`guest ok = yes`); each shares the folder of its
+    /// name in the work directory, made readable by Samba's guest account.
+    pub shares: Vec<(String, String)>,
 }
 
 /// Start `smbd` in the foreground listening only on `ip`:445 and `ip`:139 (`ip` in 127.0.0.0/8);
@@ -36,6 +39,23 @@ pub fn start_samba(ip: IpAddr, cfg: &SambaConfig) -> Peer {
             .unwrap_or_else(|e| panic!("failed to create samba {sub} dir: {e}"));
     }
     let r = root.display();
+    let mut shares = String::new();
+    if !cfg.shares.is_empty() {
+        // Guests are the unprivileged `nobody`: it must get through the work directory.
+        use std::os::unix::fs::PermissionsExt;
+        let open = |p: &std::path::Path, mode| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+                .unwrap_or_else(|e| panic!("failed to open {} to guests: {e}", p.display()))
+        };
+        open(root, 0o711);
+        for (name, params) in &cfg.shares {
+            let dir = root.join(name);
+            std::fs::create_dir_all(&dir)
+                .unwrap_or_else(|e| panic!("failed to create share {name}: {e}"));
+            open(&dir, 0o755);
+            shares.push_str(&format!("\n[{name}]\n  path = {r}/{name}\n{params}\n"));
+        }
+    }
     // "ip/8" makes Samba bind that exact loopback address (a bare IP must be an interface's own).
     let conf = format!(
         "[global]\n  netbios name = {name}\n  workgroup = {wg}\n  interfaces = {ip}/8\n  \
@@ -45,7 +65,7 @@ pub fn start_samba(ip: IpAddr, cfg: &SambaConfig) -> Peer {
          cache directory = {r}/cache\n  private dir = {r}/private\n  ncalrpc dir = {r}/ncalrpc\n  \
          log file = {r}/log.%m\n  load printers = no\n  printcap name = /dev/null\n  \
          disable spoolss = yes\n  passdb backend = tdbsam:{r}/private/passdb.tdb\n\n\
-         [scans]\n  path = {r}/share\n  read only = yes\n",
+         [scans]\n  path = {r}/share\n  read only = yes\n{shares}",
         name = cfg.netbios_name,
         wg = cfg.workgroup,
         min = if cfg.smb1 { "NT1" } else { "SMB2_10" },

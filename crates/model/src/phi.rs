@@ -401,6 +401,11 @@ pub struct PhiExposure {
     /// permissions). Absent in reports stored before it was known: 0.
     #[serde(default)]
     pub acl_readers: u32,
+    /// Lies in a Samba share that lets guests in (`guest ok = yes`): anyone who reaches the
+    /// server on the network opens it without a password. Absent in reports stored before it was
+    /// known: false.
+    #[serde(default)]
+    pub guest_share: bool,
 }
 
 impl PhiExposure {
@@ -410,7 +415,9 @@ impl PhiExposure {
         if self.synced_folder {
             r.push("in a cloud-synced folder");
         }
-        if self.shared_folder {
+        if self.guest_share {
+            r.push("on a network share anyone can open without a password");
+        } else if self.shared_folder {
             r.push("on a shared drive");
         }
         if self.world_readable {
@@ -531,6 +538,7 @@ mod tests {
             serde_json::from_str(r#"{"world_readable":false,"group_readable":true,"shared_folder":true,"synced_folder":false,"desktop":false,"unencrypted_archive":false,"in_email":false}"#)
                 .expect("old form");
         assert_eq!(e.acl_readers, 0);
+        assert!(!e.guest_share);
         assert!(e.group_readable && e.shared_folder);
     }
 

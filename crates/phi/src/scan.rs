@@ -448,7 +448,16 @@ fn build(cx: Cx<'_>, format: &str, path: &str, size: u64, exposure: PhiExposure)
 /// drive of the server) and the paths Samba shares. A file under one is on a shared drive whatever
 /// its folder is called.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Shares(Vec<PathBuf>);
+pub struct Shares(Vec<Share>);
+
+/// One shared folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Share {
+    pub path: PathBuf,
+    /// Samba lets guests in (`guest ok = yes` and no `valid users` list): anyone on the network
+    /// opens it without a password.
+    pub guest: bool,
+}
 
 /// File system types that put a folder on the network.
 const NETWORK_FS: &[&str] = &[
@@ -463,6 +472,39 @@ const NETWORK_FS: &[&str] = &[
     "ceph",
     "glusterfs",
 ];
+
+/// The share parameters of a Samba section that decide who gets in, as set so far.
+#[derive(Debug, Clone, Default)]
+struct SmbSection {
+    path: Option<String>,
+    guest_ok: bool,
+    valid_users: bool,
+    available: bool,
+}
+
+impl SmbSection {
+    fn share(&self, name: &str) -> Option<Share> {
+        let path = self.path.as_deref()?;
+        (!matches!(name, "global" | "printers" | "print$" | "")
+            && self.available
+            && path.starts_with('/')
+            && !path.contains('%'))
+        .then(|| Share {
+            path: PathBuf::from(path),
+            guest: self.guest_ok && !self.valid_users,
+        })
+    }
+}
+
+/// A Samba boolean (`yes`/`no`, `true`/`false`, `on`/`off`, `1`/`0`, any case); `None` if it is
+/// none of these (Samba ignores the line).
+fn smb_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "on" | "1" => Some(true),
+        "no" | "false" | "off" | "0" => Some(false),
+        _ => None,
+    }
+}
 
 impl Shares {
     /// This host's shares, read once per process (missing or unreadable files mean none).
@@ -491,47 +533,84 @@ impl Shares {
                 .filter_map(|l| {
                     let mut f = l.split_whitespace();
                     let (_dev, dir, fs) = (f.next()?, f.next()?, f.next()?);
-                    NETWORK_FS
-                        .contains(&fs)
-                        .then(|| PathBuf::from(unescape_mount(dir)))
+                    NETWORK_FS.contains(&fs).then(|| Share {
+                        path: PathBuf::from(unescape_mount(dir)),
+                        guest: false,
+                    })
                 })
                 .collect(),
         )
     }
 
-    /// The `path =` of every share in a Samba configuration (not `[global]`, not printers, not
-    /// paths with `%` substitutions).
+    /// The shares of a Samba configuration (smb.conf(5)): every section's `path` except
+    /// `[global]`, printers, paths with `%` substitutions and `available = no`; each with whether
+    /// guests get in. Parameter names ignore case and whitespace (`guestok`, `Guest OK`), `public`
+    /// means `guest ok`, a line ending in `\` goes on on the next, white space runs in a value are
+    /// one space, and `[global]` sets the defaults of the sections after it (as `testparm` reads
+    /// them).
     pub fn from_smb_conf(text: &str) -> Shares {
         let mut out = Vec::new();
-        let mut section = String::new();
-        for line in text.lines() {
-            let line = line.trim();
-            if line.starts_with(['#', ';']) || line.is_empty() {
+        let mut defaults = SmbSection {
+            available: true,
+            ..SmbSection::default()
+        };
+        let mut name = String::new();
+        let mut cur = defaults.clone();
+        let mut logical = String::new();
+        for raw in text.lines() {
+            let part = raw.trim();
+            if logical.is_empty() && (part.starts_with(['#', ';']) || part.is_empty()) {
                 continue;
             }
-            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-                section = name.trim().to_ascii_lowercase();
+            if let Some(head) = part.strip_suffix('\\') {
+                logical.push_str(head);
+                continue;
+            }
+            logical.push_str(part);
+            let line = std::mem::take(&mut logical);
+            let line = line.trim();
+            if let Some(section) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                if name == "global" {
+                    defaults = SmbSection {
+                        path: None,
+                        ..cur.clone()
+                    };
+                } else {
+                    out.extend(cur.share(&name));
+                }
+                name = section.trim().to_ascii_lowercase();
+                cur = defaults.clone();
                 continue;
             }
             let Some((key, value)) = line.split_once('=') else {
                 continue;
             };
-            let key: String = key.split_whitespace().collect::<Vec<_>>().join(" ");
+            let key: String = key
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>()
+                .to_ascii_lowercase();
             let value = value.trim();
-            if key.eq_ignore_ascii_case("path")
-                && !matches!(section.as_str(), "global" | "printers" | "print$" | "")
-                && value.starts_with('/')
-                && !value.contains('%')
-            {
-                out.push(PathBuf::from(value));
+            match key.as_str() {
+                // Samba turns every run of white space inside a value into one space.
+                "path" | "directory" => {
+                    cur.path = Some(value.split_whitespace().collect::<Vec<_>>().join(" "));
+                }
+                "guestok" | "public" => cur.guest_ok = smb_bool(value).unwrap_or(cur.guest_ok),
+                "validusers" => cur.valid_users = !value.is_empty(),
+                "available" => cur.available = smb_bool(value).unwrap_or(cur.available),
+                _ => {}
             }
+        }
+        if name != "global" {
+            out.extend(cur.share(&name));
         }
         Shares(out)
     }
 
-    /// Whether an absolute path lies in (or is) one of the shared folders.
-    pub fn contains(&self, path: &Path) -> bool {
-        self.0.iter().any(|d| path.starts_with(d))
+    /// The shares an absolute path lies in (or is).
+    pub fn containing<'s>(&'s self, path: &'s Path) -> impl Iterator<Item = &'s Share> {
+        self.0.iter().filter(move |s| path.starts_with(&s.path))
     }
 }
 
@@ -559,8 +638,13 @@ fn unescape_mount(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Where a path lies: shared, synced, desktop folders.
+/// Where a path lies: shared (guests let in or not), synced, desktop folders.
 pub fn path_exposure(path: &Path) -> PhiExposure {
+    path_exposure_in(path, Shares::system())
+}
+
+/// [`path_exposure`] with this host's shares given.
+pub fn path_exposure_in(path: &Path, shares: &Shares) -> PhiExposure {
     let mut e = PhiExposure::default();
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut c = String::new();
@@ -610,7 +694,10 @@ pub fn path_exposure(path: &Path) -> PhiExposure {
             e.desktop = true;
         }
     }
-    e.shared_folder |= Shares::system().contains(&abs);
+    for share in shares.containing(&abs) {
+        e.shared_folder = true;
+        e.guest_share |= share.guest;
+    }
     e
 }
 
@@ -673,7 +760,9 @@ pub fn assess(
     if exposure.synced_folder {
         exp += 15;
     }
-    if exposure.shared_folder {
+    if exposure.guest_share {
+        exp += 20;
+    } else if exposure.shared_folder {
         exp += 12;
     }
     if exposure.world_readable {
@@ -723,6 +812,7 @@ pub fn assess(
     };
     let unprotected = exposure.world_readable
         || exposure.shared_folder
+        || exposure.guest_share
         || exposure.synced_folder
         || exposure.unencrypted_archive;
     let doc = noun(format);
@@ -773,6 +863,21 @@ mod tests {
         assert_eq!(sev, Severity::Critical);
         let (low, _, _) = assess("text", &counts, 1, false, &PhiExposure::default());
         assert!(low < risk);
+        // A share guests get into is worse than a share that asks for a password.
+        let guest = PhiExposure {
+            shared_folder: true,
+            guest_share: true,
+            ..PhiExposure::default()
+        };
+        let mut names = BTreeMap::new();
+        names.insert(PhiKind::Name, 12);
+        let (open, _, line) = assess("text", &names, 12, false, &guest);
+        assert_eq!(
+            line,
+            "12 patients with name in an unprotected text file on a network share anyone can open without a password"
+        );
+        let (shared, _, _) = assess("text", &names, 12, false, &exp);
+        assert!(open > shared, "{open} vs {shared}");
     }
 
     #[test]
@@ -799,23 +904,62 @@ mod tests {
              srv:/export /mnt/nfs nfs4 rw 0 0\n\
              tmpfs /tmp tmpfs rw 0 0\n",
         );
-        assert!(m.contains(Path::new("/mnt/front desk/2024/patients.csv")));
-        assert!(m.contains(Path::new("/mnt/nfs/x.pdf")));
-        assert!(!m.contains(Path::new("/tmp/x.csv")));
-        assert!(!m.contains(Path::new("/mnt/front deskx/a.csv")));
+        let inside = |s: &Shares, p: &str| s.containing(Path::new(p)).count() > 0;
+        assert!(inside(&m, "/mnt/front desk/2024/patients.csv"));
+        assert!(inside(&m, "/mnt/nfs/x.pdf"));
+        assert!(!inside(&m, "/tmp/x.csv"));
+        assert!(!inside(&m, "/mnt/front deskx/a.csv"));
         let s = Shares::from_smb_conf(
             "[global]\n  path = /should/not\n; path = /commented\n\
              [Scans]\n   Path=/srv/scans\n[homes]\n path = /home/%S\n\
              [printers]\n path = /var/spool/samba\n[Billing]\n\tpath =  /data/billing  \n",
         );
-        assert_eq!(
-            s,
-            Shares(vec![
-                PathBuf::from("/srv/scans"),
-                PathBuf::from("/data/billing")
-            ])
+        let paths: Vec<&Path> = s.0.iter().map(|s| s.path.as_path()).collect();
+        assert_eq!(paths, [Path::new("/srv/scans"), Path::new("/data/billing")]);
+        assert!(inside(&s, "/data/billing/ledger.xlsx"));
+        assert!(!inside(&s, "/var/spool/samba/job"));
+    }
+
+    #[test]
+    fn samba_guest_shares_are_told_from_private_ones() {
+        let s = Shares::from_smb_conf(
+            "[global]\n map to guest = bad user\n\
+             [open]\n path = /srv/open\n guest ok = yes\n\
+             [public]\n path = /srv/public\n PUBLIC = True\n\
+             [spaced]\n path = /srv/spaced\n guestok = on\n\
+             [staff]\n path = /srv/staff\n guest ok = yes\n valid users = @staff\n\
+             [closed]\n path = /srv/closed\n guest ok = no\n\
+             [odd]\n path = /srv/odd\n guest ok = maybe\n\
+             [off]\n path = /srv/off\n guest ok = yes\n available = no\n\
+             [split]\n path = /srv/pa\\\ntients   and  notes\n guest ok = 1\n",
         );
-        assert!(s.contains(Path::new("/data/billing/ledger.xlsx")));
-        assert!(!s.contains(Path::new("/var/spool/samba/job")));
+        let guest: Vec<(&str, bool)> =
+            s.0.iter()
+                .map(|s| (s.path.to_str().unwrap_or(""), s.guest))
+                .collect();
+        assert_eq!(
+            guest,
+            [
+                ("/srv/open", true),
+                ("/srv/public", true),
+                ("/srv/spaced", true),
+                ("/srv/staff", false),
+                ("/srv/closed", false),
+                ("/srv/odd", false),
+                ("/srv/patients and notes", true),
+            ]
+        );
+        // [global] sets the default of the shares after it; a share may turn it off again.
+        let s = Shares::from_smb_conf(
+            "[global]\n guest ok = yes\n[a]\n path = /a\n[b]\n path = /b\n public = no\n",
+        );
+        let guest: Vec<bool> = s.0.iter().map(|s| s.guest).collect();
+        assert_eq!(guest, [true, false]);
+        let e = path_exposure_in(Path::new("/a/patients.csv"), &s);
+        assert!(e.shared_folder && e.guest_share);
+        let e = path_exposure_in(Path::new("/b/patients.csv"), &s);
+        assert!(e.shared_folder && !e.guest_share);
+        let e = path_exposure_in(Path::new("/c/patients.csv"), &s);
+        assert!(!e.shared_folder && !e.guest_share);
     }
 }

@@ -29,6 +29,7 @@ pub fn section(store: &SqliteStore) -> Result<Option<Section>, StoreError> {
         .filter(|f| {
             let e = &f.report.exposure;
             e.shared_folder
+                || e.guest_share
                 || e.synced_folder
                 || e.world_readable
                 || e.acl_readers > 0

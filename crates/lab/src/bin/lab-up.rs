@@ -156,6 +156,7 @@ fn main() {
                     signing_required: false,
                     netbios_name: "XRAY-NAS".into(),
                     workgroup: "PRACTICE".into(),
+                    shares: Vec::new(),
                 },
             )
         },
