@@ -3,9 +3,11 @@
 //! XAD street, XTN number) so structure decides what each value is.
 
 use super::text::{Lines, decode, decoded};
-use super::{Cx, ExtractError, Unit};
+use super::{Cx, ExtractError, Field, Unit};
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::io::BufRead;
+use std::rc::Rc;
 
 /// The delimiters a message declares in MSH-1/MSH-2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,23 +97,27 @@ fn components_for(seg: &str, n: usize) -> &'static [usize] {
     }
 }
 
+/// What each field (segment name, field number) says, looked up once per file: a message log
+/// repeats the same few dozen fields thousands of times.
+type FieldMemo = HashMap<([u8; 3], usize), Rc<Field>, foldhash::fast::RandomState>;
+
 /// One segment of a message: emit its fields as units.
-pub fn segment(
+fn segment(
     seg: &str,
     d: &Delims,
-    record: u64,
-    line: u64,
+    (record, line): (u64, u64),
+    memo: &mut FieldMemo,
     cx: &mut Cx<'_>,
 ) -> Result<(), ExtractError> {
     let mut fields = seg.split(d.field);
     let Some(name) = fields.next() else {
         return Ok(());
     };
-    if name.len() != 3
-        || !name
-            .bytes()
+    let key: Option<[u8; 3]> = name.as_bytes().try_into().ok();
+    let Some(key) = key.filter(|k| {
+        k.iter()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-    {
+    }) else {
         // Not a segment: free text (a note continued on a new line).
         return cx.unit(Unit {
             text: seg,
@@ -119,26 +125,33 @@ pub fn segment(
             record: Some(record),
             ..Unit::default()
         });
-    }
+    };
     // MSH-1 is the field separator itself, so MSH fields are numbered one higher.
     let offset = if name == "MSH" || name == "FHS" || name == "BHS" {
         2
     } else {
         1
     };
-    // One label buffer and one value buffer for the whole segment.
-    let mut label = String::with_capacity(8);
+    // One value buffer for the whole segment.
     let mut value = String::new();
     for (i, raw) in fields.enumerate() {
         if raw.is_empty() || (offset == 2 && i == 0) {
             continue;
         }
         let n = i + offset;
-        label.clear();
-        label.push_str(name);
-        label.push('-');
-        push_number(&mut label, n);
-        let known = cx.field_class(&label).is_some();
+        let field = match memo.get(&(key, n)) {
+            Some(f) => Rc::clone(f),
+            None => {
+                let mut label = String::with_capacity(8);
+                label.push_str(name);
+                label.push('-');
+                push_number(&mut label, n);
+                let f = cx.field(&label);
+                memo.insert((key, n), Rc::clone(&f));
+                f
+            }
+        };
+        let known = field.class().is_some();
         let picks = components_for(name, n);
         for rep in raw.split(d.repetition) {
             let plain = !rep.contains([d.component, d.sub, d.escape]);
@@ -173,13 +186,15 @@ pub fn segment(
                 value.push_str(&d.unescape(&rep.replace([d.component, d.sub], " ")));
                 &value
             };
-            cx.unit(Unit {
-                text,
-                field: Some(&label),
-                line: Some(line),
-                record: Some(record),
-                ..Unit::default()
-            })?;
+            cx.unit_in(
+                Some(&field),
+                Unit {
+                    text,
+                    line: Some(line),
+                    record: Some(record),
+                    ..Unit::default()
+                },
+            )?;
         }
     }
     Ok(())
@@ -199,6 +214,7 @@ pub fn hl7(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
     let mut lines = Lines::new(&mut r, cx.limits.max_line, true);
     let mut delims = Delims::default();
     let mut record = 0u64;
+    let mut memo = FieldMemo::default();
     while let Some((n, raw)) = lines.next_line()? {
         let text = decode(raw);
         let seg = text.trim_matches(|c| c == '\x0b' || c == '\x1c' || c == '\u{feff}');
@@ -211,7 +227,7 @@ pub fn hl7(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
                 delims = d;
             }
         }
-        segment(seg, &delims, record.max(1), n, cx)?;
+        segment(seg, &delims, (record.max(1), n), &mut memo, cx)?;
     }
     Ok(())
 }

@@ -405,10 +405,17 @@ impl Column {
 }
 
 /// A field name with what it says, and the shared strings its findings carry.
-struct Field {
+pub(crate) struct Field {
     info: FieldInfo,
     name: Arc<str>,
     reason: Arc<str>,
+}
+
+impl Field {
+    /// The class the name gives its values.
+    pub(crate) fn class(&self) -> Option<FieldClass> {
+        self.info.class
+    }
 }
 
 impl<'e> Cx<'e> {
@@ -495,6 +502,21 @@ impl<'e> Cx<'e> {
 
     /// Detect identifiers in one unit and record them.
     pub fn unit(&mut self, u: Unit<'_>) -> Result<(), ExtractError> {
+        let field = match u.field {
+            Some(f) if !u.text.trim().is_empty() => Some(self.field(f)),
+            _ => None,
+        };
+        self.unit_in(field.as_deref(), u)
+    }
+
+    /// [`Cx::unit`] with the unit's field already looked up ([`Cx::field`]): extractors whose
+    /// values come in columns (CSV, HL7 fields) look each column's name up once, not per value.
+    /// `u.field` is not read.
+    pub(crate) fn unit_in(
+        &mut self,
+        field: Option<&Field>,
+        u: Unit<'_>,
+    ) -> Result<(), ExtractError> {
         self.units += 1;
         if self.units.is_multiple_of(4096) {
             self.check_deadline()?;
@@ -504,8 +526,7 @@ impl<'e> Cx<'e> {
         }
         let mut hits = std::mem::take(&mut self.hits);
         hits.clear();
-        let field = u.field.map(|f| self.field(f));
-        let validated = match &field {
+        let validated = match field {
             Some(f) => match f
                 .info
                 .class
@@ -539,7 +560,7 @@ impl<'e> Cx<'e> {
             let Some(value) = u.text.get(h.start..h.end) else {
                 continue;
             };
-            self.record(&h, value, &u, field.as_deref(), &mut col);
+            self.record(&h, value, &u, field, &mut col);
         }
         self.hits = hits;
         Ok(())
@@ -547,7 +568,7 @@ impl<'e> Cx<'e> {
 
     /// What a field name says, with its shared strings; computed once per distinct name on a
     /// worker thread.
-    fn field(&mut self, f: &str) -> Rc<Field> {
+    pub(crate) fn field(&mut self, f: &str) -> Rc<Field> {
         FIELDS.with_borrow_mut(|fields| {
             if let Some(i) = fields.get(f) {
                 return Rc::clone(i);
@@ -567,7 +588,7 @@ impl<'e> Cx<'e> {
 
     /// The class a field name gives its values ([`crate::detect::classify_field`], cached).
     pub(crate) fn field_class(&mut self, f: &str) -> Option<FieldClass> {
-        self.field(f).info.class
+        self.field(f).class()
     }
 
     fn reason(&mut self, r: &'static str) -> Arc<str> {

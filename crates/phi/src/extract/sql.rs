@@ -4,9 +4,10 @@
 //! token by token and values are scanned as they arrive.
 
 use super::text::{Lines, decode, decoded};
-use super::{Cx, ExtractError, Unit};
+use super::{Cx, ExtractError, Field, Unit};
 use std::collections::HashMap;
 use std::io::BufRead;
+use std::rc::Rc;
 
 /// Longest piece of a string literal scanned at once: a longer literal is scanned in pieces of
 /// this size, as long lines are (a quoted identifier is cut at this length).
@@ -51,6 +52,9 @@ struct Parser {
     tables: HashMap<String, Vec<String>>,
     row: u64,
     copy_pending: Option<(String, Vec<String>)>,
+    /// What the statement's columns say, looked up on first use (a dump's INSERT carries
+    /// thousands of rows under one column list).
+    fields: Vec<Option<Rc<Field>>>,
 }
 
 impl Parser {
@@ -78,10 +82,11 @@ impl Parser {
         };
     }
 
-    fn column(&self) -> Option<&str> {
+    /// The name of column `col` of the statement: from its column list, else its table's.
+    fn column_at(&self, col: usize) -> Option<&str> {
         self.cols
-            .get(self.col)
-            .or_else(|| self.tables.get(&self.table).and_then(|c| c.get(self.col)))
+            .get(col)
+            .or_else(|| self.tables.get(&self.table).and_then(|c| c.get(col)))
             .map(String::as_str)
     }
 
@@ -153,14 +158,20 @@ impl Parser {
             Tok::Punct(')') => self.depth -= 1,
             Tok::Punct(',') if self.depth == 1 => self.col += 1,
             Tok::Str(s) | Tok::Num(s) if self.depth == 1 => {
-                let field = self.column().map(str::to_string);
-                cx.unit(Unit {
-                    text: &s,
-                    field: field.as_deref(),
-                    line: Some(line),
-                    record: Some(self.row),
-                    ..Unit::default()
-                })?;
+                while self.fields.len() <= self.col {
+                    let f = self.column_at(self.fields.len()).map(|c| cx.field(c));
+                    self.fields.push(f);
+                }
+                let field = self.fields.get(self.col).and_then(Option::as_deref);
+                cx.unit_in(
+                    field,
+                    Unit {
+                        text: &s,
+                        line: Some(line),
+                        record: Some(self.row),
+                        ..Unit::default()
+                    },
+                )?;
             }
             _ => {}
         }
@@ -326,7 +337,8 @@ pub fn sql(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
     let mut lexer = Lexer::default();
     let mut parser = Parser::default();
     let mut toks = Vec::new();
-    let mut copy: Option<Vec<String>> = None;
+    // The columns of a COPY block, looked up once.
+    let mut copy: Option<Vec<Rc<Field>>> = None;
     while let Some((n, raw)) = lines.next_line()? {
         let line = decode(raw).into_owned();
         if let Some(cols) = &copy {
@@ -343,13 +355,15 @@ pub fn sql(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
                     .replace("\\t", "\t")
                     .replace("\\n", "\n")
                     .replace("\\\\", "\\");
-                cx.unit(Unit {
-                    text: &v,
-                    field: cols.get(i).map(String::as_str),
-                    line: Some(n),
-                    record: Some(parser.row),
-                    ..Unit::default()
-                })?;
+                cx.unit_in(
+                    cols.get(i).map(Rc::as_ref),
+                    Unit {
+                        text: &v,
+                        line: Some(n),
+                        record: Some(parser.row),
+                        ..Unit::default()
+                    },
+                )?;
             }
             continue;
         }
@@ -358,7 +372,7 @@ pub fn sql(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
         for t in toks.drain(..) {
             parser.tok(t, n, cx)?;
             if let Some((_, cols)) = parser.copy_pending.take() {
-                copy = Some(cols);
+                copy = Some(cols.iter().map(|c| cx.field(c)).collect());
             }
         }
     }

@@ -2,9 +2,10 @@
 //! the structural context of every cell below it.
 
 use super::text::{Lines, decode, decoded};
-use super::{Cx, ExtractError, Unit};
+use super::{Cx, ExtractError, Field, Unit};
 use std::borrow::Cow;
 use std::io::BufRead;
+use std::rc::Rc;
 
 /// Largest record (a quoted field may span lines) before it is treated as plain text.
 const MAX_RECORD: usize = 1 << 20;
@@ -110,6 +111,8 @@ pub fn csv(r: &mut dyn BufRead, name: &str, cx: &mut Cx<'_>) -> Result<(), Extra
     let mut r = decoded(r)?;
     let mut lines = Lines::new(&mut r, cx.limits.max_line, false);
     let mut header: Option<Vec<String>> = None;
+    // What each column's name says, looked up once per file.
+    let mut columns: Vec<Option<Rc<Field>>> = Vec::new();
     let mut delim = if name.to_ascii_lowercase().ends_with(".tsv") {
         Some(b'\t')
     } else {
@@ -138,6 +141,14 @@ pub fn csv(r: &mut dyn BufRead, name: &str, cx: &mut Cx<'_>) -> Result<(), Extra
             row += 1;
             let names: Vec<String> = cells.iter().map(|c| c.to_string()).collect();
             if is_header(&names) {
+                columns = names
+                    .iter()
+                    .map(|h| {
+                        Some(h.trim())
+                            .filter(|h| !h.is_empty())
+                            .map(|h| cx.field(h))
+                    })
+                    .collect();
                 header = Some(names);
                 pending.clear();
                 continue;
@@ -157,14 +168,16 @@ pub fn csv(r: &mut dyn BufRead, name: &str, cx: &mut Cx<'_>) -> Result<(), Extra
             })?;
         } else {
             for (i, cell) in cells.iter().enumerate() {
-                let field = hdr.get(i).map(|h| h.trim()).filter(|h| !h.is_empty());
-                cx.unit(Unit {
-                    text: cell,
+                let field = columns.get(i).and_then(Option::as_deref);
+                cx.unit_in(
                     field,
-                    line: Some(pending_line),
-                    record: Some(record),
-                    ..Unit::default()
-                })?;
+                    Unit {
+                        text: cell,
+                        line: Some(pending_line),
+                        record: Some(record),
+                        ..Unit::default()
+                    },
+                )?;
             }
         }
         pending.clear();
