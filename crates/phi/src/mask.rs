@@ -284,16 +284,17 @@ pub fn normalize_into(kind: PhiKind, value: &str, out: &mut String) {
 pub fn mask(kind: PhiKind, value: &str) -> CompactString {
     match kind {
         PhiKind::Ssn => {
+            // The last four digits, whatever else the value holds (UTF-8 never hides an ASCII
+            // digit inside another character): at most 11 bytes, always on the stack.
             let digits = value.bytes().filter(u8::is_ascii_digit).count();
-            let mut out = CompactString::with_capacity(11);
-            out.push_str("***-**-");
-            out.extend(
-                value
-                    .chars()
-                    .filter(char::is_ascii_digit)
-                    .skip(digits.saturating_sub(4)),
-            );
-            out
+            let mut out = AsciiBuf::new();
+            b"***-**-".iter().for_each(|&b| out.push(b));
+            value
+                .bytes()
+                .filter(u8::is_ascii_digit)
+                .skip(digits.saturating_sub(4))
+                .for_each(|b| out.push(b));
+            out.finish().unwrap_or_default()
         }
         PhiKind::Card
         | PhiKind::BankAccount
@@ -321,6 +322,28 @@ pub fn mask(kind: PhiKind, value: &str) -> CompactString {
             None => star_all(value),
         },
         PhiKind::Name => {
+            if value.is_ascii() {
+                let mut out = AsciiBuf::new();
+                // White space as `split_whitespace` has it: ASCII's plus the vertical tab.
+                let words = value
+                    .as_bytes()
+                    .split(|b| b.is_ascii_whitespace() || *b == 0x0b);
+                for w in words {
+                    if let Some((&first, rest)) = w.split_first() {
+                        if out.len > 0 {
+                            out.push(b' ');
+                        }
+                        out.push(first);
+                        let n = rest.iter().filter(|c| c.is_ascii_alphanumeric()).count();
+                        for _ in 0..n.min(12) {
+                            out.push(b'*');
+                        }
+                    }
+                }
+                if let Some(m) = out.finish() {
+                    return m;
+                }
+            }
             // One buffer for the whole value: first letter of each word, then its stars.
             let mut out = CompactString::with_capacity(value.len());
             for w in value.split_whitespace() {
@@ -381,9 +404,65 @@ pub fn mask(kind: PhiKind, value: &str) -> CompactString {
     }
 }
 
+/// Longest value masked byte by byte on the stack (nearly all are shorter).
+const SHORT: usize = 64;
+
+/// A masked ASCII value built on the stack, then copied once into the result (pushing character
+/// by character into a `CompactString` cost more than the rest of masking).
+struct AsciiBuf {
+    buf: [u8; SHORT],
+    len: usize,
+    overflow: bool,
+}
+
+impl AsciiBuf {
+    fn new() -> Self {
+        AsciiBuf {
+            buf: [0; SHORT],
+            len: 0,
+            overflow: false,
+        }
+    }
+
+    fn push(&mut self, b: u8) {
+        match self.buf.get_mut(self.len) {
+            Some(o) => {
+                *o = b;
+                self.len += 1;
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    /// The masked value, or `None` when it did not fit (the caller takes the general path).
+    fn finish(&self) -> Option<CompactString> {
+        if self.overflow {
+            return None;
+        }
+        std::str::from_utf8(self.buf.get(..self.len)?)
+            .ok()
+            .map(CompactString::from)
+    }
+}
+
 fn keep_last(value: &str, n: usize) -> CompactString {
     let alnum = value.bytes().filter(u8::is_ascii_alphanumeric).count();
     let mut seen = 0usize;
+    if value.is_ascii() {
+        let mut out = AsciiBuf::new();
+        for &b in value.as_bytes() {
+            out.push(if b.is_ascii_alphanumeric() {
+                seen += 1;
+                if seen + n > alnum { b } else { b'*' }
+            } else {
+                b
+            });
+        }
+        if let Some(m) = out.finish() {
+            return m;
+        }
+        seen = 0;
+    }
     // A masked value is as long as the value: inline when short, else one allocation.
     let mut out = CompactString::with_capacity(value.len());
     out.extend(value.chars().map(|c| {
@@ -409,6 +488,11 @@ mod tests {
     fn masks_keep_little() {
         assert_eq!(mask(PhiKind::Ssn, "536-22-8726"), "***-**-8726");
         assert_eq!(mask(PhiKind::Name, "John Smith"), "J*** S****");
+        // At most 12 stars a word, whatever its length.
+        assert_eq!(
+            mask(PhiKind::Name, "Maximiliana Wolfeschlegelsteinhausen"),
+            "M********** W************"
+        );
         assert_eq!(
             mask(PhiKind::Card, "4111 1111 1111 1111"),
             "**** **** **** 1111"
@@ -462,7 +546,54 @@ mod tests {
         );
     }
 
+    /// The masks as first written, character by character: the ASCII fast paths must agree.
+    fn keep_last_chars(value: &str, n: usize) -> String {
+        let alnum = value.chars().filter(char::is_ascii_alphanumeric).count();
+        let mut seen = 0usize;
+        value
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    seen += 1;
+                    if seen + n > alnum { c } else { '*' }
+                } else {
+                    c
+                }
+            })
+            .collect()
+    }
+
+    fn name_chars(value: &str) -> String {
+        let mut out = String::new();
+        for w in value.split_whitespace() {
+            let mut cs = w.chars();
+            if let Some(c) = cs.next() {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push(c);
+                let n = cs.filter(|c| c.is_alphanumeric()).count();
+                out.extend(std::iter::repeat_n('*', n.min(12)));
+            }
+        }
+        out
+    }
+
     proptest::proptest! {
+        /// Short ASCII values take the stack path, long or non-ASCII ones the general one: both
+        /// give what masking character by character gives.
+        #[test]
+        fn ascii_masks_match_char_by_char(
+            value in "([A-Za-z0-9.'é!-]{0,18}[ \t\n\x0b\x0c\r]{0,2}){0,6}",
+        ) {
+            proptest::prop_assert_eq!(mask(PhiKind::Name, &value).to_string(), name_chars(&value));
+            proptest::prop_assert_eq!(mask(PhiKind::Mrn, &value).to_string(), keep_last_chars(&value, 4));
+            proptest::prop_assert_eq!(mask(PhiKind::Phone, &value).to_string(), keep_last_chars(&value, 2));
+            let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+            let last4 = &digits[digits.len().saturating_sub(4)..];
+            proptest::prop_assert_eq!(mask(PhiKind::Ssn, &value).to_string(), format!("***-**-{last4}"));
+        }
+
         /// The one-block path is HMAC-SHA256 (the `hmac` crate as the oracle), for every kind
         /// and for messages on both sides of the one-block limit.
         #[test]
