@@ -6,6 +6,7 @@ use crate::detect::Engine;
 use crate::extract::{self, Cx, ExtractError, Format, Limits};
 use crate::mask::Hasher;
 use medguard_model::{PhiExposure, PhiFileReport, PhiFinding, PhiKind, PhiScanSummary, Severity};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -646,7 +647,14 @@ pub fn path_exposure(path: &Path) -> PhiExposure {
 /// [`path_exposure`] with this host's shares given.
 pub fn path_exposure_in(path: &Path, shares: &Shares) -> PhiExposure {
     let mut e = PhiExposure::default();
-    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    // The working directory is asked once per process, not once per file (a relative root made
+    // every file cost a getcwd call).
+    static CWD: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let rooted = match CWD.get_or_init(|| std::env::current_dir().ok()) {
+        Some(cwd) if path.is_relative() => Cow::Owned(cwd.join(path)),
+        _ => Cow::Borrowed(path),
+    };
+    let abs = std::path::absolute(&rooted).unwrap_or_else(|_| path.to_path_buf());
     let mut c = String::new();
     for comp in abs.components() {
         c.clear();
