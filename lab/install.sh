@@ -26,6 +26,10 @@ APT_PACKAGES=(
   poppler-utils qpdf       # PDF checkers for the risk reports (pdftotext, qpdf --check)
   acl                      # setfacl: a file shared by access list for the PHI exposure test
 )
+# Installed without recommends (fonts, Java, ...): the headless converter is all the tests need.
+APT_NO_RECOMMENDS=(
+  libreoffice-writer-nogui # soffice --headless: writes and reads real Word 97 .doc for the PHI tests
+)
 VENV=/var/cache/medguard/venv
 PIP_PACKAGES=(pymodbus bacpypes3 hl7 openpyxl python-docx fpdf2)
 
@@ -43,6 +47,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+missing=()
+for p in "${APT_NO_RECOMMENDS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "lab: installing ${missing[*]} (no recommends)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 if [ ! -x "$VENV/bin/python3" ]; then

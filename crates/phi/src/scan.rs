@@ -724,7 +724,7 @@ fn thousands(n: u64) -> String {
 fn noun(format: &str) -> &'static str {
     match format {
         "csv" | "xlsx" | "xls" | "ods" => "spreadsheet",
-        "docx" | "odt" | "rtf" => "document",
+        "docx" | "doc" | "odt" | "rtf" => "document",
         "pdf" => "PDF",
         "pptx" => "presentation",
         "text" => "text file",

@@ -2,6 +2,7 @@
 //! promises on generated values.
 
 use medguard_model::PhiKind;
+use medguard_phi::extract::doc;
 use medguard_phi::mask::{mask, normalize};
 use medguard_phi::{Format, Hasher, Limits, ScanOptions, scan_bytes, scan_bytes_as, validate};
 use proptest::prelude::*;
@@ -33,6 +34,7 @@ fn seeded() -> impl Strategy<Value = Vec<u8>> {
         b"name,dob,ssn\n",
         b"\x1f\x8b\x08",
         b"\xff\xfe",
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
     ];
     (
         prop::sample::select(heads),
@@ -64,6 +66,28 @@ proptest! {
             let _ = scan_bytes_as(f, "x", &data, &opts(), &h);
         }
         let _ = scan_bytes("x", &data, &opts(), &h);
+    }
+
+    #[test]
+    fn word97_parsers_never_panic(
+        word in prop::collection::vec(any::<u8>(), 0..1024),
+        table in prop::collection::vec(any::<u8>(), 0..1024),
+        fc_clx in 0u32..1100,
+        lcb_clx in 0u32..1100,
+    ) {
+        // A valid FIB head with arbitrary flags and offsets, then noise: the FIB and piece
+        // table readers answer with an error or a text, never a panic.
+        let mut w = word.clone();
+        if w.len() >= 2 {
+            w[0] = 0xEC;
+            w[1] = 0xA5;
+        }
+        if let Ok(fib) = doc::fib(&w) {
+            let _ = doc::text(&w, &table, &fib);
+        }
+        let fib = doc::Fib { encrypted: false, table_1: false, fc_clx, lcb_clx };
+        let _ = doc::text(&word, &table, &fib);
+        let _ = doc::pieces(&table);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! third-party crates that may panic run behind `catch_unwind`.
 
 pub mod dicom;
+pub mod doc;
 pub mod hl7;
 pub mod mail;
 pub mod markup;
@@ -110,13 +111,15 @@ pub enum Format {
     Gzip,
     /// Legacy Excel (OLE2).
     Xls,
+    /// Legacy Word 97-2003 (OLE2), or another compound file checked for a Word stream.
+    Doc,
     /// Media, executables and other binaries without text worth scanning.
     Binary,
 }
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 15] = [
+    pub const ALL: [Format; 16] = [
         Format::Text,
         Format::Csv,
         Format::Json,
@@ -131,6 +134,7 @@ impl Format {
         Format::Zip,
         Format::Gzip,
         Format::Xls,
+        Format::Doc,
         Format::Binary,
     ];
 
@@ -151,6 +155,7 @@ impl Format {
             Format::Zip => "zip",
             Format::Gzip => "gzip",
             Format::Xls => "xls",
+            Format::Doc => "doc",
             Format::Binary => "binary",
         }
     }
@@ -203,10 +208,14 @@ pub fn sniff(name: &str, head: &[u8]) -> Format {
         return Format::Gzip;
     }
     if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
-        return if matches!(ext.as_str(), "xls" | "xla" | "xlt") {
-            Format::Xls
-        } else {
-            Format::Binary
+        return match ext.as_str() {
+            "xls" | "xla" | "xlt" => Format::Xls,
+            // Compound files that are never Word documents: installers, Outlook items,
+            // PowerPoint, Visio, Publisher, Project, thumbnail caches.
+            "msi" | "msp" | "msm" | "msg" | "ppt" | "pps" | "pot" | "vsd" | "pub" | "mpp"
+            | "db" => Format::Binary,
+            // Anything else is opened and checked for a WordDocument stream.
+            _ => Format::Doc,
         };
     }
     if ext == "dcm" && head.len() > 8 && dicom::looks_raw(head) {
@@ -708,6 +717,8 @@ pub fn extract_bytes(
         Format::Zip => office::zip(std::io::Cursor::new(data), name, cx),
         Format::Gzip => office::gzip(data, name, cx),
         Format::Xls => office::spreadsheet(std::io::Cursor::new(data), "xls", cx),
+        Format::Doc if doc::is_word(data) => doc::doc(data, cx),
+        Format::Doc => extract_bytes(Format::Binary, name, data, cx),
         Format::Binary => {
             if is_text_ext(&ext_of(name)) {
                 Err(ExtractError::BinaryText)
@@ -745,7 +756,7 @@ pub fn extract_stream(
         Format::Pdf => pdf::pdf(&read_capped(r, cx.limits.max_whole, "pdf")?, cx),
         Format::Eml => mail::eml(&read_capped(r, cx.limits.max_whole, "e-mail")?, None, cx),
         Format::Dicom => dicom::dicom(&read_prefix(r, 64 << 20)?, cx),
-        Format::Zip | Format::Gzip | Format::Xls | Format::Binary => {
+        Format::Zip | Format::Gzip | Format::Xls | Format::Doc | Format::Binary => {
             let data = read_capped(r, cx.limits.max_whole, fmt.as_str())?;
             extract_bytes(fmt, name, &data, cx)
         }

@@ -1,0 +1,107 @@
+//! Legacy Word documents written by a real office suite: LibreOffice (`soffice --headless`, Debian
+//! `libreoffice-writer-nogui`; CI installs it) saves a letter as Word 97 `.doc`, then reads that
+//! `.doc` back as plain text. medguard's own reading of the file must give the same words, and the
+//! scan must find the patient's identifiers in it, whatever the file is called.
+
+use medguard_model::PhiKind;
+use medguard_phi::detect::Engine;
+use medguard_phi::extract::doc;
+use medguard_phi::scan::scan_file;
+use medguard_phi::{Hasher, ScanOptions};
+use std::path::Path;
+use std::process::Command;
+
+/// `soffice --headless --convert-to TO --outdir OUT FILE`, with its profile in `home`.
+fn soffice(home: &Path, to: &str, out: &Path, file: &Path) {
+    let bin = medguard_lab::require("soffice", "libreoffice-writer-nogui");
+    let run = Command::new(bin)
+        .env("HOME", home)
+        .args(["--headless", "--norestore", "--convert-to", to, "--outdir"])
+        .arg(out)
+        .arg(file)
+        .output()
+        .expect("soffice runs");
+    assert!(
+        run.status.success(),
+        "soffice --convert-to {to}: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+const LETTER: &str = r#"<html><head><meta charset="utf-8"></head><body>
+<p>Dear Dr. Alvarez,</p>
+<p>Referral for patient <b>Maria Gonzalez</b>, DOB 03/14/1962, SSN 536-22-8726, phone (617) 432-1187.</p>
+<table border="1"><tr><th>Name</th><th>MRN</th></tr>
+<tr><td>John Smith</td><td>MRN 0012345</td></tr>
+<tr><td>Ana Müller</td><td>MRN 0067890</td></tr></table>
+<p>See <a href="https://portal.example.org/p/1">the portal</a> for the “X-ray” results — café, naïve, 50 €.</p>
+<p>Member ID W123456789, policy through Blue Shield.</p>
+</body></html>
+"#;
+
+#[test]
+fn libreoffice_word97_letters_read_as_libreoffice_reads_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (src, docs, back) = (
+        dir.path().join("src"),
+        dir.path().join("docs"),
+        dir.path().join("back"),
+    );
+    for d in [&src, &docs, &back] {
+        std::fs::create_dir_all(d).expect("mkdir");
+    }
+    let html = src.join("referral.html");
+    std::fs::write(&html, LETTER).expect("write letter");
+    soffice(dir.path(), "doc:MS Word 97", &docs, &html);
+    let path = docs.join("referral.doc");
+    let data = std::fs::read(&path).expect("LibreOffice wrote the .doc");
+    soffice(dir.path(), "txt:Text (encoded):UTF8", &back, &path);
+    let theirs = std::fs::read_to_string(back.join("referral.txt")).expect("text export");
+    let theirs = theirs.trim_start_matches('\u{feff}');
+
+    let ours = doc::read(&data)
+        .expect("medguard reads the .doc")
+        .expect("not encrypted");
+    let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(
+        words(&ours),
+        words(theirs),
+        "ours:\n{ours}\ntheirs:\n{theirs}"
+    );
+    // The hyperlink's field code is not text; its result is.
+    assert!(!ours.contains("HYPERLINK") && ours.contains("the portal"));
+
+    // The scan finds the identifiers, also in a copy whose name hides what it is.
+    let renamed = docs.join("scan0042.dat");
+    std::fs::copy(&path, &renamed).expect("copy");
+    let engine = Engine::get().expect("engine");
+    for p in [&path, &renamed] {
+        let out = scan_file(
+            p,
+            &ScanOptions::default(),
+            engine,
+            &Hasher::with_key([5; 32]),
+        )
+        .expect("scan")
+        .expect("the letter holds identifiers");
+        assert_eq!(out.report.format, "doc");
+        let kinds: Vec<PhiKind> = out.findings.iter().map(|f| f.kind).collect();
+        for k in [
+            PhiKind::Name,
+            PhiKind::Dob,
+            PhiKind::Ssn,
+            PhiKind::Phone,
+            PhiKind::Mrn,
+            PhiKind::PlanId,
+        ] {
+            assert!(kinds.contains(&k), "{k:?} not in {kinds:?}");
+        }
+        let ssn = out
+            .findings
+            .iter()
+            .find(|f| f.kind == PhiKind::Ssn)
+            .expect("ssn");
+        assert_eq!(ssn.masked, "***-**-8726");
+        assert_eq!(ssn.location.line, Some(2));
+    }
+}
