@@ -522,7 +522,7 @@ impl Shares {
                     .unwrap_or_default()
             };
             let mut dirs = Shares::from_mounts(&read("/proc/self/mounts")).0;
-            dirs.extend(Shares::from_smb_conf(&read("/etc/samba/smb.conf")).0);
+            dirs.extend(Shares::from_samba(&read("/etc/samba/smb.conf")).0);
             Shares(dirs)
         })
     }
@@ -550,6 +550,82 @@ impl Shares {
     /// one space, and `[global]` sets the defaults of the sections after it (as `testparm` reads
     /// them).
     pub fn from_smb_conf(text: &str) -> Shares {
+        Shares(SmbConf::parse(text).shares)
+    }
+
+    /// Everything a Samba configuration shares: its sections ([`Shares::from_smb_conf`]) and the
+    /// folders users shared themselves (`net usershare`, the file manager's "Share this folder"),
+    /// one file each in its `usershare path` (`/var/lib/samba/usershares` unless set). A
+    /// usershare lets guests in when it says `guest_ok=y`, the configuration allows it (`usershare
+    /// allow guests`, off unless set) and its access list does not deny Everyone.
+    pub fn from_samba(conf: &str) -> Shares {
+        let conf = SmbConf::parse(conf);
+        let mut out = conf.shares;
+        let dir = conf
+            .usershare_path
+            .unwrap_or_else(|| "/var/lib/samba/usershares".to_string());
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for entry in entries.flatten().take(MAX_USERSHARES) {
+                let text = std::fs::File::open(entry.path()).and_then(|f| {
+                    let mut s = String::new();
+                    std::io::Read::read_to_string(&mut std::io::Read::take(f, 64 << 10), &mut s)
+                        .map(|_| s)
+                });
+                if let Ok(t) = text {
+                    out.extend(usershare(&t, conf.usershare_guests));
+                }
+            }
+        }
+        Shares(out)
+    }
+
+    /// The shares an absolute path lies in (or is).
+    pub fn containing<'s>(&'s self, path: &'s Path) -> impl Iterator<Item = &'s Share> {
+        self.0.iter().filter(move |s| path.starts_with(&s.path))
+    }
+}
+
+/// Usershare files read from their folder (Samba's own default limit is 100 shares).
+const MAX_USERSHARES: usize = 1024;
+
+/// One usershare file as `net usershare add` writes it (`path=`, `usershare_acl=`, `guest_ok=`
+/// lines).
+fn usershare(text: &str, guests_allowed: bool) -> Option<Share> {
+    let mut path = None;
+    let (mut guest_ok, mut everyone_denied) = (false, false);
+    for line in text.lines() {
+        match line.split_once('=') {
+            Some(("path", v)) => path = Some(v.trim()),
+            Some(("guest_ok", v)) => guest_ok = v.trim().eq_ignore_ascii_case("y"),
+            // Entries are SID:R, SID:F or SID:D; S-1-1-0 is Everyone.
+            Some(("usershare_acl", v)) => {
+                everyone_denied = v
+                    .split(',')
+                    .any(|e| e.trim().eq_ignore_ascii_case("S-1-1-0:D"));
+            }
+            _ => {}
+        }
+    }
+    let path = path.filter(|p| p.starts_with('/'))?;
+    Some(Share {
+        path: PathBuf::from(path),
+        guest: guests_allowed && guest_ok && !everyone_denied,
+    })
+}
+
+/// What a Samba configuration says about sharing.
+struct SmbConf {
+    shares: Vec<Share>,
+    /// `usershare path` of `[global]`.
+    usershare_path: Option<String>,
+    /// `usershare allow guests` of `[global]`.
+    usershare_guests: bool,
+}
+
+impl SmbConf {
+    fn parse(text: &str) -> SmbConf {
+        let mut usershare_path = None;
+        let mut usershare_guests = false;
         let mut out = Vec::new();
         let mut defaults = SmbSection {
             available: true,
@@ -600,18 +676,23 @@ impl Shares {
                 "guestok" | "public" => cur.guest_ok = smb_bool(value).unwrap_or(cur.guest_ok),
                 "validusers" => cur.valid_users = !value.is_empty(),
                 "available" => cur.available = smb_bool(value).unwrap_or(cur.available),
+                "usersharepath" if matches!(name.as_str(), "global" | "") => {
+                    usershare_path = Some(value.to_string());
+                }
+                "usershareallowguests" if matches!(name.as_str(), "global" | "") => {
+                    usershare_guests = smb_bool(value).unwrap_or(usershare_guests);
+                }
                 _ => {}
             }
         }
         if name != "global" {
             out.extend(cur.share(&name));
         }
-        Shares(out)
-    }
-
-    /// The shares an absolute path lies in (or is).
-    pub fn containing<'s>(&'s self, path: &'s Path) -> impl Iterator<Item = &'s Share> {
-        self.0.iter().filter(move |s| path.starts_with(&s.path))
+        SmbConf {
+            shares: out,
+            usershare_path,
+            usershare_guests,
+        }
     }
 }
 
@@ -926,6 +1007,36 @@ mod tests {
         assert_eq!(paths, [Path::new("/srv/scans"), Path::new("/data/billing")]);
         assert!(inside(&s, "/data/billing/ledger.xlsx"));
         assert!(!inside(&s, "/var/spool/samba/job"));
+    }
+
+    #[test]
+    fn usershare_files_say_who_gets_in() {
+        let file = |acl: &str, guest: &str| {
+            format!(
+                "#VERSION 2\npath=/home/fd/Public\ncomment=\nusershare_acl={acl}\n\
+                 guest_ok={guest}\nsharename=Public\n"
+            )
+        };
+        let share = usershare(&file("S-1-1-0:R", "y"), true).expect("share");
+        assert_eq!(share.path, Path::new("/home/fd/Public"));
+        assert!(share.guest);
+        assert!(
+            !usershare(&file("S-1-1-0:R", "y"), false)
+                .expect("share")
+                .guest
+        );
+        assert!(
+            !usershare(&file("S-1-1-0:R", "n"), true)
+                .expect("share")
+                .guest
+        );
+        assert!(
+            !usershare(&file("S-1-22-1-1000:F,S-1-1-0:D", "y"), true)
+                .expect("share")
+                .guest
+        );
+        assert_eq!(usershare("#VERSION 2\npath=relative\n", true), None);
+        assert_eq!(usershare("guest_ok=y\n", true), None);
     }
 
     #[test]

@@ -73,3 +73,60 @@ fn guest_shares_of_a_real_samba_are_open_to_anyone() {
         ]
     );
 }
+
+/// `net usershare add` (Samba's own tool, what the file manager's "Share this folder" runs) as
+/// root, with `usershare allow guests` on, then off.
+#[test]
+fn folders_users_share_with_net_usershare_are_shares() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let usershares = root.join("usershares");
+    std::fs::create_dir(&usershares).expect("mkdir");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // net insists on a sticky, group-writable folder, as Debian's /var/lib/samba/usershares.
+        std::fs::set_permissions(&usershares, std::fs::Permissions::from_mode(0o1770))
+            .expect("chmod");
+    }
+    let conf_for = |guests: &str| {
+        format!(
+            "[global]\n  usershare path = {}\n  usershare max shares = 10\n  \
+             usershare allow guests = {guests}\n",
+            usershares.display()
+        )
+    };
+    let conf = root.join("smb.conf");
+    std::fs::write(&conf, conf_for("yes")).expect("write smb.conf");
+    let net = medguard_lab::require("net", "samba-common-bin");
+    // name, folder, guest_ok; S-1-1-0 is Everyone (read).
+    for (name, guest) in [("Scans", "y"), ("Billing", "n")] {
+        let folder = root.join(name);
+        std::fs::create_dir(&folder).expect("mkdir share");
+        let out = Command::new(&net)
+            .arg("-s")
+            .arg(&conf)
+            .args(["usershare", "add", name])
+            .arg(&folder)
+            .args(["front desk", "S-1-1-0:R", &format!("guest_ok={guest}")])
+            .output()
+            .expect("net runs");
+        assert!(
+            out.status.success(),
+            "net usershare add {name}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let guest_of = |shares: &Shares, name: &str| {
+        let path = root.join(name).join("patients.csv");
+        let e = path_exposure_in(&path, shares);
+        assert!(e.shared_folder, "{name} is shared: {e:?}");
+        e.guest_share
+    };
+    let shares = Shares::from_samba(&std::fs::read_to_string(&conf).expect("conf"));
+    assert!(guest_of(&shares, "Scans"));
+    assert!(!guest_of(&shares, "Billing"));
+    // Samba lets no guest into a usershare unless the configuration allows it.
+    let shares = Shares::from_samba(&conf_for("no"));
+    assert!(!guest_of(&shares, "Scans"));
+}
