@@ -343,6 +343,16 @@ pub fn scan_file(
             let f = r.into_inner();
             extract::office::zip(f, &name, &mut cx)?;
         }
+        Format::Doc | Format::Msg => {
+            // A compound file is named by what its streams hold, whatever its extension says.
+            let data = extract::read_capped(&mut r, opts.limits.max_whole, fmt.as_str())?;
+            let kind = extract::ole_format(&data);
+            if kind == Format::Binary {
+                return extract::extract_bytes(kind, &name, &data, &mut cx).map(|()| None);
+            }
+            format = kind.as_str().to_string();
+            extract::extract_bytes(kind, &name, &data, &mut cx)?;
+        }
         Format::Zip => {
             let data = extract::read_capped(&mut r, opts.limits.max_whole, "zip")?;
             if let Some(k) = crate::extract::office::container_kind(std::io::Cursor::new(&data[..]))
@@ -812,7 +822,7 @@ fn noun(format: &str) -> &'static str {
         "sql" => "database export",
         "hl7" => "HL7 interface file",
         "dicom" => "X-ray image file (DICOM)",
-        "eml" => "e-mail",
+        "eml" | "msg" => "e-mail",
         "mbox" => "mailbox",
         "zip" | "gzip" => "archive",
         _ => "data file",

@@ -43,7 +43,36 @@ pub fn eml(data: &[u8], record: Option<u64>, cx: &mut Cx<'_>) -> Result<(), Extr
     let end = memchr::memmem::find(data, b"\r\n\r\n")
         .or_else(|| memchr::memmem::find(data, b"\n\n"))
         .unwrap_or(data.len());
-    let head = decode(&data[..end]);
+    header_units(&decode(&data[..end]), record, cx)?;
+    for i in 0..msg.text_body_count().min(64) {
+        if let Some(body) = msg.body_text(i) {
+            super::text::text_str(&body, None, record, cx)?;
+        }
+    }
+    if msg.text_body_count() == 0 {
+        for i in 0..msg.html_body_count().min(64) {
+            if let Some(body) = msg.body_text(i) {
+                super::text::text_str(&body, None, record, cx)?;
+            }
+        }
+    }
+    for (i, part) in msg.attachments().enumerate().take(1000) {
+        let name = part
+            .attachment_name()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("attachment-{}", i + 1));
+        cx.member(&name, part.contents())?;
+    }
+    Ok(())
+}
+
+/// Header lines (`Name: value`) as units labelled with their name, without the headers that only
+/// route or sign the message.
+pub(crate) fn header_units(
+    head: &str,
+    record: Option<u64>,
+    cx: &mut Cx<'_>,
+) -> Result<(), ExtractError> {
     for line in head.lines() {
         let (name, value) = line.split_once(':').unwrap_or(("", line));
         let lower = name.to_ascii_lowercase();
@@ -70,25 +99,6 @@ pub fn eml(data: &[u8], record: Option<u64>, cx: &mut Cx<'_>) -> Result<(), Extr
             record,
             ..Unit::default()
         })?;
-    }
-    for i in 0..msg.text_body_count().min(64) {
-        if let Some(body) = msg.body_text(i) {
-            super::text::text_str(&body, None, record, cx)?;
-        }
-    }
-    if msg.text_body_count() == 0 {
-        for i in 0..msg.html_body_count().min(64) {
-            if let Some(body) = msg.body_text(i) {
-                super::text::text_str(&body, None, record, cx)?;
-            }
-        }
-    }
-    for (i, part) in msg.attachments().enumerate().take(1000) {
-        let name = part
-            .attachment_name()
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("attachment-{}", i + 1));
-        cx.member(&name, part.contents())?;
     }
     Ok(())
 }

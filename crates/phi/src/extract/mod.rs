@@ -10,6 +10,7 @@ pub mod doc;
 pub mod hl7;
 pub mod mail;
 pub mod markup;
+pub mod msg;
 pub mod office;
 pub mod pdf;
 pub mod rtf;
@@ -113,13 +114,15 @@ pub enum Format {
     Xls,
     /// Legacy Word 97-2003 (OLE2), or another compound file checked for a Word stream.
     Doc,
+    /// An Outlook message saved as `.msg` (OLE2).
+    Msg,
     /// Media, executables and other binaries without text worth scanning.
     Binary,
 }
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 16] = [
+    pub const ALL: [Format; 17] = [
         Format::Text,
         Format::Csv,
         Format::Json,
@@ -135,6 +138,7 @@ impl Format {
         Format::Gzip,
         Format::Xls,
         Format::Doc,
+        Format::Msg,
         Format::Binary,
     ];
 
@@ -156,6 +160,7 @@ impl Format {
             Format::Gzip => "gzip",
             Format::Xls => "xls",
             Format::Doc => "doc",
+            Format::Msg => "msg",
             Format::Binary => "binary",
         }
     }
@@ -210,11 +215,13 @@ pub fn sniff(name: &str, head: &[u8]) -> Format {
     if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
         return match ext.as_str() {
             "xls" | "xla" | "xlt" => Format::Xls,
-            // Compound files that are never Word documents: installers, Outlook items,
-            // PowerPoint, Visio, Publisher, Project, thumbnail caches.
-            "msi" | "msp" | "msm" | "msg" | "ppt" | "pps" | "pot" | "vsd" | "pub" | "mpp"
-            | "db" => Format::Binary,
-            // Anything else is opened and checked for a WordDocument stream.
+            "msg" => Format::Msg,
+            // Compound files that are never documents or messages: installers, PowerPoint,
+            // Visio, Publisher, Project, thumbnail caches.
+            "msi" | "msp" | "msm" | "ppt" | "pps" | "pot" | "vsd" | "pub" | "mpp" | "db" => {
+                Format::Binary
+            }
+            // Anything else is opened and checked for a Word document or a message.
             _ => Format::Doc,
         };
     }
@@ -706,6 +713,18 @@ impl<'e> Cx<'e> {
     }
 }
 
+/// What a compound file (OLE2) holds, from its streams: an Outlook message, a Word document, or
+/// something else ([`Format::Binary`]).
+pub fn ole_format(data: &[u8]) -> Format {
+    if msg::is_msg(data) {
+        Format::Msg
+    } else if doc::is_word(data) {
+        Format::Doc
+    } else {
+        Format::Binary
+    }
+}
+
 /// Extract an in-memory file or member.
 pub fn extract_bytes(
     fmt: Format,
@@ -717,8 +736,11 @@ pub fn extract_bytes(
         Format::Zip => office::zip(std::io::Cursor::new(data), name, cx),
         Format::Gzip => office::gzip(data, name, cx),
         Format::Xls => office::spreadsheet(std::io::Cursor::new(data), "xls", cx),
-        Format::Doc if doc::is_word(data) => doc::doc(data, cx),
-        Format::Doc => extract_bytes(Format::Binary, name, data, cx),
+        Format::Doc | Format::Msg => match ole_format(data) {
+            Format::Msg => msg::msg(data, cx),
+            Format::Doc => doc::doc(data, cx),
+            _ => extract_bytes(Format::Binary, name, data, cx),
+        },
         Format::Binary => {
             if is_text_ext(&ext_of(name)) {
                 Err(ExtractError::BinaryText)
@@ -756,7 +778,7 @@ pub fn extract_stream(
         Format::Pdf => pdf::pdf(&read_capped(r, cx.limits.max_whole, "pdf")?, cx),
         Format::Eml => mail::eml(&read_capped(r, cx.limits.max_whole, "e-mail")?, None, cx),
         Format::Dicom => dicom::dicom(&read_prefix(r, 64 << 20)?, cx),
-        Format::Zip | Format::Gzip | Format::Xls | Format::Doc | Format::Binary => {
+        Format::Zip | Format::Gzip | Format::Xls | Format::Doc | Format::Msg | Format::Binary => {
             let data = read_capped(r, cx.limits.max_whole, fmt.as_str())?;
             extract_bytes(fmt, name, &data, cx)
         }
