@@ -1,8 +1,9 @@
 //! A labelled, deterministic synthetic practice share for measuring accuracy, and its scorer.
 //!
-//! [`generate`] writes files in every supported format (CSV, TSV, XLSX, DOCX, PPTX, ODT, PDF, RTF,
-//! text notes, logs, JSON/FHIR, XML/CDA, SQL dump, HL7 v2, EML, MBOX, ZIP with a nested ZIP, DICOM)
-//! from a seed and a size knob, with the ground truth of every planted identifier. Hard negatives
+//! [`generate`] writes files in the supported formats (CSV, TSV, XLSX, DOCX, PPTX, ODT, PDF, RTF,
+//! text notes, logs, JSON/FHIR, XML/CDA, SQL dump, HL7 v2, EML, MBOX, Outlook MSG with an
+//! attachment and an attached message, ZIP with a nested ZIP, DICOM; legacy Word `.doc` is tested
+//! with files LibreOffice writes, not generated here) from a seed and a size knob, with the ground truth of every planted identifier. Hard negatives
 //! are planted too: invoice, order, part, lot and serial numbers shaped like SSNs or phone numbers,
 //! sample SSNs in a training handout, Luhn-valid test cards in examples, service and invoice dates.
 //! All people are synthetic; about one in seven has a name outside the public name lists, so prose
@@ -1321,7 +1322,200 @@ fn mail(out: &mut Out<'_>, g: &mut Gen, people: &[Person], dir: &str) -> std::io
         PhiKind::Email,
         "billing@springfielddental.example".to_string(),
     ));
-    out.write(&format!("{dir}/billing.mbox"), "mbox", mbox.as_bytes(), t)
+    out.write(&format!("{dir}/billing.mbox"), "mbox", mbox.as_bytes(), t)?;
+    // A referral saved from Outlook: the patient in subject and body, a recall list attached, and
+    // the forwarded message it answers attached as a message.
+    let mut t = TruthFile::default();
+    let p = &people[6];
+    let fwd = &people[7];
+    let mut att = String::from("name,dob,ssn\n");
+    for q in people.iter().skip(50).take(5) {
+        att.push_str(&format!("{} {},{},{}\n", q.first, q.last, us(q.dob), q.ssn));
+        add_person_core(&mut t, q);
+        t.values.push((PhiKind::Dob, us(q.dob)));
+        t.values.push((PhiKind::Ssn, q.ssn.clone()));
+    }
+    let m = OutlookMessage {
+        subject: format!("Referral: {} {}", p.first, p.last),
+        sender_name: "Front Desk".into(),
+        sender_email: "frontdesk@springfielddental.example".into(),
+        display_to: "Records".into(),
+        body: format!(
+            "Patient: {} {}\r\nDOB: {}\r\nSSN {}\r\nPlease send the chart.\r\n",
+            p.first,
+            p.last,
+            us(p.dob),
+            p.ssn
+        ),
+        recipients: vec![("Records".into(), "records@springfielddental.example".into())],
+        attachments: vec![("recall.csv".into(), att.into_bytes())],
+        attached_message: Some(Box::new(OutlookMessage {
+            subject: "Chart request".into(),
+            body: format!("Chart for {} {}, MRN: {}.", fwd.first, fwd.last, fwd.mrn),
+            ..OutlookMessage::default()
+        })),
+    };
+    add_person_core(&mut t, p);
+    add_person_core(&mut t, fwd);
+    t.values.extend([
+        (PhiKind::Dob, us(p.dob)),
+        (PhiKind::Ssn, p.ssn.clone()),
+        (PhiKind::Mrn, fwd.mrn.clone()),
+        (
+            PhiKind::Email,
+            "frontdesk@springfielddental.example".to_string(),
+        ),
+        (
+            PhiKind::Email,
+            "records@springfielddental.example".to_string(),
+        ),
+    ]);
+    out.write(&format!("{dir}/referral.msg"), "msg", &msg_bytes(&m)?, t)
+}
+
+/// An Outlook message to write as `.msg` ([`msg_bytes`]).
+#[derive(Debug, Clone, Default)]
+pub struct OutlookMessage {
+    pub subject: String,
+    pub sender_name: String,
+    pub sender_email: String,
+    pub display_to: String,
+    pub body: String,
+    /// Display name and SMTP address of each recipient.
+    pub recipients: Vec<(String, String)>,
+    /// File name and contents of each attached file.
+    pub attachments: Vec<(String, Vec<u8>)>,
+    /// A message attached as a message (attach method 5).
+    pub attached_message: Option<Box<OutlookMessage>>,
+}
+
+fn utf16le(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
+type OleOut = cfb::CompoundFile<std::io::Cursor<Vec<u8>>>;
+
+/// One MAPI object under `dir` ([MS-OXMSG] 2.1-2.4): each string property a UTF-16 stream
+/// `__substg1.0_IIII001F`, each binary one `__substg1.0_IIII0102`, and the
+/// `__properties_version1.0` table (its `header`, then 16 bytes per property: tag, flags, value or
+/// size).
+fn mapi_object(
+    ole: &mut OleOut,
+    dir: &str,
+    header: &[u8],
+    strings: &[(u16, &str)],
+    binaries: &[(u16, &[u8])],
+    fixed: &[(u32, u32)],
+) -> std::io::Result<()> {
+    let mut table = header.to_vec();
+    let mut entry = |tag: u32, value: u32| {
+        for v in [tag, 6, value, 0] {
+            table.extend(v.to_le_bytes());
+        }
+    };
+    for &(tag, v) in fixed {
+        entry(tag, v);
+    }
+    for &(id, text) in strings {
+        let data = utf16le(text);
+        ole.create_stream(format!("{dir}/__substg1.0_{id:04X}001F"))?
+            .write_all(&data)?;
+        entry((u32::from(id) << 16) | 0x001F, data.len() as u32 + 2);
+    }
+    for &(id, data) in binaries {
+        ole.create_stream(format!("{dir}/__substg1.0_{id:04X}0102"))?
+            .write_all(data)?;
+        entry((u32::from(id) << 16) | 0x0102, data.len() as u32);
+    }
+    ole.create_stream(format!("{dir}/__properties_version1.0"))?
+        .write_all(&table)?;
+    Ok(())
+}
+
+/// The message at `dir` with its recipients and attachments (`top`: the file's own message, whose
+/// property table header is 32 bytes; an attached message's is 24).
+fn mapi_message(ole: &mut OleOut, dir: &str, top: bool, m: &OutlookMessage) -> std::io::Result<()> {
+    let parts = m.attachments.len() + usize::from(m.attached_message.is_some());
+    // Reserved, next recipient and attachment ids, their counts; 8 more reserved at the top.
+    let mut header = vec![0u8; 8];
+    for n in [m.recipients.len(), parts, m.recipients.len(), parts] {
+        header.extend(u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
+    }
+    if top {
+        header.extend([0u8; 8]);
+    }
+    mapi_object(
+        ole,
+        dir,
+        &header,
+        &[
+            (0x001A, "IPM.Note"),
+            (0x0037, &m.subject),
+            (0x0C1A, &m.sender_name),
+            (0x0C1F, &m.sender_email),
+            (0x0E04, &m.display_to),
+            (0x1000, &m.body),
+        ],
+        &[],
+        &[],
+    )?;
+    for (i, (name, email)) in m.recipients.iter().enumerate() {
+        let r = format!("{dir}/__recip_version1.0_#{i:08X}");
+        ole.create_storage(&r)?;
+        // PR_RECIPIENT_TYPE (0x0C15, integer): 1 = To.
+        mapi_object(
+            ole,
+            &r,
+            &[0u8; 8],
+            &[(0x3001, name), (0x39FE, email)],
+            &[],
+            &[(0x0C15_0003, 1)],
+        )?;
+    }
+    for (i, (name, data)) in m.attachments.iter().enumerate() {
+        let a = format!("{dir}/__attach_version1.0_#{i:08X}");
+        ole.create_storage(&a)?;
+        // PR_ATTACH_METHOD (0x3705): 1 = by value.
+        mapi_object(
+            ole,
+            &a,
+            &[0u8; 8],
+            &[(0x3707, name), (0x3704, name)],
+            &[(0x3701, data)],
+            &[(0x3705_0003, 1)],
+        )?;
+    }
+    if let Some(inner) = &m.attached_message {
+        let a = format!("{dir}/__attach_version1.0_#{:08X}", m.attachments.len());
+        ole.create_storage(&a)?;
+        // Attach method 5: an embedded message, stored as a storage in PR_ATTACH_DATA_OBJ.
+        mapi_object(
+            ole,
+            &a,
+            &[0u8; 8],
+            &[(0x3001, &inner.subject)],
+            &[],
+            &[(0x3705_0003, 5)],
+        )?;
+        let d = format!("{a}/__substg1.0_3701000D");
+        ole.create_storage(&d)?;
+        mapi_message(ole, &d, false, inner)?;
+    }
+    Ok(())
+}
+
+/// An Outlook `.msg` file as [MS-OXMSG] lays it out (what Outlook's "Save As" writes), with an
+/// empty named-property map.
+pub fn msg_bytes(m: &OutlookMessage) -> std::io::Result<Vec<u8>> {
+    let mut ole = cfb::CompoundFile::create(std::io::Cursor::new(Vec::new()))?;
+    ole.create_storage("/__nameid_version1.0")?;
+    // GUID, entry and string streams of the named-property map.
+    for s in ["00020102", "00030102", "00040102"] {
+        ole.create_stream(format!("/__nameid_version1.0/__substg1.0_{s}"))?;
+    }
+    mapi_message(&mut ole, "", true, m)?;
+    ole.flush()?;
+    Ok(ole.into_inner().into_inner())
 }
 
 mod base64_lite {
