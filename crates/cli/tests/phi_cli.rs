@@ -162,3 +162,85 @@ fn human_output_min_records_and_fail_on() {
         "{err}"
     );
 }
+
+/// `phi where`: values from standard input, hashed with the scans' key, found in the stored
+/// findings whatever way they are written; the value is never echoed back.
+#[test]
+fn where_finds_the_files_holding_a_value() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    share(dir.path());
+    let db = dir.path().join("data/m.db");
+    let medguard = |args: &[&str], stdin: &str| {
+        Command::cargo_bin("medguard")
+            .expect("bin")
+            .args(["--db"])
+            .arg(&db)
+            .args(args)
+            .write_stdin(stdin)
+            .output()
+            .expect("run")
+    };
+    // Before any scan there is no key: a clear error, not an empty answer.
+    let out = medguard(&["phi", "where", "ssn"], SSN);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no hashing key"));
+
+    let share_dir = dir.path().join("share");
+    let out = Command::cargo_bin("medguard")
+        .expect("bin")
+        .args(["--db"])
+        .arg(&db)
+        .args(["phi", "scan"])
+        .arg(&share_dir)
+        .output()
+        .expect("scan");
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+
+    // The SSN as a patient would give it (no dashes), one unknown SSN, a blank line.
+    let out = medguard(
+        &["--json", "phi", "where", "SSN"],
+        "536228726\n\n123-45-6780\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let recs = lines(&out.stdout);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    assert!(
+        recs.iter()
+            .all(|r| r["type"] == "phi_where" && r["kind"] == "ssn")
+    );
+    let files = |r: &Value| -> Vec<String> {
+        r["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .filter_map(|f| f.as_str().map(str::to_string))
+            .collect()
+    };
+    let held = files(&recs[0]);
+    assert_eq!(held.len(), 2, "the CSV and the hidden note: {held:?}");
+    assert!(held.iter().any(|f| f.ends_with("patients.csv")));
+    assert!(held.iter().any(|f| f.ends_with(".hidden.txt")));
+    assert_eq!(recs[0]["masked"], "***-**-8726");
+    assert!(files(&recs[1]).is_empty());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("536228726"));
+
+    // Names match however they are written ("Ann Lee" in the note); a name split over columns
+    // is found by its parts ("Smith" in last_name). The human listing names the files.
+    let out = medguard(&["phi", "where", "name"], "LEE, ANN\nsmith\n");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    let answers: Vec<&str> = text.lines().filter(|l| !l.starts_with(' ')).collect();
+    assert_eq!(
+        answers,
+        ["L** A**: in 1 stored file", "s****: in 1 stored file"],
+        "{text}"
+    );
+    assert!(
+        text.contains("note.txt") && text.contains("patients.csv"),
+        "{text}"
+    );
+    assert!(!text.to_ascii_lowercase().contains("smith"), "{text}");
+
+    let out = medguard(&["phi", "where", "shoe-size"], "9\n");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}

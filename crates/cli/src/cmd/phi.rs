@@ -1,8 +1,9 @@
-//! `medguard phi`: find patient data in files (`scan`) and show what the last scan stored (`show`).
+//! `medguard phi`: find patient data in files (`scan`), show what the last scan stored (`show`),
+//! and find the stored files holding a given value (`where`).
 
 use crate::{GlobalArgs, exit, output};
 use anyhow::Context;
-use medguard_model::{Confidence, PhiFileReport, PhiFinding, Severity};
+use medguard_model::{Confidence, PhiFileReport, PhiFinding, PhiKind, Severity};
 use medguard_phi::{FindingSink, Hasher, ScanOptions, SinkError};
 use medguard_store::{PhiStore, PhiWriter, SqliteStore};
 use std::io::Write;
@@ -20,6 +21,33 @@ pub enum Action {
     Scan(ScanArgs),
     /// Show the files the last scan stored, riskiest first.
     Show(ShowArgs),
+    /// Find the stored files that hold a given value (read from standard input, never an argument).
+    Where(WhereArgs),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  echo 536-22-8726 | medguard phi where ssn\n  \
+medguard phi where name < names.txt --json\n\n\
+Each line of standard input is one value (so it stays out of the shell history and the process \
+list). It is hashed with the install's key the way scans hash what they find, and looked up among \
+the stored findings of every scan: the value itself is never stored or printed, only its mask."
+)]
+pub struct WhereArgs {
+    /// What the values are: ssn, name, dob, mrn, phone, email, mbi, plan-id, account, npi, dea,
+    /// card, routing, bank-account, address, ...
+    #[arg(value_name = "KIND", value_parser = parse_kind)]
+    pub kind: PhiKind,
+    /// The hashing key file the scans used. Default: phi.key next to the store.
+    #[arg(long, value_name = "PATH")]
+    pub key: Option<PathBuf>,
+}
+
+fn parse_kind(s: &str) -> Result<PhiKind, String> {
+    PhiKind::parse(&s.to_ascii_lowercase()).ok_or_else(|| {
+        let kinds: Vec<&str> = PhiKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("unknown kind (one of: {})", kinds.join(", "))
+    })
 }
 
 #[derive(Debug, clap::Args)]
@@ -78,6 +106,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> anyhow::Result<i32> {
     match args.action {
         Action::Scan(a) => scan(g, a),
         Action::Show(a) => show(g, a),
+        Action::Where(a) => where_held(g, a, std::io::stdin().lock()),
     }
 }
 
@@ -538,10 +567,62 @@ fn show(g: &GlobalArgs, a: ShowArgs) -> anyhow::Result<i32> {
     Ok(exit::OK)
 }
 
+/// `phi where`: the stored files holding each value read from `input`, one per line.
+fn where_held(g: &GlobalArgs, a: WhereArgs, input: impl std::io::BufRead) -> anyhow::Result<i32> {
+    let key = key_path(g, a.key)?;
+    if !key.exists() {
+        anyhow::bail!(
+            "no hashing key at {}: no PHI scan has been stored with it (run `medguard phi scan` \
+             first, or give the scans' --key)",
+            key.display()
+        );
+    }
+    let hasher = Hasher::load_or_create(&key)
+        .with_context(|| format!("failed to read the hashing key {}", key.display()))?;
+    let store = g.open_store()?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for line in input.lines() {
+        let line = line.context("failed to read the values from standard input")?;
+        let value = line.trim();
+        if value.is_empty() {
+            continue;
+        }
+        let hash = hasher.hash(a.kind, value);
+        let files = store.phi_files_with_hash(&hash)?;
+        let masked = medguard_phi::mask::mask(a.kind, value);
+        if g.json {
+            output::json_line(
+                &mut out,
+                "phi_where",
+                &serde_json::json!({
+                    "kind": a.kind,
+                    "masked": masked.as_str(),
+                    "hash": hash,
+                    "files": files,
+                }),
+            )?;
+        } else if files.is_empty() {
+            writeln!(out, "{masked}: in no stored file")?;
+        } else {
+            writeln!(
+                out,
+                "{masked}: in {} stored file{}",
+                files.len(),
+                if files.len() == 1 { "" } else { "s" }
+            )?;
+            for f in &files {
+                writeln!(out, "  {f}")?;
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use medguard_model::{PhiKind, PhiLocation, ValueHash};
+    use medguard_model::{PhiLocation, ValueHash};
     use proptest::prelude::*;
 
     fn serde_line(f: &PhiFinding) -> serde_json::Value {
