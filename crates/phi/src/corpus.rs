@@ -1453,6 +1453,9 @@ fn mapi_message(ole: &mut OleOut, dir: &str, top: bool, m: &OutlookMessage) -> s
             (0x0037, &m.subject),
             (0x0C1A, &m.sender_name),
             (0x0C1F, &m.sender_email),
+            // Outlook writes the sender again as "sent representing".
+            (0x0042, &m.sender_name),
+            (0x0065, &m.sender_email),
             (0x0E04, &m.display_to),
             (0x1000, &m.body),
         ],

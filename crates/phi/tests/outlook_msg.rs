@@ -94,6 +94,13 @@ fn outlook_messages_are_read_with_their_attachments() {
         assert!(has(PhiKind::Dob, None));
         assert!(has(PhiKind::Name, None));
         assert!(has(PhiKind::Email, None));
+        // The sender, written twice in the file (sender, sent representing), is reported once.
+        let from = out
+            .findings
+            .iter()
+            .filter(|f| f.kind == PhiKind::Email && f.location.field.as_deref() == Some("From"))
+            .count();
+        assert_eq!(from, 1, "{:?}", out.findings);
         // The attachment, as the CSV it is.
         assert!(has(PhiKind::Ssn, Some("labs.csv")), "{:?}", out.findings);
         // The attached message.

@@ -112,9 +112,10 @@ pub enum Format {
     Gzip,
     /// Legacy Excel (OLE2).
     Xls,
-    /// Legacy Word 97-2003 (OLE2), or another compound file checked for a Word stream.
+    /// Legacy Word 97-2003 (OLE2); a compound file with another name is opened and read as what
+    /// its streams hold ([`ole_format`]).
     Doc,
-    /// An Outlook message saved as `.msg` (OLE2).
+    /// An Outlook message saved as `.msg` (OLE2), read the same way.
     Msg,
     /// Media, executables and other binaries without text worth scanning.
     Binary,

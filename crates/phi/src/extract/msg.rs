@@ -94,8 +94,13 @@ fn message(
     depth: usize,
     cx: &mut Cx<'_>,
 ) -> Result<(), ExtractError> {
+    // The sender is often written twice (sender and "sent representing"): each text once.
+    let mut seen: Vec<String> = Vec::new();
     for &(id, label) in FIELDS {
         if let Some(v) = string(ole, dir, id) {
+            if seen.contains(&v) {
+                continue;
+            }
             for line in v.lines() {
                 cx.unit(Unit {
                     text: line,
@@ -103,6 +108,7 @@ fn message(
                     ..Unit::default()
                 })?;
             }
+            seen.push(v);
         }
     }
     // PR_TRANSPORT_MESSAGE_HEADERS: the message's Internet headers, as in an .eml.
