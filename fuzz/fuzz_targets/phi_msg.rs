@@ -1,4 +1,5 @@
-//! The PHI Outlook .msg extractor (compound file, property streams, attachments) on arbitrary bytes.
+//! The PHI Outlook .msg extractor (compound file, property streams, attachments) and its
+//! compressed-RTF decompressor on arbitrary bytes.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -16,4 +17,5 @@ fuzz_target!(|data: &[u8]| {
         ..ScanOptions::default()
     };
     let _ = scan_bytes_as(Format::Msg, "fuzz", data, &opts, &Hasher::with_key([7; 32]));
+    let _ = medguard_phi::extract::msg::decompress_rtf(data, 1 << 20);
 });

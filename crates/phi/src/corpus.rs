@@ -1347,6 +1347,7 @@ fn mail(out: &mut Out<'_>, g: &mut Gen, people: &[Person], dir: &str) -> std::io
             us(p.dob),
             p.ssn
         ),
+        rtf_compressed: None,
         recipients: vec![("Records".into(), "records@springfielddental.example".into())],
         attachments: vec![("recall.csv".into(), att.into_bytes())],
         attached_message: Some(Box::new(OutlookMessage {
@@ -1381,6 +1382,8 @@ pub struct OutlookMessage {
     pub sender_email: String,
     pub display_to: String,
     pub body: String,
+    /// The body as `PR_RTF_COMPRESSED` bytes, for messages that keep no plain body.
+    pub rtf_compressed: Option<Vec<u8>>,
     /// Display name and SMTP address of each recipient.
     pub recipients: Vec<(String, String)>,
     /// File name and contents of each attached file.
@@ -1416,7 +1419,7 @@ fn mapi_object(
     for &(tag, v) in fixed {
         entry(tag, v);
     }
-    for &(id, text) in strings {
+    for &(id, text) in strings.iter().filter(|(_, t)| !t.is_empty()) {
         let data = utf16le(text);
         ole.create_stream(format!("{dir}/__substg1.0_{id:04X}001F"))?
             .write_all(&data)?;
@@ -1459,7 +1462,10 @@ fn mapi_message(ole: &mut OleOut, dir: &str, top: bool, m: &OutlookMessage) -> s
             (0x0E04, &m.display_to),
             (0x1000, &m.body),
         ],
-        &[],
+        &m.rtf_compressed
+            .iter()
+            .map(|c| (0x1009, c.as_slice()))
+            .collect::<Vec<_>>(),
         &[],
     )?;
     for (i, (name, email)) in m.recipients.iter().enumerate() {

@@ -20,6 +20,7 @@ fn message() -> OutlookMessage {
         sender_email: "areyes@clinic.example".into(),
         display_to: "Front Desk".into(),
         body: "Patient: Maria Gonzalez\r\nDOB: 03/14/1962\r\nSSN 536-22-8726\r\n".into(),
+        rtf_compressed: None,
         recipients: vec![("Front Desk".into(), "frontdesk@clinic.example".into())],
         attachments: vec![("labs.csv".into(), LABS.as_bytes().to_vec())],
         attached_message: Some(Box::new(OutlookMessage {
@@ -105,5 +106,70 @@ fn outlook_messages_are_read_with_their_attachments() {
         assert!(has(PhiKind::Ssn, Some("labs.csv")), "{:?}", out.findings);
         // The attached message.
         assert!(has(PhiKind::Mrn, None), "{:?}", out.findings);
+    }
+}
+
+/// A message whose only body is compressed RTF (older Outlook): compressed by Python's
+/// `compressed_rtf` (what `extract-msg` uses), read back by `extract-msg`, and scanned.
+#[test]
+fn an_rtf_only_body_is_decompressed_and_scanned() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rtf = r"{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0 Calibri;}}\pard Patient: Maria Gonzalez\par DOB: 03/14/1962\par SSN 536-22-8726\par}";
+    let python = medguard_lab::python();
+    let out = Command::new(&python)
+        .args([
+            "-c",
+            "import compressed_rtf, sys\n\
+             sys.stdout.buffer.write(compressed_rtf.compress(sys.argv[1].encode(), compressed=True))",
+            rtf,
+        ])
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let compressed = out.stdout;
+    // medguard's own decompressor gives back the RTF the peer compressed.
+    assert_eq!(
+        medguard_phi::extract::msg::decompress_rtf(&compressed, 1 << 20).expect("lzfu"),
+        rtf.as_bytes()
+    );
+    let path = dir.path().join("old.msg");
+    let m = OutlookMessage {
+        subject: "Old referral".into(),
+        rtf_compressed: Some(compressed),
+        ..OutlookMessage::default()
+    };
+    std::fs::write(&path, msg_bytes(&m).expect("msg")).expect("write");
+    let out = Command::new(&python)
+        .args([
+            "-c",
+            "import extract_msg, sys\n\
+             m = extract_msg.openMsg(sys.argv[1])\n\
+             sys.stdout.buffer.write(m.rtfBody)",
+        ])
+        .arg(&path)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout.trim_ascii_end(), rtf.as_bytes());
+    let engine = Engine::get().expect("engine");
+    let scanned = scan_file(
+        &path,
+        &ScanOptions::default(),
+        engine,
+        &Hasher::with_key([5; 32]),
+    )
+    .expect("scan")
+    .expect("the body holds identifiers");
+    let kinds: Vec<PhiKind> = scanned.findings.iter().map(|f| f.kind).collect();
+    for k in [PhiKind::Ssn, PhiKind::Dob, PhiKind::Name] {
+        assert!(kinds.contains(&k), "{k:?} not in {kinds:?}");
     }
 }

@@ -91,6 +91,23 @@ proptest! {
     }
 
     #[test]
+    fn compressed_rtf_never_overruns(
+        body in prop::collection::vec(any::<u8>(), 0..2048),
+        raw in 0u32..100_000,
+        max in 0usize..5000,
+    ) {
+        // An LZFu header with any sizes, then noise: at most `max` bytes come out.
+        let mut data = (body.len() as u32 + 12).to_le_bytes().to_vec();
+        data.extend(raw.to_le_bytes());
+        data.extend(b"LZFu");
+        data.extend([0u8; 4]);
+        data.extend(&body);
+        if let Ok(out) = medguard_phi::extract::msg::decompress_rtf(&data, max) {
+            prop_assert!(out.len() <= max);
+        }
+    }
+
+    #[test]
     fn no_detector_panics_on_arbitrary_text(text in "\\PC{0,400}") {
         let h = Hasher::with_key([5; 32]);
         let _ = scan_bytes_as(Format::Text, "t.txt", text.as_bytes(), &opts(), &h);

@@ -1,7 +1,8 @@
 //! Outlook messages saved as `.msg` ([MS-OXMSG]): a compound file (read with the `cfb` crate)
 //! whose properties are streams named `__substg1.0_IIIITTTT` (property id, type: `001F` UTF-16,
 //! `001E` 8-bit, `0102` binary). Read: subject, sender, display To/Cc/Bcc, the transport headers,
-//! the plain body (else the HTML body as text), each recipient (`__recip_version1.0_#n`: name,
+//! the plain body (else the HTML body as text, else the compressed RTF body, [MS-OXRTFCP]), each
+//! recipient (`__recip_version1.0_#n`: name,
 //! address, SMTP address) and each attachment (`__attach_version1.0_#n`: its file, scanned with
 //! its own format, or an attached message, read the same way to a bounded depth).
 
@@ -115,17 +116,21 @@ fn message(
     if let Some(h) = string(ole, dir, 0x007D) {
         super::mail::header_units(&h, None, cx)?;
     }
-    match string(ole, dir, 0x1000) {
-        Some(body) => super::text::text_str(&body, None, None, cx)?,
-        None => {
-            let html = string(ole, dir, 0x1013).or_else(|| {
-                stream(ole, &format!("{dir}/__substg1.0_10130102"))
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-            });
-            if let Some(h) = html {
-                let text = mail_parser::decoders::html::html_to_text(&h);
-                super::text::text_str(&text, None, None, cx)?;
-            }
+    // The body: plain text, else HTML, else the compressed RTF older Outlook versions keep alone.
+    if let Some(body) = string(ole, dir, 0x1000).filter(|b| !b.is_empty()) {
+        super::text::text_str(&body, None, None, cx)?;
+    } else if let Some(h) = string(ole, dir, 0x1013).or_else(|| {
+        stream(ole, &format!("{dir}/__substg1.0_10130102"))
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    }) {
+        let text = mail_parser::decoders::html::html_to_text(&h);
+        super::text::text_str(&text, None, None, cx)?;
+    } else if let Some(c) = stream(ole, &format!("{dir}/__substg1.0_10090102")) {
+        match decompress_rtf(&c, MAX_STREAM as usize) {
+            Ok(rtf) => super::rtf::rtf(&rtf, cx)?,
+            Err(e) => cx
+                .warnings
+                .push(format!("message body (compressed RTF): {e}")),
         }
     }
     for r in children(ole, dir, "__recip_version1.0_#") {
@@ -180,4 +185,99 @@ pub fn msg(data: &[u8], cx: &mut Cx<'_>) -> Result<(), ExtractError> {
     let mut run = || message(&mut ole, "", 0, cx);
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut run))
         .map_err(|_| corrupt("the compound file reader crashed"))?
+}
+
+/// The dictionary every compressed RTF stream starts from ([MS-OXRTFCP] 2.1.2.1).
+const RTF_PREBUF: &[u8] = b"{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}{\\f0\\fnil \\froman \\fswiss \\fmodern \\fscript \\fdecor MS Sans SerifSymbolArialTimes New RomanCourier{\\colortbl\\red0\\green0\\blue0\r\n\\par \\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx";
+
+/// Decompress `PR_RTF_COMPRESSED` ([MS-OXRTFCP]): a 16-byte header (compressed size, raw size,
+/// `LZFu` or `MELA` for uncompressed, CRC), then runs of a control byte and eight tokens: a literal
+/// byte (bit 0) or a big-endian 12-bit offset into a 4096-byte circular dictionary and a 4-bit
+/// length - 2 (bit 1); a reference to the write position itself ends the stream. At most `max`
+/// bytes come out.
+pub fn decompress_rtf(data: &[u8], max: usize) -> Result<Vec<u8>, String> {
+    let word = |at: usize| {
+        data.get(at..at + 4)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes)
+            .ok_or("truncated header")
+    };
+    let raw = usize::try_from(word(4)?).map_err(|e| e.to_string())?;
+    let body = data.get(16..).unwrap_or_default();
+    match word(8)? {
+        // "MELA": stored as is.
+        0x414C_454D => return Ok(body.iter().take(raw.min(max)).copied().collect()),
+        // "LZFu"
+        0x7546_5A4C => {}
+        t => return Err(format!("unknown compression type {t:#010x}")),
+    }
+    let mut dict = [0u8; 4096];
+    dict[..RTF_PREBUF.len()].copy_from_slice(RTF_PREBUF);
+    let mut wpos = RTF_PREBUF.len();
+    let mut out = Vec::with_capacity(raw.min(max).min(1 << 20));
+    let mut input = body.iter().copied();
+    'runs: while let Some(control) = input.next() {
+        for bit in 0..8 {
+            if out.len() >= max {
+                break 'runs;
+            }
+            if control & (1 << bit) == 0 {
+                let Some(b) = input.next() else {
+                    break 'runs;
+                };
+                out.push(b);
+                dict[wpos] = b;
+                wpos = (wpos + 1) % dict.len();
+                continue;
+            }
+            let (Some(hi), Some(lo)) = (input.next(), input.next()) else {
+                break 'runs;
+            };
+            let token = u16::from_be_bytes([hi, lo]);
+            let offset = usize::from(token >> 4);
+            if offset == wpos {
+                break 'runs;
+            }
+            for i in 0..usize::from(token & 0xF) + 2 {
+                let b = dict[(offset + i) % dict.len()];
+                out.push(b);
+                dict[wpos] = b;
+                wpos = (wpos + 1) % dict.len();
+            }
+        }
+    }
+    out.truncate(max);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example of [MS-OXRTFCP] 3.1.1 (also what Python's `compressed_rtf` writes).
+    #[test]
+    fn compressed_rtf_example_of_the_spec() {
+        let c = [
+            0x2d, 0x00, 0x00, 0x00, 0x2b, 0x00, 0x00, 0x00, 0x4c, 0x5a, 0x46, 0x75, 0xf1, 0xc5,
+            0xc7, 0xa7, 0x03, 0x00, 0x0a, 0x00, 0x72, 0x63, 0x70, 0x67, 0x31, 0x32, 0x35, 0x42,
+            0x32, 0x0a, 0xf3, 0x20, 0x68, 0x65, 0x6c, 0x09, 0x00, 0x20, 0x62, 0x77, 0x05, 0xb0,
+            0x6c, 0x64, 0x7d, 0x0a, 0x80, 0x0f, 0xa0,
+        ];
+        let want = b"{\\rtf1\\ansi\\ansicpg1252\\pard hello world}\r\n";
+        assert_eq!(decompress_rtf(&c, 1 << 20).expect("lzfu"), want);
+        // Capped output, truncated input, an unknown type: no panic, no overrun.
+        assert_eq!(decompress_rtf(&c, 5).expect("capped"), &want[..5]);
+        for n in 0..c.len() {
+            let _ = decompress_rtf(&c[..n], 1 << 20);
+        }
+        let mut bad = c;
+        bad[8] = b'X';
+        assert!(decompress_rtf(&bad, 1 << 20).is_err());
+        assert_eq!(RTF_PREBUF.len(), 207);
+        let mut mela = c[..16].to_vec();
+        mela[8..12].copy_from_slice(b"MELA");
+        mela[4..8].copy_from_slice(&3u32.to_le_bytes());
+        mela.extend(b"abcdef");
+        assert_eq!(decompress_rtf(&mela, 1 << 20).expect("mela"), b"abc");
+    }
 }
