@@ -490,11 +490,17 @@ impl PhiFileReport {
         } else {
             "If the practice still needs this file, keep it encrypted and readable only by the staff who need it; otherwise delete it securely."
         };
-        if e.world_readable {
-            format!("{first} Remove 'everyone' read access right away.")
-        } else {
-            first.to_string()
+        let mut advice = first.to_string();
+        if e.guest_share {
+            advice.push_str(
+                " Turn off guest access to the share right away (`guest ok = no` in smb.conf, or \
+                 untick guest access in the folder's sharing settings).",
+            );
         }
+        if e.world_readable {
+            advice.push_str(" Remove 'everyone' read access right away.");
+        }
+        advice
     }
 }
 
@@ -530,6 +536,35 @@ mod tests {
             let json = serde_json::to_string(&k).expect("ser");
             assert_eq!(json, format!("\"{}\"", k.as_str()));
         }
+    }
+
+    #[test]
+    fn advice_names_each_exposure_to_undo() {
+        let mut r = PhiFileReport {
+            path: "x.csv".into(),
+            format: "csv".into(),
+            size: 1,
+            counts: BTreeMap::new(),
+            individuals: 1,
+            health_info: false,
+            exposure: PhiExposure {
+                shared_folder: true,
+                ..PhiExposure::default()
+            },
+            risk: 50,
+            severity: Severity::High,
+            headline: String::new(),
+            warnings: Vec::new(),
+        };
+        assert!(r.advice().starts_with("Move it off the shared drive"));
+        assert!(!r.advice().contains("guest") && !r.advice().contains("everyone"));
+        r.exposure.guest_share = true;
+        r.exposure.world_readable = true;
+        let a = r.advice();
+        assert!(
+            a.contains("Turn off guest access") && a.ends_with("read access right away."),
+            "{a}"
+        );
     }
 
     #[test]
