@@ -344,20 +344,7 @@ pub fn mask(kind: PhiKind, value: &str) -> CompactString {
                     return m;
                 }
             }
-            // One buffer for the whole value: first letter of each word, then its stars.
-            let mut out = CompactString::with_capacity(value.len());
-            for w in value.split_whitespace() {
-                let mut cs = w.chars();
-                if let Some(c) = cs.next() {
-                    if !out.is_empty() {
-                        out.push(' ');
-                    }
-                    out.push(c);
-                    let n = cs.filter(|c| c.is_alphanumeric()).count();
-                    out.extend(std::iter::repeat_n('*', n.min(12)));
-                }
-            }
-            out
+            name_by_chars(value)
         }
         PhiKind::Email => match value.split_once('@') {
             Some((local, domain)) => {
@@ -445,10 +432,46 @@ impl AsciiBuf {
     }
 }
 
-fn keep_last(value: &str, n: usize) -> CompactString {
+/// A name masked character by character: the first letter of each word, then a star per further
+/// letter or digit (at most 12), words one space apart. Any text; the ASCII path must agree.
+fn name_by_chars(value: &str) -> CompactString {
+    let mut out = CompactString::with_capacity(value.len());
+    for w in value.split_whitespace() {
+        let mut cs = w.chars();
+        if let Some(c) = cs.next() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push(c);
+            let n = cs.filter(|c| c.is_alphanumeric()).count();
+            out.extend(std::iter::repeat_n('*', n.min(12)));
+        }
+    }
+    out
+}
+
+/// The last `n` letters and digits kept, the others starred, character by character. Any text;
+/// the ASCII path of [`keep_last`] must agree.
+fn keep_last_by_chars(value: &str, n: usize) -> CompactString {
     let alnum = value.bytes().filter(u8::is_ascii_alphanumeric).count();
     let mut seen = 0usize;
+    // A masked value is as long as the value: inline when short, else one allocation.
+    let mut out = CompactString::with_capacity(value.len());
+    out.extend(value.chars().map(|c| {
+        if c.is_ascii_alphanumeric() {
+            seen += 1;
+            if seen + n > alnum { c } else { '*' }
+        } else {
+            c
+        }
+    }));
+    out
+}
+
+fn keep_last(value: &str, n: usize) -> CompactString {
     if value.is_ascii() {
+        let alnum = value.bytes().filter(u8::is_ascii_alphanumeric).count();
+        let mut seen = 0usize;
         let mut out = AsciiBuf::new();
         for &b in value.as_bytes() {
             out.push(if b.is_ascii_alphanumeric() {
@@ -461,19 +484,8 @@ fn keep_last(value: &str, n: usize) -> CompactString {
         if let Some(m) = out.finish() {
             return m;
         }
-        seen = 0;
     }
-    // A masked value is as long as the value: inline when short, else one allocation.
-    let mut out = CompactString::with_capacity(value.len());
-    out.extend(value.chars().map(|c| {
-        if c.is_ascii_alphanumeric() {
-            seen += 1;
-            if seen + n > alnum { c } else { '*' }
-        } else {
-            c
-        }
-    }));
-    out
+    keep_last_by_chars(value, n)
 }
 
 fn star_all(value: &str) -> CompactString {
@@ -546,39 +558,6 @@ mod tests {
         );
     }
 
-    /// The masks as first written, character by character: the ASCII fast paths must agree.
-    fn keep_last_chars(value: &str, n: usize) -> String {
-        let alnum = value.chars().filter(char::is_ascii_alphanumeric).count();
-        let mut seen = 0usize;
-        value
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    seen += 1;
-                    if seen + n > alnum { c } else { '*' }
-                } else {
-                    c
-                }
-            })
-            .collect()
-    }
-
-    fn name_chars(value: &str) -> String {
-        let mut out = String::new();
-        for w in value.split_whitespace() {
-            let mut cs = w.chars();
-            if let Some(c) = cs.next() {
-                if !out.is_empty() {
-                    out.push(' ');
-                }
-                out.push(c);
-                let n = cs.filter(|c| c.is_alphanumeric()).count();
-                out.extend(std::iter::repeat_n('*', n.min(12)));
-            }
-        }
-        out
-    }
-
     proptest::proptest! {
         /// Short ASCII values take the stack path, long or non-ASCII ones the general one: both
         /// give what masking character by character gives.
@@ -586,9 +565,9 @@ mod tests {
         fn ascii_masks_match_char_by_char(
             value in "([A-Za-z0-9.'é!-]{0,18}[ \t\n\x0b\x0c\r]{0,2}){0,6}",
         ) {
-            proptest::prop_assert_eq!(mask(PhiKind::Name, &value).to_string(), name_chars(&value));
-            proptest::prop_assert_eq!(mask(PhiKind::Mrn, &value).to_string(), keep_last_chars(&value, 4));
-            proptest::prop_assert_eq!(mask(PhiKind::Phone, &value).to_string(), keep_last_chars(&value, 2));
+            proptest::prop_assert_eq!(mask(PhiKind::Name, &value), name_by_chars(&value));
+            proptest::prop_assert_eq!(mask(PhiKind::Mrn, &value), keep_last_by_chars(&value, 4));
+            proptest::prop_assert_eq!(mask(PhiKind::Phone, &value), keep_last_by_chars(&value, 2));
             let digits: String = value.chars().filter(char::is_ascii_digit).collect();
             let last4 = &digits[digits.len().saturating_sub(4)..];
             proptest::prop_assert_eq!(mask(PhiKind::Ssn, &value).to_string(), format!("***-**-{last4}"));

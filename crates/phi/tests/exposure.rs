@@ -1,24 +1,14 @@
 //! Who can read a file: a 0600 export shared with named users and a group by a POSIX access list
 //! (`setfacl`, package `acl`; CI installs it) is exposed, though its mode bits say it is private.
 
-use medguard_phi::detect::Engine;
-use medguard_phi::scan::scan_file;
-use medguard_phi::{Hasher, ScanOptions};
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
 fn report(path: &Path) -> medguard_model::PhiFileReport {
-    let engine = Engine::get().expect("engine");
-    scan_file(
-        path,
-        &ScanOptions::default(),
-        engine,
-        &Hasher::with_key([3; 32]),
-    )
-    .expect("scan")
-    .expect("the export holds identifiers")
-    .report
+    common::scan(path).report
 }
 
 /// `setfacl -m ENTRIES PATH`, which must succeed.

@@ -1,15 +1,30 @@
 //! Outlook `.msg` messages: written by the corpus generator property by property as [MS-OXMSG]
 //! lays them out (a compound file of `__substg1.0_` streams and `__properties_version1.0`
-//! tables), checked with a real reader, `extract-msg` (PyPI, in the lab's venv), and then scanned: the patient in the
-//! subject, body and recipients, the attachment scanned as the CSV it is, an attached message
-//! read too, whatever the file is called.
+//! tables), checked with a real reader, `extract-msg` (PyPI, in the lab's venv), and then scanned:
+//! the patient in the subject, body and recipients, the attachment scanned as the CSV it is, an
+//! attached message read too, whatever the file is called.
+
+mod common;
 
 use medguard_model::PhiKind;
 use medguard_phi::corpus::{OutlookMessage, msg_bytes};
-use medguard_phi::detect::Engine;
-use medguard_phi::scan::scan_file;
-use medguard_phi::{Hasher, ScanOptions};
+use std::ffi::OsStr;
 use std::process::Command;
+
+/// Run `script` with the lab venv's Python and `args`; it must succeed. Its standard output.
+fn python(script: &str, args: &[&OsStr]) -> Vec<u8> {
+    let out = Command::new(medguard_lab::python())
+        .args(["-c", script])
+        .args(args)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "python: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
 
 const LABS: &str = "name,dob,ssn\nJohn Smith,1970-02-03,412-38-5529\n";
 
@@ -38,26 +53,16 @@ fn outlook_messages_are_read_with_their_attachments() {
     std::fs::write(&path, msg_bytes(&message()).expect("msg")).expect("write msg");
 
     // A real reader agrees the file is the message we meant.
-    let python = medguard_lab::python();
-    let out = Command::new(python)
-        .args([
-            "-c",
-            "import extract_msg, sys\n\
-             m = extract_msg.openMsg(sys.argv[1])\n\
-             print(m.subject)\n\
-             print(m.body.strip().replace('\\r\\n', '|'))\n\
-             for a in m.attachments:\n\
-             \x20   print(type(a).__name__, a.longFilename, a.data if isinstance(a.data, bytes) else a.data.subject)\n",
-        ])
-        .arg(&path)
-        .output()
-        .expect("python runs");
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "extract-msg: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let said = python(
+        "import extract_msg, sys\n\
+         m = extract_msg.openMsg(sys.argv[1])\n\
+         print(m.subject)\n\
+         print(m.body.strip().replace('\\r\\n', '|'))\n\
+         for a in m.attachments:\n\
+         \x20   print(type(a).__name__, a.longFilename, a.data if isinstance(a.data, bytes) else a.data.subject)\n",
+        &[path.as_os_str()],
     );
+    let said = String::from_utf8_lossy(&said);
     let lines: Vec<&str> = said.lines().collect();
     assert_eq!(lines.first(), Some(&"Lab results for Maria Gonzalez"));
     assert_eq!(
@@ -74,16 +79,8 @@ fn outlook_messages_are_read_with_their_attachments() {
 
     let renamed = dir.path().join("item0042.bin");
     std::fs::copy(&path, &renamed).expect("copy");
-    let engine = Engine::get().expect("engine");
     for p in [&path, &renamed] {
-        let out = scan_file(
-            p,
-            &ScanOptions::default(),
-            engine,
-            &Hasher::with_key([5; 32]),
-        )
-        .expect("scan")
-        .expect("the message holds identifiers");
+        let out = common::scan(p);
         assert_eq!(out.report.format, "msg");
         assert!(out.report.exposure.in_email);
         let has = |kind: PhiKind, member: Option<&str>| {
@@ -115,22 +112,11 @@ fn outlook_messages_are_read_with_their_attachments() {
 fn an_rtf_only_body_is_decompressed_and_scanned() {
     let dir = tempfile::tempdir().expect("tempdir");
     let rtf = r"{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0 Calibri;}}\pard Patient: Maria Gonzalez\par DOB: 03/14/1962\par SSN 536-22-8726\par}";
-    let python = medguard_lab::python();
-    let out = Command::new(&python)
-        .args([
-            "-c",
-            "import compressed_rtf, sys\n\
-             sys.stdout.buffer.write(compressed_rtf.compress(sys.argv[1].encode(), compressed=True))",
-            rtf,
-        ])
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let compressed = python(
+        "import compressed_rtf, sys\n\
+         sys.stdout.buffer.write(compressed_rtf.compress(sys.argv[1].encode(), compressed=True))",
+        &[OsStr::new(rtf)],
     );
-    let compressed = out.stdout;
     // medguard's own decompressor gives back the RTF the peer compressed.
     assert_eq!(
         medguard_phi::extract::msg::decompress_rtf(&compressed, 1 << 20).expect("lzfu"),
@@ -143,31 +129,13 @@ fn an_rtf_only_body_is_decompressed_and_scanned() {
         ..OutlookMessage::default()
     };
     std::fs::write(&path, msg_bytes(&m).expect("msg")).expect("write");
-    let out = Command::new(&python)
-        .args([
-            "-c",
-            "import extract_msg, sys\n\
-             m = extract_msg.openMsg(sys.argv[1])\n\
-             sys.stdout.buffer.write(m.rtfBody)",
-        ])
-        .arg(&path)
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let read_back = python(
+        "import extract_msg, sys\n\
+         sys.stdout.buffer.write(extract_msg.openMsg(sys.argv[1]).rtfBody)",
+        &[path.as_os_str()],
     );
-    assert_eq!(out.stdout.trim_ascii_end(), rtf.as_bytes());
-    let engine = Engine::get().expect("engine");
-    let scanned = scan_file(
-        &path,
-        &ScanOptions::default(),
-        engine,
-        &Hasher::with_key([5; 32]),
-    )
-    .expect("scan")
-    .expect("the body holds identifiers");
+    assert_eq!(read_back.trim_ascii_end(), rtf.as_bytes());
+    let scanned = common::scan(&path);
     let kinds: Vec<PhiKind> = scanned.findings.iter().map(|f| f.kind).collect();
     for k in [PhiKind::Ssn, PhiKind::Dob, PhiKind::Name] {
         assert!(kinds.contains(&k), "{k:?} not in {kinds:?}");

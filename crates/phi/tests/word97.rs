@@ -3,11 +3,10 @@
 //! `.doc` back as plain text. medguard's own reading of the file must give the same words, and the
 //! scan must find the patient's identifiers in it, whatever the file is called.
 
+mod common;
+
 use medguard_model::PhiKind;
-use medguard_phi::detect::Engine;
 use medguard_phi::extract::doc;
-use medguard_phi::scan::scan_file;
-use medguard_phi::{Hasher, ScanOptions};
 use std::path::Path;
 use std::process::Command;
 
@@ -74,16 +73,8 @@ fn libreoffice_word97_letters_read_as_libreoffice_reads_them() {
     // The scan finds the identifiers, also in a copy whose name hides what it is.
     let renamed = docs.join("scan0042.dat");
     std::fs::copy(&path, &renamed).expect("copy");
-    let engine = Engine::get().expect("engine");
     for p in [&path, &renamed] {
-        let out = scan_file(
-            p,
-            &ScanOptions::default(),
-            engine,
-            &Hasher::with_key([5; 32]),
-        )
-        .expect("scan")
-        .expect("the letter holds identifiers");
+        let out = common::scan(p);
         assert_eq!(out.report.format, "doc");
         let kinds: Vec<PhiKind> = out.findings.iter().map(|f| f.kind).collect();
         for k in [
