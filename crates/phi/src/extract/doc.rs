@@ -16,8 +16,11 @@ use std::io::Read;
 
 /// Characters read from one document (2^24: ~16 MB of text, far beyond any letter or report).
 const MAX_CHARS: u32 = 1 << 24;
-/// Largest stream read from the compound file.
-const MAX_STREAM: u64 = 256 << 20;
+/// Largest stream read from the compound file (a Word document's text and tables are a few
+/// megabytes; pictures live elsewhere).
+const MAX_STREAM: u64 = 64 << 20;
+/// Pieces in one piece table (fast-saved documents have thousands, never a million).
+const MAX_PIECES: usize = 1 << 20;
 /// Field nesting followed.
 const MAX_FIELD_DEPTH: usize = 64;
 
@@ -101,6 +104,11 @@ pub fn pieces(clx: &[u8]) -> Result<Vec<Piece>, ExtractError> {
         return Err(corrupt(format!("a piece table of {} bytes", plc.len())));
     }
     let n = (plc.len() - 4) / 12;
+    if n > MAX_PIECES {
+        return Err(corrupt(format!(
+            "a piece table of {n} pieces (more than {MAX_PIECES})"
+        )));
+    }
     let cp = |i: usize| u32_at(plc, i * 4).ok_or_else(|| corrupt("truncated piece table"));
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
@@ -329,6 +337,12 @@ mod tests {
         );
         assert!(pieces(&clx[..clx.len() - 1]).is_err());
         assert!(pieces(&[2, 0xff, 0xff, 0xff, 0xff]).is_err());
+        // A table of more pieces than any document has is refused before anything is allocated.
+        let lcb = 4 + 12 * (MAX_PIECES + 1);
+        let mut big = vec![0u8; 5 + lcb];
+        big[0] = 2;
+        big[1..5].copy_from_slice(&(lcb as u32).to_le_bytes());
+        assert!(pieces(&big).is_err_and(|e| e.to_string().contains("pieces")));
 
         // The document stream: "Dear\r" in Windows-1252 at 0x400 ("é" as 0xE9 inside), and
         // "Zoë\r" in UTF-16 at 0x600; the Clx is the whole table stream.
