@@ -31,7 +31,7 @@ APT_NO_RECOMMENDS=(
   libreoffice-writer-nogui # soffice --headless: writes and reads real Word 97 .doc for the PHI tests
 )
 VENV=/var/cache/medguard/venv
-PIP_PACKAGES=(pymodbus bacpypes3 hl7 openpyxl python-docx fpdf2 extract-msg)
+PIP_PACKAGES=(pymodbus bacpypes3 hl7 openpyxl python-docx fpdf2 extract-msg xlwt)
 
 # Packages must not start their daemons system-wide: the tests start their own, on loopback.
 if [ ! -e /usr/sbin/policy-rc.d ]; then

@@ -1,7 +1,8 @@
 //! Legacy Word documents written by a real office suite: LibreOffice (`soffice --headless`, Debian
 //! `libreoffice-writer-nogui`; CI installs it) saves a letter as Word 97 `.doc`, then reads that
 //! `.doc` back as plain text. medguard's own reading of the file must give the same words, and the
-//! scan must find the patient's identifiers in it, whatever the file is called.
+//! scan must find the patient's identifiers in it, whatever the file is called. An Excel 97 workbook
+//! under another name is told by its streams too.
 
 mod common;
 
@@ -95,4 +96,39 @@ fn libreoffice_word97_letters_read_as_libreoffice_reads_them() {
         assert_eq!(ssn.masked, "***-**-8726");
         assert_eq!(ssn.location.line, Some(2));
     }
+}
+
+/// An Excel 97 workbook (written by Python's `xlwt`, lab venv) is read as one whatever it is
+/// called: a compound file is told by its streams.
+#[test]
+fn an_excel_97_workbook_under_another_name_is_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let renamed = dir.path().join("ledger.dat");
+    let out = Command::new(medguard_lab::python())
+        .args([
+            "-c",
+            "import sys, xlwt\n\
+             wb = xlwt.Workbook(); ws = wb.add_sheet('Billing')\n\
+             rows = [['Patient', 'DOB', 'SSN'], ['Maria Gonzalez', '03/14/1962', '536-22-8726']]\n\
+             for r, row in enumerate(rows):\n\
+             \x20   for c, v in enumerate(row): ws.write(r, c, v)\n\
+             wb.save(sys.argv[1])",
+        ])
+        .arg(&renamed)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "xlwt: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let scanned = common::scan(&renamed);
+    assert_eq!(scanned.report.format, "xls");
+    let ssn = scanned
+        .findings
+        .iter()
+        .find(|f| f.kind == PhiKind::Ssn)
+        .expect("the SSN cell");
+    assert_eq!(ssn.masked, "***-**-8726");
+    assert!(scanned.findings.iter().any(|f| f.kind == PhiKind::Dob));
 }

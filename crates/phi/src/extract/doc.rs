@@ -223,15 +223,6 @@ fn stream<F: Read + std::io::Seek>(
     super::read_capped(&mut s, MAX_STREAM, "doc")
 }
 
-/// Whether a compound file is a Word document (has a `WordDocument` stream).
-pub fn is_word(data: &[u8]) -> bool {
-    std::panic::catch_unwind(|| {
-        cfb::CompoundFile::open(std::io::Cursor::new(data))
-            .is_ok_and(|c| c.is_stream("/WordDocument"))
-    })
-    .unwrap_or(false)
-}
-
 /// The text of a Word 97-2003 document; `None` when it is password-protected (encrypted).
 pub fn read(data: &[u8]) -> Result<Option<String>, ExtractError> {
     let streams = std::panic::catch_unwind(|| -> Result<_, ExtractError> {

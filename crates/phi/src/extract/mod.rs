@@ -113,7 +113,7 @@ pub enum Format {
     /// Legacy Excel (OLE2).
     Xls,
     /// Legacy Word 97-2003 (OLE2); a compound file with another name is opened and read as what
-    /// its streams hold ([`ole_format`]).
+    /// its streams hold ([`ole_format`]: a message, a document or a workbook).
     Doc,
     /// An Outlook message saved as `.msg` (OLE2), read the same way.
     Msg,
@@ -714,16 +714,25 @@ impl<'e> Cx<'e> {
     }
 }
 
-/// What a compound file (OLE2) holds, from its streams: an Outlook message, a Word document, or
-/// something else ([`Format::Binary`]).
+/// What a compound file (OLE2) holds, from its streams: an Outlook message, a Word document
+/// (`WordDocument`), an Excel workbook (`Workbook`, or `Book` before Excel 97), or something else
+/// ([`Format::Binary`]).
 pub fn ole_format(data: &[u8]) -> Format {
-    if msg::is_msg(data) {
-        Format::Msg
-    } else if doc::is_word(data) {
-        Format::Doc
-    } else {
-        Format::Binary
-    }
+    std::panic::catch_unwind(|| {
+        let c = cfb::CompoundFile::open(std::io::Cursor::new(data)).ok()?;
+        if msg::is_message(&c) {
+            Some(Format::Msg)
+        } else if c.is_stream("/WordDocument") {
+            Some(Format::Doc)
+        } else if c.is_stream("/Workbook") || c.is_stream("/Book") {
+            Some(Format::Xls)
+        } else {
+            None
+        }
+    })
+    .ok()
+    .flatten()
+    .unwrap_or(Format::Binary)
 }
 
 /// Extract an in-memory file or member.
@@ -740,6 +749,7 @@ pub fn extract_bytes(
         Format::Doc | Format::Msg => match ole_format(data) {
             Format::Msg => msg::msg(data, cx),
             Format::Doc => doc::doc(data, cx),
+            Format::Xls => extract_bytes(Format::Xls, name, data, cx),
             _ => extract_bytes(Format::Binary, name, data, cx),
         },
         Format::Binary => {

@@ -21,15 +21,10 @@ fn corrupt(reason: impl std::fmt::Display) -> ExtractError {
 }
 
 /// Whether a compound file is an Outlook item (message properties at its root).
-pub fn is_msg(data: &[u8]) -> bool {
-    std::panic::catch_unwind(|| {
-        cfb::CompoundFile::open(std::io::Cursor::new(data)).is_ok_and(|c| {
-            c.is_stream("/__properties_version1.0")
-                && c.read_root_storage()
-                    .any(|e| e.name().starts_with("__substg1.0_"))
-        })
-    })
-    .unwrap_or(false)
+pub fn is_message<F>(c: &cfb::CompoundFile<F>) -> bool {
+    c.is_stream("/__properties_version1.0")
+        && c.read_root_storage()
+            .any(|e| e.name().starts_with("__substg1.0_"))
 }
 
 fn stream<F: Read + Seek>(ole: &mut cfb::CompoundFile<F>, path: &str) -> Option<Vec<u8>> {
