@@ -1,19 +1,12 @@
 //! The PHI Dicom extractor (and the detectors behind it) on arbitrary bytes.
 #![no_main]
 
+#[path = "phi_common.rs"]
+mod phi_common;
+
 use libfuzzer_sys::fuzz_target;
-use medguard_phi::{Format, Hasher, Limits, ScanOptions, scan_bytes_as};
+use medguard_phi::Format;
 
 fuzz_target!(|data: &[u8]| {
-    let opts = ScanOptions {
-        min_records: 0,
-        limits: Limits {
-            max_whole: 4 << 20,
-            max_expanded: 16 << 20,
-            time_budget: std::time::Duration::from_secs(2),
-            ..Limits::default()
-        },
-        ..ScanOptions::default()
-    };
-    let _ = scan_bytes_as(Format::Dicom, "fuzz", data, &opts, &Hasher::with_key([7; 32]));
+    phi_common::scan(Some(Format::Dicom), "fuzz", data);
 });

@@ -1,19 +1,11 @@
 //! Format sniffing and dispatch on arbitrary bytes: whatever the content claims to be.
 #![no_main]
 
+#[path = "phi_common.rs"]
+mod phi_common;
+
 use libfuzzer_sys::fuzz_target;
-use medguard_phi::{Hasher, Limits, ScanOptions, scan_bytes};
 
 fuzz_target!(|data: &[u8]| {
-    let opts = ScanOptions {
-        min_records: 0,
-        limits: Limits {
-            max_whole: 4 << 20,
-            max_expanded: 16 << 20,
-            time_budget: std::time::Duration::from_secs(2),
-            ..Limits::default()
-        },
-        ..ScanOptions::default()
-    };
-    let _ = scan_bytes("fuzz.bin", data, &opts, &Hasher::with_key([7; 32]));
+    phi_common::scan(None, "fuzz.bin", data);
 });
