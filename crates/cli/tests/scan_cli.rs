@@ -103,6 +103,27 @@ fn demo_scans_the_virtual_practice_and_writes_the_report() {
         "not HTML"
     );
     assert!(html.contains("Orthanc"), "report shows the devices");
+    // The practice's file share was scanned into the same store and report.
+    assert!(dir.path().join("demo-share").is_dir());
+    assert!(
+        html.contains("Patient data in files"),
+        "report shows the PHI section"
+    );
+    let show = medguard()
+        .args(["--json", "--db"])
+        .arg(&db)
+        .args(["phi", "show"])
+        .output()
+        .expect("phi show");
+    assert!(show.status.success());
+    let files = records(&show.stdout);
+    assert!(
+        files.len() >= 10,
+        "{} stored files with patient data",
+        files.len()
+    );
+    assert!(files.iter().all(|f| f["type"] == "phi_file"));
+    assert!(files.iter().any(|f| f["format"] == "msg"));
 }
 
 #[test]

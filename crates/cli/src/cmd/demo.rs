@@ -1,4 +1,5 @@
-//! `medguard demo`: a virtual practice on loopback, scanned, stored and reported, with no setup.
+//! `medguard demo`: a virtual practice on loopback (its devices, and a file share of synthetic
+//! patient data), scanned, stored and reported, with no setup.
 
 use crate::cmd::scan::{self, Job};
 use crate::{GlobalArgs, exit};
@@ -89,14 +90,33 @@ pub fn run(g: &GlobalArgs, args: Args) -> anyhow::Result<i32> {
     };
     let outcome = scan::execute(g, &rt, &mut store, job)?;
     drop(practice);
+    // The practice's file share: synthetic exports, letters, messages and images (the PHI corpus
+    // at its smallest, regenerated each run), scanned for patient data into the same store.
+    let share = db.with_file_name("demo-share");
+    if share.exists() {
+        std::fs::remove_dir_all(&share)
+            .with_context(|| format!("failed to clear the demo share {}", share.display()))?;
+    }
+    medguard_phi::corpus::generate(&share, 7, 1)
+        .with_context(|| format!("failed to write the demo share {}", share.display()))?;
+    let key = db.with_file_name("demo-phi.key");
+    let hasher = medguard_phi::Hasher::load_or_create(&key)
+        .with_context(|| format!("failed to prepare the hashing key {}", key.display()))?;
+    let phi = super::phi::scan_into(&mut store, std::slice::from_ref(&share), &hasher)?;
     let html = medguard_report::render_html(&store).context("failed to render the report")?;
     std::fs::write(&report, html)
         .with_context(|| format!("failed to write the report {}", report.display()))?;
     if !g.quiet && !g.json {
         eprintln!(
-            "\n{} simulated devices scanned. Report: {}\nInventory: medguard --db {} inventory",
+            "\n{} simulated devices scanned; patient data in {} of the {} files of the practice \
+             share {}.\nReport: {}\nInventory: medguard --db {} inventory\n\
+             Patient data: medguard --db {} phi show",
             outcome.up,
+            phi.files_with_phi,
+            phi.files_scanned,
+            share.display(),
             report.display(),
+            db.display(),
             db.display()
         );
     }

@@ -417,6 +417,33 @@ fn scan(g: &GlobalArgs, a: ScanArgs) -> anyhow::Result<i32> {
     })
 }
 
+/// Scan `roots` for patient data into `store`, printing nothing (the demo's practice share): the
+/// stored scan's totals.
+pub(crate) fn scan_into(
+    store: &mut SqliteStore,
+    roots: &[PathBuf],
+    hasher: &Hasher,
+) -> anyhow::Result<medguard_model::PhiScanSummary> {
+    let names: Vec<String> = roots.iter().map(|p| p.display().to_string()).collect();
+    let mut sink = Sink {
+        json: false,
+        out: std::io::sink(),
+        writer: Some(store.phi_writer(&names)?),
+        files: Vec::new(),
+        examples: 0,
+        errors: 0,
+        bar: None,
+        lines: FindingWriter::default(),
+    };
+    let summary = medguard_phi::scan(roots, &ScanOptions::default(), hasher, &mut sink)
+        .context("failed to scan for patient data")?;
+    if let Some(w) = sink.writer.take() {
+        w.commit(&summary)
+            .context("failed to save the results in the store")?;
+    }
+    Ok(summary)
+}
+
 fn size(n: u64) -> String {
     match n {
         0..1024 => format!("{n} B"),
