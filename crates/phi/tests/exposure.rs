@@ -13,15 +13,9 @@ fn report(path: &Path) -> medguard_model::PhiFileReport {
 
 /// `setfacl -m ENTRIES PATH`, which must succeed.
 fn setfacl(entries: &str, path: &Path) {
-    let out = Command::new("setfacl")
-        .args(["-m", entries])
-        .arg(path)
-        .output()
-        .expect("setfacl must run (apt-get install acl)");
-    assert!(
-        out.status.success(),
-        "setfacl: {}",
-        String::from_utf8_lossy(&out.stderr)
+    common::run(
+        Command::new("setfacl").args(["-m", entries]).arg(path),
+        "setfacl (apt-get install acl)",
     );
 }
 

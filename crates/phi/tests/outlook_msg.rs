@@ -6,25 +6,10 @@
 
 mod common;
 
+use common::python;
 use medguard_model::PhiKind;
 use medguard_phi::corpus::{OutlookMessage, msg_bytes};
 use std::ffi::OsStr;
-use std::process::Command;
-
-/// Run `script` with the lab venv's Python and `args`; it must succeed. Its standard output.
-fn python(script: &str, args: &[&OsStr]) -> Vec<u8> {
-    let out = Command::new(medguard_lab::python())
-        .args(["-c", script])
-        .args(args)
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "python: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
 
 const LABS: &str = "name,dob,ssn\nJohn Smith,1970-02-03,412-38-5529\n";
 

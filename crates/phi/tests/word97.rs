@@ -14,17 +14,13 @@ use std::process::Command;
 /// `soffice --headless --convert-to TO --outdir OUT FILE`, with its profile in `home`.
 fn soffice(home: &Path, to: &str, out: &Path, file: &Path) {
     let bin = medguard_lab::require("soffice", "libreoffice-writer-nogui");
-    let run = Command::new(bin)
-        .env("HOME", home)
-        .args(["--headless", "--norestore", "--convert-to", to, "--outdir"])
-        .arg(out)
-        .arg(file)
-        .output()
-        .expect("soffice runs");
-    assert!(
-        run.status.success(),
-        "soffice --convert-to {to}: {}",
-        String::from_utf8_lossy(&run.stderr)
+    common::run(
+        Command::new(bin)
+            .env("HOME", home)
+            .args(["--headless", "--norestore", "--convert-to", to, "--outdir"])
+            .arg(out)
+            .arg(file),
+        &format!("soffice --convert-to {to}"),
     );
 }
 
@@ -104,23 +100,14 @@ fn libreoffice_word97_letters_read_as_libreoffice_reads_them() {
 fn an_excel_97_workbook_under_another_name_is_read() {
     let dir = tempfile::tempdir().expect("tempdir");
     let renamed = dir.path().join("ledger.dat");
-    let out = Command::new(medguard_lab::python())
-        .args([
-            "-c",
-            "import sys, xlwt\n\
-             wb = xlwt.Workbook(); ws = wb.add_sheet('Billing')\n\
-             rows = [['Patient', 'DOB', 'SSN'], ['Maria Gonzalez', '03/14/1962', '536-22-8726']]\n\
-             for r, row in enumerate(rows):\n\
-             \x20   for c, v in enumerate(row): ws.write(r, c, v)\n\
-             wb.save(sys.argv[1])",
-        ])
-        .arg(&renamed)
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "xlwt: {}",
-        String::from_utf8_lossy(&out.stderr)
+    common::python(
+        "import sys, xlwt\n\
+         wb = xlwt.Workbook(); ws = wb.add_sheet('Billing')\n\
+         rows = [['Patient', 'DOB', 'SSN'], ['Maria Gonzalez', '03/14/1962', '536-22-8726']]\n\
+         for r, row in enumerate(rows):\n\
+         \x20   for c, v in enumerate(row): ws.write(r, c, v)\n\
+         wb.save(sys.argv[1])",
+        &[renamed.as_os_str()],
     );
     let scanned = common::scan(&renamed);
     assert_eq!(scanned.report.format, "xls");
