@@ -348,10 +348,10 @@ pub fn scan_file(
             let data = extract::read_capped(&mut r, opts.limits.max_whole, fmt.as_str())?;
             let kind = extract::ole_format(&data);
             if kind == Format::Binary {
-                return extract::extract_bytes(kind, &name, &data, &mut cx).map(|()| None);
+                return extract::extract_ole(kind, &name, &data, &mut cx).map(|()| None);
             }
             format = kind.as_str().to_string();
-            extract::extract_bytes(kind, &name, &data, &mut cx)?;
+            extract::extract_ole(kind, &name, &data, &mut cx)?;
         }
         Format::Zip => {
             let data = extract::read_capped(&mut r, opts.limits.max_whole, "zip")?;

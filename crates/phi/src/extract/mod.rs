@@ -735,6 +735,21 @@ pub fn ole_format(data: &[u8]) -> Format {
     .unwrap_or(Format::Binary)
 }
 
+/// Extract a compound file whose content [`ole_format`] has already told.
+pub fn extract_ole(
+    kind: Format,
+    name: &str,
+    data: &[u8],
+    cx: &mut Cx<'_>,
+) -> Result<(), ExtractError> {
+    match kind {
+        Format::Msg => msg::msg(data, cx),
+        Format::Doc => doc::doc(data, cx),
+        Format::Xls => extract_bytes(Format::Xls, name, data, cx),
+        _ => extract_bytes(Format::Binary, name, data, cx),
+    }
+}
+
 /// Extract an in-memory file or member.
 pub fn extract_bytes(
     fmt: Format,
@@ -746,12 +761,7 @@ pub fn extract_bytes(
         Format::Zip => office::zip(std::io::Cursor::new(data), name, cx),
         Format::Gzip => office::gzip(data, name, cx),
         Format::Xls => office::spreadsheet(std::io::Cursor::new(data), "xls", cx),
-        Format::Doc | Format::Msg => match ole_format(data) {
-            Format::Msg => msg::msg(data, cx),
-            Format::Doc => doc::doc(data, cx),
-            Format::Xls => extract_bytes(Format::Xls, name, data, cx),
-            _ => extract_bytes(Format::Binary, name, data, cx),
-        },
+        Format::Doc | Format::Msg => extract_ole(ole_format(data), name, data, cx),
         Format::Binary => {
             if is_text_ext(&ext_of(name)) {
                 Err(ExtractError::BinaryText)
