@@ -8,6 +8,7 @@
 pub mod dicom;
 pub mod doc;
 pub mod hl7;
+pub mod json;
 pub mod mail;
 pub mod markup;
 pub mod msg;
@@ -786,14 +787,7 @@ pub fn extract_stream(
         Format::Sql => sql::sql(r, cx),
         Format::Hl7 => hl7::hl7(r, cx),
         Format::Mbox => mail::mbox(r, cx),
-        Format::Json => {
-            let data = read_capped(r, cx.limits.max_whole.min(64 << 20), "json");
-            match data {
-                Ok(d) => markup::json(&d, cx),
-                Err(ExtractError::TooLarge { .. }) => text::text(r, cx),
-                Err(e) => Err(e),
-            }
-        }
+        Format::Json => json::json(r, cx),
         Format::Xml => markup::xml(r, cx),
         Format::Rtf => rtf::rtf(&read_capped(r, cx.limits.max_whole, "rtf")?, cx),
         Format::Pdf => pdf::pdf(&read_capped(r, cx.limits.max_whole, "pdf")?, cx),
