@@ -149,3 +149,17 @@ with open(path, "w") as f:
 PY
 BIGX_CPU=$(cpu "$BIN/medguard" -q phi scan "$BIGX" --json --no-store --threads 1 --key "$OUT/key")
 echo "one ${BIG_MB} MB XML export: $(mbps "$(stat -c %s "$BIGX")" "$BIGX_CPU") MB/s/core, peak RSS $(( $(cat "$OUT/rss") / 1024 )) MB"
+
+# And JSON: one large export as a single array (read streaming, every record counted).
+BIGJ="$OUT/big/patients.json"
+python3 - "$BIGJ" "$BIG_MB" <<'PY'
+import sys
+path, mb = sys.argv[1], int(sys.argv[2])
+rec = '{"name": "John Smith", "ssn": "536-22-8726", "birthDate": "1980-02-14", "note": "seen today"}'
+with open(path, "w") as f:
+    f.write("[\n")
+    f.write(",\n".join([rec] * (mb * 1048576 // (len(rec) + 2))))
+    f.write("\n]\n")
+PY
+BIGJ_CPU=$(cpu "$BIN/medguard" -q phi scan "$BIGJ" --json --no-store --threads 1 --key "$OUT/key")
+echo "one ${BIG_MB} MB JSON export: $(mbps "$(stat -c %s "$BIGJ")" "$BIGJ_CPU") MB/s/core, peak RSS $(( $(cat "$OUT/rss") / 1024 )) MB"
