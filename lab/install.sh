@@ -29,9 +29,10 @@ APT_PACKAGES=(
 # Installed without recommends (fonts, Java, ...): the headless converter is all the tests need.
 APT_NO_RECOMMENDS=(
   libreoffice-writer-nogui # soffice --headless: writes and reads real Word 97 .doc for the PHI tests
+  libreoffice-impress-nogui # ... and PowerPoint 97 .ppt
 )
 VENV=/var/cache/medguard/venv
-PIP_PACKAGES=(pymodbus bacpypes3 hl7 openpyxl python-docx fpdf2 extract-msg xlwt)
+PIP_PACKAGES=(pymodbus bacpypes3 hl7 openpyxl python-docx python-pptx fpdf2 extract-msg xlwt)
 
 # Packages must not start their daemons system-wide: the tests start their own, on loopback.
 if [ ! -e /usr/sbin/policy-rc.d ]; then

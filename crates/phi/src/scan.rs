@@ -343,7 +343,7 @@ pub fn scan_file(
             let f = r.into_inner();
             extract::office::zip(f, &name, &mut cx)?;
         }
-        Format::Doc | Format::Msg => {
+        Format::Doc | Format::Msg | Format::Ppt => {
             // A compound file is named by what its streams hold, whatever its extension says.
             let data = extract::read_capped(&mut r, opts.limits.max_whole, fmt.as_str())?;
             let kind = extract::ole_format(&data);
@@ -817,7 +817,7 @@ fn noun(format: &str) -> &'static str {
         "csv" | "xlsx" | "xls" | "ods" => "spreadsheet",
         "docx" | "doc" | "odt" | "rtf" => "document",
         "pdf" => "PDF",
-        "pptx" => "presentation",
+        "pptx" | "ppt" => "presentation",
         "text" => "text file",
         "sql" => "database export",
         "hl7" => "HL7 interface file",

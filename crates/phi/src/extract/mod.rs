@@ -14,6 +14,7 @@ pub mod markup;
 pub mod msg;
 pub mod office;
 pub mod pdf;
+pub mod ppt;
 pub mod rtf;
 pub mod sql;
 pub mod table;
@@ -118,13 +119,15 @@ pub enum Format {
     Doc,
     /// An Outlook message saved as `.msg` (OLE2), read the same way.
     Msg,
+    /// Legacy PowerPoint 97-2003 (OLE2), read the same way.
+    Ppt,
     /// Media, executables and other binaries without text worth scanning.
     Binary,
 }
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 17] = [
+    pub const ALL: [Format; 18] = [
         Format::Text,
         Format::Csv,
         Format::Json,
@@ -141,6 +144,7 @@ impl Format {
         Format::Xls,
         Format::Doc,
         Format::Msg,
+        Format::Ppt,
         Format::Binary,
     ];
 
@@ -162,6 +166,7 @@ impl Format {
             Format::Gzip => "gzip",
             Format::Xls => "xls",
             Format::Doc => "doc",
+            Format::Ppt => "ppt",
             Format::Msg => "msg",
             Format::Binary => "binary",
         }
@@ -218,12 +223,11 @@ pub fn sniff(name: &str, head: &[u8]) -> Format {
         return match ext.as_str() {
             "xls" | "xla" | "xlt" => Format::Xls,
             "msg" => Format::Msg,
-            // Compound files that are never documents or messages: installers, PowerPoint,
+            // Compound files that are never documents, presentations or messages: installers,
             // Visio, Publisher, Project, thumbnail caches.
-            "msi" | "msp" | "msm" | "ppt" | "pps" | "pot" | "vsd" | "pub" | "mpp" | "db" => {
-                Format::Binary
-            }
-            // Anything else is opened and checked for a Word document or a message.
+            "msi" | "msp" | "msm" | "vsd" | "pub" | "mpp" | "db" => Format::Binary,
+            // Anything else is opened and checked for a Word document, a presentation or a
+            // message.
             _ => Format::Doc,
         };
     }
@@ -716,8 +720,8 @@ impl<'e> Cx<'e> {
 }
 
 /// What a compound file (OLE2) holds, from its streams: an Outlook message, a Word document
-/// (`WordDocument`), an Excel workbook (`Workbook`, or `Book` before Excel 97), or something else
-/// ([`Format::Binary`]).
+/// (`WordDocument`), an Excel workbook (`Workbook`, or `Book` before Excel 97), a PowerPoint
+/// presentation (`PowerPoint Document`), or something else ([`Format::Binary`]).
 pub fn ole_format(data: &[u8]) -> Format {
     std::panic::catch_unwind(|| {
         let c = cfb::CompoundFile::open(std::io::Cursor::new(data)).ok()?;
@@ -727,6 +731,8 @@ pub fn ole_format(data: &[u8]) -> Format {
             Some(Format::Doc)
         } else if c.is_stream("/Workbook") || c.is_stream("/Book") {
             Some(Format::Xls)
+        } else if c.is_stream("/PowerPoint Document") {
+            Some(Format::Ppt)
         } else {
             None
         }
@@ -746,6 +752,7 @@ pub fn extract_ole(
     match kind {
         Format::Msg => msg::msg(data, cx),
         Format::Doc => doc::doc(data, cx),
+        Format::Ppt => ppt::ppt(data, cx),
         Format::Xls => extract_bytes(Format::Xls, name, data, cx),
         _ => extract_bytes(Format::Binary, name, data, cx),
     }
@@ -762,7 +769,7 @@ pub fn extract_bytes(
         Format::Zip => office::zip(std::io::Cursor::new(data), name, cx),
         Format::Gzip => office::gzip(data, name, cx),
         Format::Xls => office::spreadsheet(std::io::Cursor::new(data), "xls", cx),
-        Format::Doc | Format::Msg => extract_ole(ole_format(data), name, data, cx),
+        Format::Doc | Format::Msg | Format::Ppt => extract_ole(ole_format(data), name, data, cx),
         Format::Binary => {
             if is_text_ext(&ext_of(name)) {
                 Err(ExtractError::BinaryText)
@@ -793,7 +800,13 @@ pub fn extract_stream(
         Format::Pdf => pdf::pdf(&read_capped(r, cx.limits.max_whole, "pdf")?, cx),
         Format::Eml => mail::eml(&read_capped(r, cx.limits.max_whole, "e-mail")?, None, cx),
         Format::Dicom => dicom::dicom(&read_prefix(r, 64 << 20)?, cx),
-        Format::Zip | Format::Gzip | Format::Xls | Format::Doc | Format::Msg | Format::Binary => {
+        Format::Zip
+        | Format::Gzip
+        | Format::Xls
+        | Format::Doc
+        | Format::Msg
+        | Format::Ppt
+        | Format::Binary => {
             let data = read_capped(r, cx.limits.max_whole, fmt.as_str())?;
             extract_bytes(fmt, name, &data, cx)
         }

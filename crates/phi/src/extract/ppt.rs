@@ -1,0 +1,185 @@
+//! Legacy PowerPoint presentations (97-2003 `.ppt`, [MS-PPT]): case presentations, referral
+//! slides and training decks from before 2007 still sit on practice shares.
+//!
+//! A `.ppt` is a compound file (OLE2, read with the `cfb` crate) whose `PowerPoint Document`
+//! stream is a tree of records. Each starts with an 8-byte `RecordHeader` (2.3.1): `recVer` (4
+//! bits; `0xF` marks a container, whose children follow its header), `recInstance` (12 bits),
+//! `recType` (16 bits), `recLen` (32 bits, the body's size). The text of slides, placeholders,
+//! text boxes and speaker notes is in `TextCharsAtom` (UTF-16LE) and `TextBytesAtom` (the low
+//! bytes of UTF-16 characters, i.e. Latin-1) records; comments, headers and footers in `CString`
+//! records. Containers are entered and every other record stepped over by its length, so the
+//! walk is flat: no recursion, and text left behind by incremental saves is read too (it is still
+//! in the file). Paragraph (`\r`) and line (`\v`) breaks become lines.
+//!
+//! A password-protected presentation says so in the `Current User` stream (`headerToken`
+//! `0xF3D1C4DF`, 2.3.2): its records are encrypted and nothing is read.
+
+use super::{Cx, ExtractError, Unit};
+use std::io::Read;
+
+/// Largest `PowerPoint Document` stream read (pictures live in their own stream).
+const MAX_STREAM: u64 = 64 << 20;
+/// Characters read from one presentation (~16 MB of text).
+const MAX_CHARS: usize = 1 << 24;
+
+const RT_TEXT_CHARS: u16 = 0x0FA0;
+const RT_TEXT_BYTES: u16 = 0x0FA8;
+const RT_CSTRING: u16 = 0x0FBA;
+/// `CurrentUserAtom.headerToken` of an encrypted presentation.
+const ENCRYPTED_TOKEN: u32 = 0xF3D1_C4DF;
+
+fn corrupt(reason: impl std::fmt::Display) -> ExtractError {
+    ExtractError::corrupt("ppt", reason)
+}
+
+/// The text of a `PowerPoint Document` stream's records, one line per paragraph.
+pub fn text(stream: &[u8]) -> String {
+    let mut out = String::new();
+    let mut pos = 0usize;
+    while let Some(h) = stream.get(pos..pos.saturating_add(8)) {
+        let ver_instance = u16::from_le_bytes([h[0], h[1]]);
+        let rec_type = u16::from_le_bytes([h[2], h[3]]);
+        let len = u32::from_le_bytes([h[4], h[5], h[6], h[7]]) as usize;
+        pos += 8;
+        if ver_instance & 0xF == 0xF {
+            // A container: its children come next.
+            continue;
+        }
+        // A record cut short by the end of the stream gives what it holds.
+        let end = pos.saturating_add(len).min(stream.len());
+        let body = &stream[pos..end];
+        pos = end;
+        // Paragraph and vertical-tab line breaks end lines, as does the end of the record.
+        let line_break = |c: char| if matches!(c, '\r' | '\u{b}') { '\n' } else { c };
+        match rec_type {
+            RT_TEXT_CHARS | RT_CSTRING => out.extend(
+                char::decode_utf16(
+                    body.chunks_exact(2)
+                        .map(|c| u16::from_le_bytes([c[0], c[1]])),
+                )
+                .map(|c| line_break(c.unwrap_or(char::REPLACEMENT_CHARACTER))),
+            ),
+            RT_TEXT_BYTES => out.extend(body.iter().map(|&b| line_break(char::from(b)))),
+            _ => continue,
+        }
+        out.push('\n');
+        if out.len() >= MAX_CHARS {
+            break;
+        }
+    }
+    out
+}
+
+fn stream<F: Read + std::io::Seek>(
+    comp: &mut cfb::CompoundFile<F>,
+    name: &str,
+) -> Result<Vec<u8>, ExtractError> {
+    let mut s = comp
+        .open_stream(name)
+        .map_err(|e| corrupt(format!("{name}: {e}")))?;
+    super::read_capped(&mut s, MAX_STREAM, "ppt")
+}
+
+/// The text of a PowerPoint 97-2003 presentation; `None` when it is password-protected.
+pub fn read(data: &[u8]) -> Result<Option<String>, ExtractError> {
+    let doc = std::panic::catch_unwind(|| -> Result<_, ExtractError> {
+        let mut comp = cfb::CompoundFile::open(std::io::Cursor::new(data))
+            .map_err(|e| corrupt(format!("not a compound file: {e}")))?;
+        // CurrentUserAtom: a RecordHeader, then size, then headerToken.
+        let user = stream(&mut comp, "/Current User").unwrap_or_default();
+        let token = user
+            .get(12..16)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        if token == Some(ENCRYPTED_TOKEN) {
+            return Ok(None);
+        }
+        stream(&mut comp, "/PowerPoint Document").map(Some)
+    })
+    .map_err(|_| corrupt("the compound file reader crashed"))??;
+    Ok(doc.map(|d| text(&d)))
+}
+
+/// Scan a PowerPoint 97-2003 presentation: one unit per line of its text.
+pub fn ppt(data: &[u8], cx: &mut Cx<'_>) -> Result<(), ExtractError> {
+    let Some(text) = read(data)? else {
+        // Password-protected: nothing to read, and the protection is what keeps it safe.
+        cx.encrypted_members = true;
+        cx.warnings.push(
+            "password-protected PowerPoint presentation: its text was not scanned".to_string(),
+        );
+        return Ok(());
+    };
+    for (i, line) in text.lines().enumerate() {
+        cx.unit(Unit {
+            text: line,
+            line: Some(i as u64 + 1),
+            ..Unit::default()
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn record(ver: u16, instance: u16, rec_type: u16, body: &[u8]) -> Vec<u8> {
+        let mut r = ((instance << 4) | ver).to_le_bytes().to_vec();
+        r.extend_from_slice(&rec_type.to_le_bytes());
+        r.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        r.extend_from_slice(body);
+        r
+    }
+
+    fn utf16(s: &str) -> Vec<u8> {
+        s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    }
+
+    #[test]
+    fn text_atoms_in_containers_and_between_other_records() {
+        let slide_text = record(
+            0,
+            0,
+            RT_TEXT_CHARS,
+            &utf16("Case: José García\rSSN 536-22-8726\u{b}DOB 02/14/1980"),
+        );
+        let bytes_text = record(0, 0, RT_TEXT_BYTES, b"MRN 0012345");
+        let comment = record(0, 1, RT_CSTRING, &utf16("call (415) 555-0134"));
+        // A picture-like atom whose body looks like a text record: stepped over by its length.
+        let opaque = record(0, 0, 0x1234, &record(0, 0, RT_TEXT_BYTES, b"hidden"));
+        let mut inner = slide_text.clone();
+        inner.extend(&opaque);
+        inner.extend(&bytes_text);
+        let mut stream = record(0xF, 0, 0x03EE, &inner);
+        stream.extend(record(0xF, 0, 0x2EE4, &comment));
+        assert_eq!(
+            text(&stream),
+            "Case: José García\nSSN 536-22-8726\nDOB 02/14/1980\nMRN 0012345\ncall (415) 555-0134\n"
+        );
+    }
+
+    #[test]
+    fn cut_records_give_what_they_hold() {
+        let mut stream = record(0, 0, RT_TEXT_BYTES, b"John Smith");
+        stream.truncate(stream.len() - 6);
+        assert_eq!(text(&stream), "John\n");
+        // A header cut short, a length past the end, an odd UTF-16 length.
+        assert_eq!(text(&[0x0F, 0x00, 0xE8]), "");
+        let mut big = record(0, 0, RT_TEXT_CHARS, &utf16("Mary"));
+        big[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        big.push(b'x');
+        assert_eq!(text(&big), "Mary\n");
+    }
+
+    proptest! {
+        /// Any stream: no panic, and every text record's text comes out whole.
+        #[test]
+        fn any_stream(noise in prop::collection::vec(any::<u8>(), 0..300), words in "[A-Za-z0-9 ]{1,20}") {
+            let _ = text(&noise);
+            let mut stream = record(0, 0, 0x0FF5, &noise);
+            stream.extend(record(0, 0, RT_TEXT_CHARS, &utf16(&words)));
+            prop_assert_eq!(text(&stream), format!("{words}\n"));
+        }
+    }
+}
