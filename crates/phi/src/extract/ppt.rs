@@ -172,6 +172,31 @@ mod tests {
         assert_eq!(text(&big), "Mary\n");
     }
 
+    /// A compound file with a `Current User` stream holding `token` and a `PowerPoint Document`
+    /// stream holding one text record.
+    fn compound(token: u32) -> Vec<u8> {
+        use std::io::Write;
+        let mut comp = cfb::CompoundFile::create(std::io::Cursor::new(Vec::new())).expect("cfb");
+        let mut user = record(0, 0, 0x0FF6, &[0u8; 20]);
+        user[12..16].copy_from_slice(&token.to_le_bytes());
+        let doc = record(0, 0, RT_TEXT_BYTES, b"SSN 536-22-8726");
+        for (name, data) in [("/Current User", user), ("/PowerPoint Document", doc)] {
+            let mut s = comp.create_stream(name).expect("stream");
+            s.write_all(&data).expect("write");
+        }
+        comp.flush().expect("flush");
+        comp.into_inner().into_inner()
+    }
+
+    #[test]
+    fn encrypted_presentations_are_not_read() {
+        assert_eq!(
+            read(&compound(0xE391_C05F)).expect("read").as_deref(),
+            Some("SSN 536-22-8726\n")
+        );
+        assert_eq!(read(&compound(ENCRYPTED_TOKEN)).expect("read"), None);
+    }
+
     proptest! {
         /// Any stream: no panic, and every text record's text comes out whole.
         #[test]
