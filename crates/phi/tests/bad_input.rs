@@ -289,3 +289,45 @@ fn xml_streams_past_the_whole_file_limit_and_bounds_one_event() {
     assert_eq!(out.report.counts.get(&PhiKind::Ssn), Some(&1));
     assert_warned(&out.report, "longer than");
 }
+
+#[test]
+fn xml_in_other_encodings_is_read_whole() {
+    // Each of these stopped at its first non-UTF-8 byte, or was not read at all, when XML was
+    // parsed as UTF-8 only: a Latin-1 export (declared), UTF-16 with its mark, UTF-8 behind a mark,
+    // and a "UTF-8" file with one stray Windows-1252 byte.
+    let doc = |decl: &str| {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"{decl}\"?>\n<patients>\
+             <patient><name>José García</name><ssn>536-22-8726</ssn></patient>\
+             <patient><name>John Smith</name><ssn>536-22-8727</ssn></patient></patients>\n"
+        )
+    };
+    let latin1: Vec<u8> = doc("ISO-8859-1").chars().map(|c| c as u8).collect();
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(doc("UTF-16").encode_utf16().flat_map(u16::to_le_bytes));
+    let bom = [&b"\xEF\xBB\xBF"[..], doc("UTF-8").as_bytes()].concat();
+    let stray: Vec<u8> = doc("UTF-8").replace("José", "Jos\u{1}").into_bytes();
+    let stray: Vec<u8> = stray
+        .iter()
+        .map(|&b| if b == 1 { 0xE9 } else { b })
+        .collect();
+    let key = Hasher::with_key([1; 32]);
+    let want = key.hash(PhiKind::Name, "José García");
+    for (name, data) in [
+        ("latin1.xml", &latin1),
+        ("utf16.xml", &utf16),
+        ("bom.xml", &bom),
+        ("stray.xml", &stray),
+    ] {
+        let out = scan_bytes(name, data, &opts(), &key).expect("scan");
+        assert_eq!(out.report.counts.get(&PhiKind::Ssn), Some(&2), "{name}");
+        if name == "stray.xml" {
+            // The stray byte becomes U+FFFD ("Jos� García" is no name); John Smith after it is read.
+            assert_eq!(out.report.counts.get(&PhiKind::Name), Some(&1), "{name}");
+        } else {
+            // The name is read as written, not as mojibake.
+            assert_eq!(out.report.counts.get(&PhiKind::Name), Some(&2), "{name}");
+            assert!(out.findings.iter().any(|f| f.hash == want), "{name}");
+        }
+    }
+}

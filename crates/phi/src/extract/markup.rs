@@ -25,7 +25,54 @@ pub enum XmlMode {
 /// Scan a generic XML document, streaming: memory holds one event, never the whole file.
 pub fn xml(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
     let max = cx.limits.max_line.saturating_mul(64);
-    xml_mode(EventBound::new(r, max), XmlMode::Generic, None, cx)
+    // The parser reads UTF-8: a document in another encoding (a byte-order mark says UTF-16, the
+    // declaration says `ISO-8859-1` or `windows-1252`, as older lab and CDA exports do) is
+    // transcoded first, and a byte that is not valid in it becomes U+FFFD instead of ending the
+    // file there.
+    let encoding = declared_encoding(r.fill_buf()?);
+    let mut r = std::io::BufReader::with_capacity(
+        64 << 10,
+        encoding_rs_io::DecodeReaderBytesBuilder::new()
+            .encoding(Some(encoding))
+            .bom_override(true)
+            .build(r),
+    );
+    xml_mode(EventBound::new(&mut r, max), XmlMode::Generic, None, cx)
+}
+
+/// The encoding an XML declaration at the start of `head` names (`<?xml version="1.0"
+/// encoding="ISO-8859-1"?>`), or UTF-8. A declaration readable as ASCII cannot be in UTF-16,
+/// whatever it says (a byte-order mark decides that).
+fn declared_encoding(head: &[u8]) -> &'static encoding_rs::Encoding {
+    let utf8 = encoding_rs::UTF_8;
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let Some(decl) = head
+        .strip_prefix(b"<?xml")
+        .and_then(|d| d.get(..memchr::memmem::find(d, b"?>")?))
+    else {
+        return utf8;
+    };
+    let Some(at) = memchr::memmem::find(decl, b"encoding") else {
+        return utf8;
+    };
+    let rest = &decl[at + b"encoding".len()..];
+    let rest = rest
+        .trim_ascii_start()
+        .strip_prefix(b"=")
+        .unwrap_or(rest)
+        .trim_ascii_start();
+    let Some((&quote, rest)) = rest
+        .split_first()
+        .filter(|(q, _)| matches!(q, b'"' | b'\''))
+    else {
+        return utf8;
+    };
+    let label = rest.split(|&b| b == quote).next().unwrap_or_default();
+    match encoding_rs::Encoding::for_label(label) {
+        Some(e) if e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE => utf8,
+        Some(e) => e,
+        None => utf8,
+    }
 }
 
 /// Bounds the bytes between two markup characters (`<`, `>`), so one endless text node or tag
@@ -352,4 +399,38 @@ fn generic_attrs(
         })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_declaration_names_the_encoding() {
+        let enc = |h: &[u8]| declared_encoding(h).name();
+        assert_eq!(
+            enc(b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>"),
+            "windows-1252"
+        );
+        assert_eq!(
+            enc(b"<?xml version='1.0' encoding = 'windows-1250' ?>"),
+            "windows-1250"
+        );
+        assert_eq!(
+            enc(b"\xEF\xBB\xBF<?xml encoding=\"latin1\"?>"),
+            "windows-1252"
+        );
+        // No declaration, no encoding in it, an unknown label, a UTF-16 claim in ASCII bytes, a
+        // declaration that never ends: UTF-8.
+        for h in [
+            &b"<a>text</a>"[..],
+            b"<?xml version=\"1.0\"?>",
+            b"<?xml encoding=\"klingon\"?>",
+            b"<?xml encoding=\"UTF-16\"?>",
+            b"<?xml encoding=\"ISO-8859-1\"",
+            b"",
+        ] {
+            assert_eq!(enc(h), "UTF-8", "{h:?}");
+        }
+    }
 }
