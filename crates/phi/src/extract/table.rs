@@ -13,7 +13,12 @@ const MAX_RECORD: usize = 1 << 20;
 /// Whether the first lines look like delimited records with a consistent field count.
 pub fn looks_like_csv(head: &[u8]) -> bool {
     let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
-    let lines: Vec<&str> = text.lines().take(6).collect();
+    let mut lines: Vec<&str> = text.lines().take(7).collect();
+    if lines.first().is_some_and(|l| sep_directive(l).is_some()) {
+        lines.remove(0);
+    } else {
+        lines.truncate(6);
+    }
     if lines.len() < 2 {
         return false;
     }
@@ -24,6 +29,17 @@ pub fn looks_like_csv(head: &[u8]) -> bool {
     let d = delimiter(first);
     let n = split(first, d).len();
     n >= 3 && lines.iter().all(|l| split(l, d).len() == n)
+}
+
+/// The delimiter an Excel `sep=X` line names (`sep=;`, `"sep=,"`, `SEP=<tab>`).
+fn sep_directive(line: &str) -> Option<u8> {
+    let (p, d) = line.trim_matches('"').split_at_checked(4)?;
+    match (p.eq_ignore_ascii_case("sep="), d.as_bytes()) {
+        (true, &[d]) if (d.is_ascii_punctuation() && d != b'"') || matches!(d, b'\t' | b' ') => {
+            Some(d)
+        }
+        _ => None,
+    }
 }
 
 fn delimiter(line: &str) -> u8 {
@@ -124,6 +140,13 @@ pub fn csv(r: &mut dyn BufRead, name: &str, cx: &mut Cx<'_>) -> Result<(), Extra
     let mut row = 0u64;
     while let Some((n, raw)) = lines.next_line()? {
         let line = decode(raw);
+        // Excel's `sep=;` first line names the delimiter; it is neither header nor data.
+        if n == 1
+            && let Some(d) = sep_directive(&line)
+        {
+            delim = Some(d);
+            continue;
+        }
         if pending.is_empty() {
             pending_line = n;
         } else {
@@ -239,6 +262,39 @@ mod tests {
             let ours = split_record(&line, d).map(|v| v.into_iter().map(Cow::into_owned).collect::<Vec<_>>());
             proptest::prop_assert_eq!(ours, reference(&line, char::from(d)));
         }
+    }
+
+    #[test]
+    fn excel_sep_line_names_the_delimiter() {
+        assert_eq!(sep_directive("sep=;"), Some(b';'));
+        assert_eq!(sep_directive("\"SEP=,\""), Some(b','));
+        assert_eq!(sep_directive("sep=\t"), Some(b'\t'));
+        for no in [
+            "sep=",
+            "sep=;;",
+            "sep=a",
+            "sep=\"",
+            "separator=;",
+            "name;dob;ssn",
+            "",
+        ] {
+            assert_eq!(sep_directive(no), None, "{no:?}");
+        }
+        // The line is neither header nor data: the header below it names the columns.
+        let data = "sep=;\r\nLast Name;First Name;DOB;SSN\r\nGarcia;Jose;02/14/1980;536-22-8726\r\n\
+                    Smith;John;03/04/1975;536-22-8727\r\n";
+        let out = crate::scan_bytes(
+            "export.csv",
+            data.as_bytes(),
+            &crate::ScanOptions::default(),
+            &crate::Hasher::with_key([3; 32]),
+        )
+        .expect("scan");
+        let count = |k| out.report.counts.get(&k).copied();
+        assert_eq!(count(medguard_model::PhiKind::Name), Some(4));
+        assert_eq!(count(medguard_model::PhiKind::Dob), Some(2));
+        assert_eq!(out.report.individuals, 2);
+        assert!(looks_like_csv(data.as_bytes()));
     }
 
     #[test]
