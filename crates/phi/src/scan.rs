@@ -824,7 +824,7 @@ fn noun(format: &str) -> &'static str {
         "dicom" => "X-ray image file (DICOM)",
         "eml" | "msg" => "e-mail",
         "mbox" => "mailbox",
-        "zip" | "gzip" => "archive",
+        "zip" | "gzip" | "tar" => "archive",
         _ => "data file",
     }
 }

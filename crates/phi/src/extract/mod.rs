@@ -112,6 +112,8 @@ pub enum Format {
     /// A zip container: archive, DOCX, XLSX, PPTX, ODT, ODS.
     Zip,
     Gzip,
+    /// A tar archive (POSIX/GNU/pax), also inside gzip (`.tar.gz`).
+    Tar,
     /// Legacy Excel (OLE2).
     Xls,
     /// Legacy Word 97-2003 (OLE2); a compound file with another name is opened and read as what
@@ -127,7 +129,7 @@ pub enum Format {
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 18] = [
+    pub const ALL: [Format; 19] = [
         Format::Text,
         Format::Csv,
         Format::Json,
@@ -141,6 +143,7 @@ impl Format {
         Format::Dicom,
         Format::Zip,
         Format::Gzip,
+        Format::Tar,
         Format::Xls,
         Format::Doc,
         Format::Msg,
@@ -164,6 +167,7 @@ impl Format {
             Format::Dicom => "dicom",
             Format::Zip => "zip",
             Format::Gzip => "gzip",
+            Format::Tar => "tar",
             Format::Xls => "xls",
             Format::Doc => "doc",
             Format::Ppt => "ppt",
@@ -218,6 +222,9 @@ pub fn sniff(name: &str, head: &[u8]) -> Format {
     }
     if head.starts_with(&[0x1f, 0x8b]) {
         return Format::Gzip;
+    }
+    if office::is_tar(head) {
+        return Format::Tar;
     }
     if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
         return match ext.as_str() {
@@ -794,6 +801,7 @@ pub fn extract_stream(
         Format::Sql => sql::sql(r, cx),
         Format::Hl7 => hl7::hl7(r, cx),
         Format::Mbox => mail::mbox(r, cx),
+        Format::Tar => office::tar(r, cx),
         Format::Json => json::json(r, cx),
         Format::Xml => markup::xml(r, cx),
         Format::Rtf => rtf::rtf(&read_capped(r, cx.limits.max_whole, "rtf")?, cx),
@@ -883,5 +891,10 @@ mod tests {
             Format::Binary
         );
         assert_eq!(sniff("x.rtf", b"{\\rtf1\\ansi Patient}"), Format::Rtf);
+        // A tar is told by its ustar magic, whatever it is called.
+        let mut tar = vec![0u8; 512];
+        tar[..12].copy_from_slice(b"patients.csv");
+        tar[257..263].copy_from_slice(b"ustar\0");
+        assert_eq!(sniff("nightly.bak", &tar), Format::Tar);
     }
 }

@@ -1,5 +1,6 @@
 //! Zip containers: archives (scanned recursively, with zip-bomb defences), DOCX/PPTX/ODT (their
-//! document XML), XLSX/XLS/ODS (calamine, the header row as context); and gzip.
+//! document XML), XLSX/XLS/ODS (calamine, the header row as context); gzip; and tar archives
+//! (backups, `.tar.gz` exports), read as a stream.
 
 use super::markup::{XmlMode, xml_mode};
 use super::{Cx, ExtractError, Unit};
@@ -198,31 +199,131 @@ pub fn zip<R: Read + Seek>(r: R, _name: &str, cx: &mut Cx<'_>) -> Result<(), Ext
     Ok(())
 }
 
-/// Scan a gzip stream (one member, capped).
+/// Whether a block is a tar header: POSIX `ustar` (or GNU `ustar  `) at offset 257.
+pub fn is_tar(head: &[u8]) -> bool {
+    head.get(257..262) == Some(b"ustar")
+}
+
+/// A decompressing reader that fails past `cap` bytes (a bomb), saying so in `over`.
+struct Capped<R> {
+    inner: R,
+    read: u64,
+    cap: u64,
+    over: bool,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.cap {
+            self.over = true;
+            return Err(std::io::Error::other("expands past its limit"));
+        }
+        Ok(n)
+    }
+}
+
+/// Scan a gzip stream: a tar inside (`.tar.gz`, `.tgz`) is read as a stream, member by member;
+/// anything else is expanded (capped) and scanned with its own format.
 pub fn gzip(data: &[u8], name: &str, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
     let limit = cx.limits.max_whole;
+    // No more than the ratio allows (past 1 MiB), and never past the total expansion limit.
+    let cap = (data.len() as u64)
+        .saturating_mul(cx.limits.max_ratio)
+        .max(1 << 20)
+        .min(cx.limits.max_expanded);
+    let mut dec = Capped {
+        inner: flate2::read::MultiGzDecoder::new(data),
+        read: 0,
+        cap,
+        over: false,
+    };
+    let bomb = |dec: &Capped<_>| ExtractError::Bomb {
+        reason: format!("gzip expands past {} bytes", dec.cap),
+    };
     let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(data)
-        .take(limit + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| ExtractError::corrupt("gzip", e))?;
+    let head = (&mut dec).take(512).read_to_end(&mut out);
+    if dec.over {
+        return Err(bomb(&dec));
+    }
+    head.map_err(|e| ExtractError::corrupt("gzip", e))?;
+    cx.in_archive = true;
+    if is_tar(&out) {
+        let r = tar(&mut std::io::Cursor::new(out).chain(&mut dec), cx);
+        return if dec.over { Err(bomb(&dec)) } else { r };
+    }
+    let rest = (&mut dec)
+        .take(limit + 1 - out.len() as u64)
+        .read_to_end(&mut out);
+    if dec.over {
+        return Err(bomb(&dec));
+    }
+    rest.map_err(|e| ExtractError::corrupt("gzip", e))?;
     if out.len() as u64 > limit {
         return Err(ExtractError::Bomb {
             reason: format!("gzip expands past {limit} bytes"),
         });
     }
-    if out.len() > (1 << 20) && out.len() / data.len().max(1) > cx.limits.max_ratio as usize {
-        return Err(ExtractError::Bomb {
-            reason: format!("gzip expands {}x", out.len() / data.len().max(1)),
-        });
-    }
     cx.expand(out.len() as u64)?;
-    cx.in_archive = true;
     let inner = name
         .strip_suffix(".gz")
         .or_else(|| name.strip_suffix(".tgz"))
         .unwrap_or(name);
     cx.member(inner, &out)
+}
+
+/// Scan a tar archive (POSIX, GNU or pax; long names included) as a stream: one member at a time
+/// in memory, each scanned with its own format. A member larger than the whole-file limit is
+/// named in a warning and read past; damage after the first member ends the archive with a
+/// warning, keeping what came before.
+pub fn tar(r: &mut dyn Read, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
+    cx.in_archive = true;
+    let mut archive = tar::Archive::new(r);
+    let mut entries = archive
+        .entries()
+        .map_err(|e| ExtractError::corrupt("tar", e))?;
+    let mut seen = 0usize;
+    loop {
+        cx.check_deadline()?;
+        let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| entries.next()))
+            .map_err(|_| ExtractError::corrupt("tar", "the tar reader crashed"))?;
+        let mut entry = match next {
+            None => return Ok(()),
+            Some(Ok(e)) => e,
+            Some(Err(e)) if seen > 0 => {
+                cx.warnings.push(format!("tar ends early: {e}"));
+                return Ok(());
+            }
+            Some(Err(e)) => return Err(ExtractError::corrupt("tar", e)),
+        };
+        seen += 1;
+        if seen > cx.limits.max_entries {
+            return Err(ExtractError::Bomb {
+                reason: format!("more than {} members", cx.limits.max_entries),
+            });
+        }
+        let kind = entry.header().entry_type();
+        if !(kind.is_file() || kind.is_contiguous()) {
+            continue;
+        }
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let (size, limit) = (entry.size(), cx.limits.max_whole);
+        if size > limit {
+            cx.warnings.push(format!(
+                "{name}: not opened: {size} bytes exceed the {limit}-byte member limit"
+            ));
+            continue;
+        }
+        // The header's size is a claim: memory grows with what is really there.
+        let mut data = Vec::with_capacity(size.min(1 << 20) as usize);
+        if let Err(e) = (&mut entry).take(limit).read_to_end(&mut data) {
+            cx.warnings.push(format!("{name}: tar ends early: {e}"));
+            return Ok(());
+        }
+        cx.expand(data.len() as u64)?;
+        cx.member(&name, &data)?;
+    }
 }
 
 fn cell_text(d: &Data) -> Option<String> {
