@@ -297,7 +297,11 @@ pub fn xml_mode(
                     }
                     XmlMode::Odt => para.push_str(&text),
                     _ => {
-                        if stack.last().map(String::as_str) == Some(t_tag) {
+                        // Word keeps deleted text of tracked changes (`w:delText`) in the
+                        // file until the change is accepted: still there to be read.
+                        let last = stack.last().map(String::as_str);
+                        if last == Some(t_tag) || (mode == XmlMode::Docx && last == Some("delText"))
+                        {
                             para.push_str(&text);
                         }
                     }
@@ -404,6 +408,41 @@ fn generic_attrs(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tracked_deletions_in_word_documents_are_read() {
+        use std::io::Write;
+        let body = r#"<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>
+            <w:p><w:r><w:t>Referral for the patient.</w:t></w:r>
+            <w:del w:id="1" w:author="Front Desk"><w:r><w:delText>SSN 536-22-8726</w:delText></w:r></w:del></w:p>
+            <w:p><w:r><w:instrText> HYPERLINK "https://x/536-22-8727" </w:instrText></w:r></w:p>
+            </w:body></w:document>"#;
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, data) in [
+            ("[Content_Types].xml", "<Types/>"),
+            ("word/document.xml", body),
+        ] {
+            w.start_file(name, zip::write::SimpleFileOptions::default())
+                .expect("start");
+            w.write_all(data.as_bytes()).expect("write");
+        }
+        let data = w.finish().expect("zip").into_inner();
+        let out = crate::scan_bytes(
+            "letter.docx",
+            &data,
+            &crate::ScanOptions::default(),
+            &crate::Hasher::with_key([4; 32]),
+        )
+        .expect("scan");
+        let ssns: Vec<&str> = out
+            .findings
+            .iter()
+            .filter(|f| f.kind == medguard_model::PhiKind::Ssn)
+            .map(|f| f.masked.as_str())
+            .collect();
+        // The deleted SSN is found; a field code's instruction is not text.
+        assert_eq!(ssns, ["***-**-8726"]);
+    }
 
     #[test]
     fn the_declaration_names_the_encoding() {
