@@ -1,6 +1,6 @@
 //! Files written by real third-party tools, scanned by medguard: DCMTK's dump2dcm (DICOM in four
 //! transfer syntaxes), python-hl7, openpyxl (XLSX), python-docx (DOCX), fpdf2 (PDF with compressed
-//! streams), Python's email/mailbox modules (EML with a DOCX attachment, MBOX), and Info-ZIP's `zip`
+//! streams), reportlab and pypdf (a filled-in PDF form), Python's email/mailbox modules (EML with a DOCX attachment, MBOX), and Info-ZIP's `zip`
 //! (including an encrypted member). Each test starts its tool or fails loudly.
 
 use medguard_model::PhiKind;
@@ -269,6 +269,56 @@ pdf.output("lab.pdf")
         "{:?}",
         o.findings
     );
+}
+
+/// A filled-in intake form: reportlab writes its values into AcroForm text fields (outside the
+/// page's text), pypdf lists the fields as a form reader sees them. Every identifier pypdf reads
+/// is found, under its field's name.
+#[test]
+fn reportlab_filled_form_read_as_pypdf_reads_it() {
+    let dir = medguard_lab::workdir("phi-pdf-form");
+    python(
+        dir.path(),
+        r#"
+import json
+from reportlab.pdfgen import canvas
+from pypdf import PdfReader
+c = canvas.Canvas("intake.pdf")
+c.drawString(72, 780, "New patient intake form")
+y = 740
+for name, value in [("PatientName", "Maria Gonzalez"), ("DOB", "03/14/1962"),
+                    ("SSN", "536-22-8726"), ("HomePhone", "(617) 432-1187"),
+                    ("InsuranceMemberID", "W123456789"), ("Allergies", "penicillin")]:
+    c.drawString(72, y + 5, name)
+    c.acroForm.textfield(name=name, value=value, x=200, y=y, width=250, height=20)
+    y -= 40
+c.save()
+json.dump(PdfReader("intake.pdf").get_form_text_fields(), open("fields.json", "w"))
+"#,
+    );
+    let data = std::fs::read(dir.path().join("intake.pdf")).expect("read");
+    let fields: std::collections::BTreeMap<String, String> = serde_json::from_slice(
+        &std::fs::read(dir.path().join("fields.json")).expect("pypdf's fields"),
+    )
+    .expect("json");
+    assert_eq!(fields.len(), 6, "{fields:?}");
+    let o = scan_bytes("intake.pdf", &data, &opts(), &Hasher::with_key([3; 32])).expect("pdf");
+    for (field, kind) in [
+        ("PatientName", PhiKind::Name),
+        ("DOB", PhiKind::Dob),
+        ("SSN", PhiKind::Ssn),
+        ("HomePhone", PhiKind::Phone),
+        ("InsuranceMemberID", PhiKind::PlanId),
+    ] {
+        let want = fields.get(field).expect("pypdf read the field");
+        assert!(
+            o.findings.iter().any(|f| f.kind == kind
+                && f.location.field.as_deref() == Some(field)
+                && f.value.as_deref() == Some(want.as_str())),
+            "{field} = {want:?} not found: {:?}",
+            o.findings
+        );
+    }
 }
 
 #[test]
