@@ -817,7 +817,7 @@ fn noun(format: &str) -> &'static str {
         "csv" | "xlsx" | "xls" | "ods" => "spreadsheet",
         "docx" | "doc" | "odt" | "rtf" => "document",
         "pdf" => "PDF",
-        "pptx" | "ppt" => "presentation",
+        "pptx" | "ppt" | "odp" => "presentation",
         "text" => "text file",
         "sql" => "database export",
         "hl7" => "HL7 interface file",

@@ -74,7 +74,11 @@ pub enum ZipKind {
     Docx,
     Xlsx,
     Pptx,
+    /// OpenDocument text, and every other OpenDocument type read by its paragraphs (drawings,
+    /// templates).
     Odt,
+    /// OpenDocument presentation: slides and speaker notes are paragraphs too.
+    Odp,
     Ods,
     Archive,
 }
@@ -87,6 +91,7 @@ impl ZipKind {
             ZipKind::Xlsx => "xlsx",
             ZipKind::Pptx => "pptx",
             ZipKind::Odt => "odt",
+            ZipKind::Odp => "odp",
             ZipKind::Ods => "ods",
             ZipKind::Archive => "zip",
         }
@@ -113,10 +118,14 @@ fn kind_of<R: Read + Seek>(zip: &mut zip::ZipArchive<R>) -> ZipKind {
     if let Ok(mut f) = zip.by_name("mimetype") {
         let _ = (&mut f).take(128).read_to_string(&mut mime);
     }
-    if mime.contains("opendocument.text") {
-        ZipKind::Odt
-    } else if mime.contains("opendocument.spreadsheet") {
+    // Every OpenDocument type is read by its paragraphs, never as an archive of XML files
+    // (its styles are full of "names": fonts, "Filled Blue", "Outlined").
+    if mime.contains("opendocument.spreadsheet") {
         ZipKind::Ods
+    } else if mime.contains("opendocument.presentation") {
+        ZipKind::Odp
+    } else if mime.starts_with("application/vnd.oasis.opendocument") {
+        ZipKind::Odt
     } else {
         ZipKind::Archive
     }
@@ -169,7 +178,7 @@ pub fn zip<R: Read + Seek>(r: R, _name: &str, cx: &mut Cx<'_>) -> Result<(), Ext
                         (n.starts_with("ppt/slides/slide") || n.starts_with("ppt/notesSlides/"))
                             && n.ends_with(".xml")
                     }
-                    ZipKind::Odt => n == "content.xml" || n == "styles.xml",
+                    ZipKind::Odt | ZipKind::Odp => n == "content.xml" || n == "styles.xml",
                     _ => false,
                 };
                 if !wanted {
@@ -192,7 +201,7 @@ pub fn zip<R: Read + Seek>(r: R, _name: &str, cx: &mut Cx<'_>) -> Result<(), Ext
                     .and_then(|d| d.parse().ok());
                 xml_mode(&data[..], XmlMode::Pptx, slide, cx)?
             }
-            (ZipKind::Odt, _) => xml_mode(&data[..], XmlMode::Odt, None, cx)?,
+            (ZipKind::Odt | ZipKind::Odp, _) => xml_mode(&data[..], XmlMode::Odt, None, cx)?,
             _ => {}
         }
     }
