@@ -12,13 +12,9 @@
 //! (between 0x13 and 0x14, e.g. `HYPERLINK "..."`) are skipped and their results kept.
 
 use super::{Cx, ExtractError, Unit};
-use std::io::Read;
 
 /// Characters read from one document (2^24: ~16 MB of text, far beyond any letter or report).
 const MAX_CHARS: u32 = 1 << 24;
-/// Largest stream read from the compound file (a Word document's text and tables are a few
-/// megabytes; pictures live elsewhere).
-const MAX_STREAM: u64 = 64 << 20;
 /// Pieces in one piece table (fast-saved documents have thousands, never a million).
 const MAX_PIECES: usize = 1 << 20;
 /// Field nesting followed.
@@ -213,30 +209,18 @@ pub fn text(word: &[u8], table: &[u8], fib: &Fib) -> Result<String, ExtractError
     Ok(out.text)
 }
 
-fn stream<F: Read + std::io::Seek>(
-    comp: &mut cfb::CompoundFile<F>,
-    name: &str,
-) -> Result<Vec<u8>, ExtractError> {
-    let mut s = comp
-        .open_stream(name)
-        .map_err(|e| corrupt(format!("{name}: {e}")))?;
-    super::read_capped(&mut s, MAX_STREAM, "doc")
-}
-
 /// The text of a Word 97-2003 document; `None` when it is password-protected (encrypted).
 pub fn read(data: &[u8]) -> Result<Option<String>, ExtractError> {
-    let streams = std::panic::catch_unwind(|| -> Result<_, ExtractError> {
-        let mut comp = cfb::CompoundFile::open(std::io::Cursor::new(data))
-            .map_err(|e| corrupt(format!("not a compound file: {e}")))?;
-        let word = stream(&mut comp, "/WordDocument")?;
+    let streams = super::read_compound(data, "doc", |comp| {
+        let word = super::compound_stream(comp, "/WordDocument", "doc")?;
         let fib = fib(&word)?;
         if fib.encrypted {
             return Ok(None);
         }
-        let table = stream(&mut comp, if fib.table_1 { "/1Table" } else { "/0Table" })?;
+        let table = if fib.table_1 { "/1Table" } else { "/0Table" };
+        let table = super::compound_stream(comp, table, "doc")?;
         Ok(Some((word, table, fib)))
-    })
-    .map_err(|_| corrupt("the compound file reader crashed"))??;
+    })?;
     streams
         .map(|(word, table, fib)| text(&word, &table, &fib))
         .transpose()

@@ -749,6 +749,40 @@ pub fn ole_format(data: &[u8]) -> Format {
     .unwrap_or(Format::Binary)
 }
 
+/// Largest stream read from a compound file (a document's text and tables are a few megabytes;
+/// pictures live in streams of their own).
+const MAX_OLE_STREAM: u64 = 64 << 20;
+
+/// A compound file (OLE2) in memory.
+pub(crate) type Compound<'d> = cfb::CompoundFile<std::io::Cursor<&'d [u8]>>;
+
+/// Open the compound file in `data` and read from it with `read`, behind `catch_unwind` (the
+/// reader is not trusted with hostile bytes); `format` names the file in errors.
+pub(crate) fn read_compound<T>(
+    data: &[u8],
+    format: &'static str,
+    read: impl FnOnce(&mut Compound<'_>) -> Result<T, ExtractError>,
+) -> Result<T, ExtractError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut comp = cfb::CompoundFile::open(std::io::Cursor::new(data))
+            .map_err(|e| ExtractError::corrupt(format, format!("not a compound file: {e}")))?;
+        read(&mut comp)
+    }))
+    .map_err(|_| ExtractError::corrupt(format, "the compound file reader crashed"))?
+}
+
+/// One stream of a compound file, read whole up to 64 MiB.
+pub(crate) fn compound_stream(
+    comp: &mut Compound<'_>,
+    name: &str,
+    format: &'static str,
+) -> Result<Vec<u8>, ExtractError> {
+    let mut s = comp
+        .open_stream(name)
+        .map_err(|e| ExtractError::corrupt(format, format!("{name}: {e}")))?;
+    read_capped(&mut s, MAX_OLE_STREAM, format)
+}
+
 /// Extract a compound file whose content [`ole_format`] has already told.
 pub fn extract_ole(
     kind: Format,

@@ -15,10 +15,7 @@
 //! `0xF3D1C4DF`, 2.3.2): its records are encrypted and nothing is read.
 
 use super::{Cx, ExtractError, Unit};
-use std::io::Read;
 
-/// Largest `PowerPoint Document` stream read (pictures live in their own stream).
-const MAX_STREAM: u64 = 64 << 20;
 /// Characters read from one presentation (~16 MB of text).
 const MAX_CHARS: usize = 1 << 24;
 
@@ -27,10 +24,6 @@ const RT_TEXT_BYTES: u16 = 0x0FA8;
 const RT_CSTRING: u16 = 0x0FBA;
 /// `CurrentUserAtom.headerToken` of an encrypted presentation.
 const ENCRYPTED_TOKEN: u32 = 0xF3D1_C4DF;
-
-fn corrupt(reason: impl std::fmt::Display) -> ExtractError {
-    ExtractError::corrupt("ppt", reason)
-}
 
 /// The text of a `PowerPoint Document` stream's records, one line per paragraph.
 pub fn text(stream: &[u8]) -> String {
@@ -70,32 +63,19 @@ pub fn text(stream: &[u8]) -> String {
     out
 }
 
-fn stream<F: Read + std::io::Seek>(
-    comp: &mut cfb::CompoundFile<F>,
-    name: &str,
-) -> Result<Vec<u8>, ExtractError> {
-    let mut s = comp
-        .open_stream(name)
-        .map_err(|e| corrupt(format!("{name}: {e}")))?;
-    super::read_capped(&mut s, MAX_STREAM, "ppt")
-}
-
 /// The text of a PowerPoint 97-2003 presentation; `None` when it is password-protected.
 pub fn read(data: &[u8]) -> Result<Option<String>, ExtractError> {
-    let doc = std::panic::catch_unwind(|| -> Result<_, ExtractError> {
-        let mut comp = cfb::CompoundFile::open(std::io::Cursor::new(data))
-            .map_err(|e| corrupt(format!("not a compound file: {e}")))?;
+    let doc = super::read_compound(data, "ppt", |comp| {
         // CurrentUserAtom: a RecordHeader, then size, then headerToken.
-        let user = stream(&mut comp, "/Current User").unwrap_or_default();
+        let user = super::compound_stream(comp, "/Current User", "ppt").unwrap_or_default();
         let token = user
             .get(12..16)
             .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
         if token == Some(ENCRYPTED_TOKEN) {
             return Ok(None);
         }
-        stream(&mut comp, "/PowerPoint Document").map(Some)
-    })
-    .map_err(|_| corrupt("the compound file reader crashed"))??;
+        super::compound_stream(comp, "/PowerPoint Document", "ppt").map(Some)
+    })?;
     Ok(doc.map(|d| text(&d)))
 }
 
