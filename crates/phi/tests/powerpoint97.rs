@@ -11,19 +11,10 @@ mod common;
 use medguard_model::PhiKind;
 use medguard_phi::extract::ppt;
 use std::path::Path;
-use std::process::Command;
 
-/// `soffice --headless --convert-to TO --outdir OUT FILE`, with its profile in `home`.
+/// `soffice` ([`common::soffice`]) with the filters of `libreoffice-impress-nogui`.
 fn soffice(home: &Path, to: &str, out: &Path, file: &Path) {
-    let bin = medguard_lab::require("soffice", "libreoffice-impress-nogui");
-    common::run(
-        Command::new(bin)
-            .env("HOME", home)
-            .args(["--headless", "--norestore", "--convert-to", to, "--outdir"])
-            .arg(out)
-            .arg(file),
-        &format!("soffice --convert-to {to}"),
-    );
+    common::soffice(home, "libreoffice-impress-nogui", to, out, file);
 }
 
 const MAKE_DECK: &str = "import sys
@@ -99,17 +90,7 @@ fn libreoffice_powerpoint97_decks_read_as_libreoffice_reads_them() {
     for p in [&path, &renamed] {
         let out = common::scan(p);
         assert_eq!(out.report.format, "ppt");
-        let kinds: Vec<PhiKind> = out.findings.iter().map(|f| f.kind).collect();
-        for k in [
-            PhiKind::Name,
-            PhiKind::Dob,
-            PhiKind::Ssn,
-            PhiKind::Phone,
-            PhiKind::Mrn,
-            PhiKind::PlanId,
-        ] {
-            assert!(kinds.contains(&k), "{k:?} not in {kinds:?}");
-        }
+        common::assert_letter_kinds(&out);
         let ssn = out
             .findings
             .iter()

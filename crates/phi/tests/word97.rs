@@ -9,19 +9,10 @@ mod common;
 use medguard_model::PhiKind;
 use medguard_phi::extract::doc;
 use std::path::Path;
-use std::process::Command;
 
-/// `soffice --headless --convert-to TO --outdir OUT FILE`, with its profile in `home`.
+/// `soffice` ([`common::soffice`]) with the filters of `libreoffice-writer-nogui`.
 fn soffice(home: &Path, to: &str, out: &Path, file: &Path) {
-    let bin = medguard_lab::require("soffice", "libreoffice-writer-nogui");
-    common::run(
-        Command::new(bin)
-            .env("HOME", home)
-            .args(["--headless", "--norestore", "--convert-to", to, "--outdir"])
-            .arg(out)
-            .arg(file),
-        &format!("soffice --convert-to {to}"),
-    );
+    common::soffice(home, "libreoffice-writer-nogui", to, out, file);
 }
 
 const LETTER: &str = r#"<html><head><meta charset="utf-8"></head><body>
@@ -73,17 +64,7 @@ fn libreoffice_word97_letters_read_as_libreoffice_reads_them() {
     for p in [&path, &renamed] {
         let out = common::scan(p);
         assert_eq!(out.report.format, "doc");
-        let kinds: Vec<PhiKind> = out.findings.iter().map(|f| f.kind).collect();
-        for k in [
-            PhiKind::Name,
-            PhiKind::Dob,
-            PhiKind::Ssn,
-            PhiKind::Phone,
-            PhiKind::Mrn,
-            PhiKind::PlanId,
-        ] {
-            assert!(kinds.contains(&k), "{k:?} not in {kinds:?}");
-        }
+        common::assert_letter_kinds(&out);
         let ssn = out
             .findings
             .iter()

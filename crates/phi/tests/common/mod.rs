@@ -41,3 +41,36 @@ pub fn python(script: &str, args: &[&std::ffi::OsStr]) -> Vec<u8> {
         "python",
     )
 }
+
+/// `soffice --headless --convert-to TO --outdir OUT FILE` with its profile in `home`; `package`
+/// is the Debian package that brings the filter (`libreoffice-writer-nogui`, ...).
+#[allow(dead_code)] // only the office-suite tests convert
+pub fn soffice(home: &Path, package: &str, to: &str, out: &Path, file: &Path) {
+    let bin = medguard_lab::require("soffice", package);
+    run(
+        std::process::Command::new(bin)
+            .env("HOME", home)
+            .args(["--headless", "--norestore", "--convert-to", to, "--outdir"])
+            .arg(out)
+            .arg(file),
+        &format!("soffice --convert-to {to}"),
+    );
+}
+
+/// The identifiers a patient letter carries (name, DOB, SSN, phone, MRN, member ID) are all
+/// among a scan's findings.
+#[allow(dead_code)] // only the letter and deck tests plant all six
+pub fn assert_letter_kinds(out: &FileOutcome) {
+    use medguard_model::PhiKind;
+    let kinds: Vec<PhiKind> = out.findings.iter().map(|f| f.kind).collect();
+    for k in [
+        PhiKind::Name,
+        PhiKind::Dob,
+        PhiKind::Ssn,
+        PhiKind::Phone,
+        PhiKind::Mrn,
+        PhiKind::PlanId,
+    ] {
+        assert!(kinds.contains(&k), "{k:?} not in {kinds:?}");
+    }
+}
