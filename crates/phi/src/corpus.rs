@@ -842,6 +842,9 @@ fn encodings(out: &mut Out<'_>, people: &[Person], stem: &str) -> std::io::Resul
     );
     let (latin1, _, _) = encoding_rs::WINDOWS_1252.encode(&note);
     add_person_core(&mut t, p);
+    // José, of the patient's family, is named too.
+    t.values
+        .push((PhiKind::Name, format!("Jos\u{e9} {}", p.last)));
     t.values.push((PhiKind::Ssn, p.ssn.clone()));
     out.write(&format!("{stem}_latin1.txt"), "latin1", &latin1, t)
 }

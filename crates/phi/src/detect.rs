@@ -552,16 +552,39 @@ impl Detector for Address {
     }
 }
 
+/// Two or three capitalised words ("John Smith", "Smith, John", "Mary-Ann J. Lee"), letters with
+/// Latin-1 accents included ("José García", "Zoë Müller"): the engine matches bytes, so an accented
+/// letter is its two UTF-8 bytes (`\xC3` and À-Ö/Ø-Þ upper case, ß-ö/ø-ÿ lower case). On ASCII
+/// text it matches exactly what `\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?,? (?:[A-Z]\.? )?[A-Z][a-z]+
+/// (?:['-][A-Z]?[a-z]+)?\b` did (a property test holds it to that). ASCII word boundaries do not
+/// see accented letters: a word may start with one without `\b`, and a match that stops before one
+/// ("Andr|é") is carried to the end of its word by [`word_end`].
+const NAME_PATTERN: &str = concat!(
+    r"(?:\b[A-Z]|\xC3[\x80-\x96\x98-\x9E])(?:[a-z]|\xC3[\x9F-\xB6\xB8-\xBF])+",
+    r"(?:-(?:[A-Z]|\xC3[\x80-\x96\x98-\x9E])(?:[a-z]|\xC3[\x9F-\xB6\xB8-\xBF])+)?",
+    r",? (?:[A-Z]\.? )?",
+    r"(?:[A-Z]|\xC3[\x80-\x96\x98-\x9E])(?:[a-z]|\xC3[\x9F-\xB6\xB8-\xBF])*[a-z]",
+    r"(?:['-][A-Z]?(?:[a-z]|\xC3[\x9F-\xB6\xB8-\xBF])*[a-z])?\b",
+);
+
+/// The end of the word that `end` is inside of: past letters beyond ASCII (an ASCII letter
+/// cannot follow a match that ends at a word boundary).
+fn word_end(text: &str, end: usize) -> usize {
+    text.get(end..).map_or(end, |rest| {
+        end + rest
+            .char_indices()
+            .find(|&(_, c)| c.is_ascii() || !c.is_alphabetic())
+            .map_or(rest.len(), |(i, _)| i)
+    })
+}
+
 struct Name;
 impl Detector for Name {
     fn kind(&self) -> PhiKind {
         PhiKind::Name
     }
     fn patterns(&self) -> &'static [&'static str] {
-        &[
-            r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?,? (?:[A-Z]\.? )?[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)?\b",
-            r"\b[A-Z]{2,}, [A-Z]{2,}\b",
-        ]
+        &[NAME_PATTERN, r"\b[A-Z]{2,}, [A-Z]{2,}\b"]
     }
     fn check(&self, c: &str, cx: &Context<'_>) -> Option<Verdict> {
         let mut tokens = c
@@ -1150,15 +1173,13 @@ impl Engine {
             let Some(m) = self.regex.search(&input) else {
                 break;
             };
-            let (s, e) = (m.start(), m.end());
-            let accepted = self.try_candidate(
-                text,
-                (s, e, floor),
-                m.pattern().as_usize(),
-                field_kws,
-                scratch,
-                out,
-            );
+            let (s, mut e) = (m.start(), m.end());
+            let pid = m.pattern().as_usize();
+            if self.pattern_owner.get(pid).and_then(|&o| self.kinds.get(o)) == Some(&PhiKind::Name)
+            {
+                e = word_end(text, e);
+            }
+            let accepted = self.try_candidate(text, (s, e, floor), pid, field_kws, scratch, out);
             if accepted {
                 floor = e;
             }
@@ -1403,6 +1424,47 @@ fn window_before(text: &str, start: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The name pattern before accented letters were added, as the reference on ASCII text.
+    const ASCII_NAME: &str =
+        r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?,? (?:[A-Z]\.? )?[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)?\b";
+
+    fn spans(pattern: &str, text: &str) -> Vec<(usize, usize)> {
+        let re = Regex::builder()
+            .syntax(syntax::Config::new().unicode(false).utf8(false))
+            .build(pattern)
+            .expect("pattern");
+        re.find_iter(text).map(|m| (m.start(), m.end())).collect()
+    }
+
+    proptest! {
+        /// On ASCII text the name pattern matches exactly what the ASCII-only one did.
+        #[test]
+        fn name_pattern_is_the_ascii_one_on_ascii(text in "[A-Za-z .,'0-9-]{0,60}") {
+            prop_assert_eq!(spans(NAME_PATTERN, &text), spans(ASCII_NAME, &text));
+        }
+    }
+
+    #[test]
+    fn accented_names_in_free_text() {
+        for (text, name) in [
+            ("Patient: José García, seen today.", "José García"),
+            ("Seen with her mother María Hernández.", "María Hernández"),
+            (
+                "Referred by Dr. Zoë Müller for a second opinion.",
+                "Zoë Müller",
+            ),
+            ("Patient: Renée André", "Renée André"),
+            ("Éric Martínez called about his bill.", "Éric Martínez"),
+        ] {
+            let found = kinds(text);
+            assert!(
+                found.iter().any(|(k, v)| *k == PhiKind::Name && v == name),
+                "{name:?} in {text:?}: {found:?}"
+            );
+        }
+    }
 
     fn kinds(text: &str) -> Vec<(PhiKind, String)> {
         let e = Engine::get().expect("engine");

@@ -21,12 +21,41 @@ fn load(text: &'static str) -> Set {
 /// The longest word looked up; longer ones are in no list.
 const MAX_WORD: usize = 24;
 
-/// `word` in ASCII lower case, in `buf` (no allocation); `None` when longer than [`MAX_WORD`].
+/// `word` in ASCII lower case, Latin-1 accents folded ([`fold`]), in `buf` (no allocation);
+/// `None` when longer than [`MAX_WORD`] or holding another non-ASCII character.
 fn lower<'b>(word: &str, buf: &'b mut [u8; MAX_WORD]) -> Option<&'b [u8]> {
-    let w = buf.get_mut(..word.len())?;
-    w.copy_from_slice(word.as_bytes());
-    w.make_ascii_lowercase();
-    Some(w)
+    if word.is_ascii() {
+        let w = buf.get_mut(..word.len())?;
+        w.copy_from_slice(word.as_bytes());
+        w.make_ascii_lowercase();
+        return Some(w);
+    }
+    // The lists are ASCII: "José García" is looked up as "jose garcia".
+    let mut n = 0;
+    for c in word.chars() {
+        *buf.get_mut(n)? = fold(c)?;
+        n += 1;
+    }
+    buf.get(..n)
+}
+
+/// A Latin-1 letter's ASCII base letter, lower case (`É` and `é` are `e`, `Ñ` is `n`); `None` for
+/// anything else that is not ASCII.
+fn fold(c: char) -> Option<u8> {
+    if c.is_ascii() {
+        return Some(c.to_ascii_lowercase() as u8);
+    }
+    Some(match c.to_lowercase().next()? {
+        'à'..='å' => b'a',
+        'ç' => b'c',
+        'è'..='ë' => b'e',
+        'ì'..='ï' => b'i',
+        'ñ' => b'n',
+        'ò'..='ö' | 'ø' => b'o',
+        'ù'..='ü' => b'u',
+        'ý' | 'ÿ' => b'y',
+        _ => return None,
+    })
 }
 
 fn listed(set: &Set, word: &str) -> bool {
@@ -115,5 +144,8 @@ mod tests {
         // Longer than any listed name: not looked up, no panic.
         assert!(!is_first(&"A".repeat(MAX_WORD + 1)));
         assert!(!is_last("Smithé"));
+        // Latin-1 accents are folded for the lookup; other characters are not letters of a list.
+        assert!(is_first("José") && is_first("MARÍA") && is_last("García") && is_last("Muñoz"));
+        assert!(!is_first("Jos€") && !is_last("Garčia"));
     }
 }
