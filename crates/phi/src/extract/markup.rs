@@ -385,6 +385,12 @@ fn generic_attrs(
             _ => None,
         });
     let has_extension = attrs.iter().any(|(k, _)| k == "extension");
+    let person = matches!(
+        crate::detect::classify_field(&name),
+        Some(crate::detect::FieldClass::Kind(
+            medguard_model::PhiKind::Name
+        ))
+    );
     for (an, val) in &attrs {
         // The OID of the assigning authority is not about the person.
         if an == "root" && has_extension {
@@ -395,9 +401,14 @@ fn generic_attrs(
         } else {
             an.clone()
         };
+        // `<font name="Times New Roman">`, `style:display-name="Filled Blue"`: a name attribute
+        // names its element, which is a person only when the element says so
+        // (`<patient name=...>`). Elsewhere the value is read as free text, where a person's
+        // name is still found by the name lists.
+        let field = (person || !names_the_element(an)).then_some(field.as_str());
         cx.unit(Unit {
             text: val,
-            field: Some(&field),
+            field,
             record: (*record > 0).then_some(*record),
             ..Unit::default()
         })?;
@@ -405,9 +416,80 @@ fn generic_attrs(
     Ok(())
 }
 
+/// Whether an attribute is the generic name of its element (`name`, `display-name`,
+/// `font-name`) rather than a part of a person's name (`firstName`, `patientName`).
+fn names_the_element(attr: &str) -> bool {
+    const PERSON: &[&str] = &[
+        "first",
+        "last",
+        "given",
+        "family",
+        "middle",
+        "maiden",
+        "sur",
+        "full",
+        "nick",
+        "patient",
+        "guarantor",
+        "insured",
+        "subscriber",
+        "member",
+        "physician",
+        "provider",
+        "doctor",
+        "contact",
+        "parent",
+        "mother",
+        "father",
+        "spouse",
+        "person",
+        "employee",
+        "author",
+    ];
+    let a: String = attr
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    a.strip_suffix("name")
+        .is_some_and(|prefix| !PERSON.iter().any(|p| prefix.ends_with(p)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_attributes_name_their_element() {
+        assert!(names_the_element("name") && names_the_element("style:display-name"));
+        assert!(names_the_element("font-name") && names_the_element("parent-style-name"));
+        assert!(!names_the_element("firstName") && !names_the_element("patient_name"));
+        assert!(!names_the_element("value") && !names_the_element("surname"));
+        let xml = br#"<?xml version="1.0"?><config><font name="Times New Roman"/>
+            <printer name="Front Desk Printer"/><style display-name="Filled Blue"/>
+            <user name="John Smith"/><patient name="Xochitl Oyelaran" firstName="Ana"/>
+            </config>"#;
+        let out = crate::scan_bytes(
+            "settings.xml",
+            xml,
+            &crate::ScanOptions {
+                unmask: true,
+                ..crate::ScanOptions::default()
+            },
+            &crate::Hasher::with_key([4; 32]),
+        )
+        .expect("scan");
+        let mut names: Vec<&str> = out
+            .findings
+            .iter()
+            .filter(|f| f.kind == medguard_model::PhiKind::Name)
+            .filter_map(|f| f.value.as_deref())
+            .collect();
+        names.sort_unstable();
+        // A person under a generic name attribute is found by the name lists; a name the lists
+        // do not hold is found where the element is a patient.
+        assert_eq!(names, ["Ana", "John Smith", "Xochitl Oyelaran"]);
+    }
 
     #[test]
     fn tracked_deletions_in_word_documents_are_read() {
