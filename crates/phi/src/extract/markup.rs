@@ -385,12 +385,16 @@ fn generic_attrs(
             _ => None,
         });
     let has_extension = attrs.iter().any(|(k, _)| k == "extension");
-    let person = matches!(
-        crate::detect::classify_field(&name),
-        Some(crate::detect::FieldClass::Kind(
-            medguard_model::PhiKind::Name
-        ))
-    );
+    // Whether the element is a person, asked only of an element with a name attribute (most
+    // elements of a large export have no attributes at all).
+    let person = || {
+        matches!(
+            crate::detect::classify_field(&name),
+            Some(crate::detect::FieldClass::Kind(
+                medguard_model::PhiKind::Name
+            ))
+        )
+    };
     for (an, val) in &attrs {
         // The OID of the assigning authority is not about the person.
         if an == "root" && has_extension {
@@ -405,7 +409,7 @@ fn generic_attrs(
         // names its element, which is a person only when the element says so
         // (`<patient name=...>`). Elsewhere the value is read as free text, where a person's
         // name is still found by the name lists.
-        let field = (person || !names_the_element(an)).then_some(field.as_str());
+        let field = (!names_the_element(an) || person()).then_some(field.as_str());
         cx.unit(Unit {
             text: val,
             field,
@@ -446,13 +450,19 @@ fn names_the_element(attr: &str) -> bool {
         "employee",
         "author",
     ];
-    let a: String = attr
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    a.strip_suffix("name")
-        .is_some_and(|prefix| !PERSON.iter().any(|p| prefix.ends_with(p)))
+    // Letters and digits only, lower case, on the stack (every attribute passes here).
+    let mut buf = [0u8; 64];
+    let mut n = 0;
+    for b in attr.bytes().filter(u8::is_ascii_alphanumeric) {
+        let Some(slot) = buf.get_mut(n) else {
+            return false;
+        };
+        *slot = b.to_ascii_lowercase();
+        n += 1;
+    }
+    buf[..n]
+        .strip_suffix(b"name")
+        .is_some_and(|prefix| !PERSON.iter().any(|p| prefix.ends_with(p.as_bytes())))
 }
 
 #[cfg(test)]
