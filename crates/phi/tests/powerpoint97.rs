@@ -46,15 +46,7 @@ for s in p.slides:
 
 #[test]
 fn libreoffice_powerpoint97_decks_read_as_libreoffice_reads_them() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (src, ppts, back) = (
-        dir.path().join("src"),
-        dir.path().join("ppt"),
-        dir.path().join("back"),
-    );
-    for d in [&src, &ppts, &back] {
-        std::fs::create_dir_all(d).expect("mkdir");
-    }
+    let (dir, [src, ppts, back]) = common::folders(["src", "ppt", "back"]);
     let pptx = src.join("case.pptx");
     common::python(MAKE_DECK, &[pptx.as_os_str()]);
     soffice(dir.path(), "ppt:MS PowerPoint 97", &ppts, &pptx);

@@ -28,15 +28,7 @@ const LETTER: &str = r#"<html><head><meta charset="utf-8"></head><body>
 
 #[test]
 fn libreoffice_word97_letters_read_as_libreoffice_reads_them() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (src, docs, back) = (
-        dir.path().join("src"),
-        dir.path().join("docs"),
-        dir.path().join("back"),
-    );
-    for d in [&src, &docs, &back] {
-        std::fs::create_dir_all(d).expect("mkdir");
-    }
+    let (dir, [src, docs, back]) = common::folders(["src", "docs", "back"]);
     let html = src.join("referral.html");
     std::fs::write(&html, LETTER).expect("write letter");
     soffice(dir.path(), "doc:MS Word 97", &docs, &html);

@@ -11,7 +11,7 @@
 //! `fc / 2`) or UTF-16LE. Paragraph, cell, line and page marks become line breaks; field codes
 //! (between 0x13 and 0x14, e.g. `HYPERLINK "..."`) are skipped and their results kept.
 
-use super::{Cx, ExtractError, Unit};
+use super::{Cx, ExtractError};
 
 /// Characters read from one document (2^24: ~16 MB of text, far beyond any letter or report).
 const MAX_CHARS: u32 = 1 << 24;
@@ -228,21 +228,7 @@ pub fn read(data: &[u8]) -> Result<Option<String>, ExtractError> {
 
 /// Scan a Word 97-2003 document: one unit per line of its text.
 pub fn doc(data: &[u8], cx: &mut Cx<'_>) -> Result<(), ExtractError> {
-    let Some(text) = read(data)? else {
-        // Password-protected: nothing to read, and the protection is what keeps it safe.
-        cx.encrypted_members = true;
-        cx.warnings
-            .push("password-protected Word document: its text was not scanned".to_string());
-        return Ok(());
-    };
-    for (i, line) in text.lines().enumerate() {
-        cx.unit(Unit {
-            text: line,
-            line: Some(i as u64 + 1),
-            ..Unit::default()
-        })?;
-    }
-    Ok(())
+    super::document_text(read(data)?, "Word document", cx)
 }
 
 #[cfg(test)]

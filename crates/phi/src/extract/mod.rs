@@ -783,6 +783,25 @@ pub(crate) fn compound_stream(
     read_capped(&mut s, MAX_OLE_STREAM, format)
 }
 
+/// A legacy document's text, scanned line by line; `None` is a password-protected one, said so
+/// in a warning (nothing is there to read, and the protection is what keeps it safe).
+pub(crate) fn document_text(
+    text: Option<String>,
+    what: &str,
+    cx: &mut Cx<'_>,
+) -> Result<(), ExtractError> {
+    match text {
+        Some(t) => text::text_str(&t, None, None, cx),
+        None => {
+            cx.encrypted_members = true;
+            cx.warnings.push(format!(
+                "password-protected {what}: its text was not scanned"
+            ));
+            Ok(())
+        }
+    }
+}
+
 /// Extract a compound file whose content [`ole_format`] has already told.
 pub fn extract_ole(
     kind: Format,

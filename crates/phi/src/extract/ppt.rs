@@ -14,7 +14,7 @@
 //! A password-protected presentation says so in the `Current User` stream (`headerToken`
 //! `0xF3D1C4DF`, 2.3.2): its records are encrypted and nothing is read.
 
-use super::{Cx, ExtractError, Unit};
+use super::{Cx, ExtractError};
 
 /// Characters read from one presentation (~16 MB of text).
 const MAX_CHARS: usize = 1 << 24;
@@ -81,22 +81,7 @@ pub fn read(data: &[u8]) -> Result<Option<String>, ExtractError> {
 
 /// Scan a PowerPoint 97-2003 presentation: one unit per line of its text.
 pub fn ppt(data: &[u8], cx: &mut Cx<'_>) -> Result<(), ExtractError> {
-    let Some(text) = read(data)? else {
-        // Password-protected: nothing to read, and the protection is what keeps it safe.
-        cx.encrypted_members = true;
-        cx.warnings.push(
-            "password-protected PowerPoint presentation: its text was not scanned".to_string(),
-        );
-        return Ok(());
-    };
-    for (i, line) in text.lines().enumerate() {
-        cx.unit(Unit {
-            text: line,
-            line: Some(i as u64 + 1),
-            ..Unit::default()
-        })?;
-    }
-    Ok(())
+    super::document_text(read(data)?, "PowerPoint presentation", cx)
 }
 
 #[cfg(test)]
@@ -175,6 +160,25 @@ mod tests {
             Some("SSN 536-22-8726\n")
         );
         assert_eq!(read(&compound(ENCRYPTED_TOKEN)).expect("read"), None);
+        // The scan says so, and counts it as protected.
+        let out = crate::scan_bytes(
+            "deck.ppt",
+            &compound(ENCRYPTED_TOKEN),
+            &crate::ScanOptions {
+                min_records: 0,
+                ..crate::ScanOptions::default()
+            },
+            &crate::Hasher::with_key([8; 32]),
+        )
+        .expect("scan");
+        assert!(out.findings.is_empty());
+        assert!(
+            out.report.warnings.iter().any(
+                |w| w == "password-protected PowerPoint presentation: its text was not scanned"
+            ),
+            "{:?}",
+            out.report.warnings
+        );
     }
 
     proptest! {

@@ -74,3 +74,14 @@ pub fn assert_letter_kinds(out: &FileOutcome) {
         assert!(kinds.contains(&k), "{k:?} not in {kinds:?}");
     }
 }
+
+/// A temporary folder with the named folders made inside it (source, converted, read back).
+#[allow(dead_code)] // only the office-suite tests convert
+pub fn folders<const N: usize>(names: [&str; N]) -> (tempfile::TempDir, [std::path::PathBuf; N]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let paths = names.map(|n| dir.path().join(n));
+    for p in &paths {
+        std::fs::create_dir_all(p).expect("mkdir");
+    }
+    (dir, paths)
+}
