@@ -85,3 +85,24 @@ pub fn folders<const N: usize>(names: [&str; N]) -> (tempfile::TempDir, [std::pa
     }
     (dir, paths)
 }
+
+/// Scan a patient letter at `path` and a copy of it named `hidden` (a name that hides what it
+/// is): both must be read as `format`, with the letter's six kinds and its SSN, 536-22-8726,
+/// masked. The two outcomes.
+#[allow(dead_code)] // only the letter and deck tests plant all six
+pub fn scan_letter_and_copy(path: &Path, hidden: &str, format: &str) -> [FileOutcome; 2] {
+    let copy = path.with_file_name(hidden);
+    std::fs::copy(path, &copy).expect("copy");
+    [path, &copy].map(|p| {
+        let out = scan(p);
+        assert_eq!(out.report.format, format, "{}", p.display());
+        assert_letter_kinds(&out);
+        let ssn = out
+            .findings
+            .iter()
+            .find(|f| f.kind == medguard_model::PhiKind::Ssn)
+            .expect("ssn");
+        assert_eq!(ssn.masked, "***-**-8726");
+        out
+    })
+}
