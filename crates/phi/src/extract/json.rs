@@ -451,7 +451,7 @@ pub fn json(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
             n => format!(" (and {} more)", n - 1),
         };
         cx.warnings.push(format!(
-            "json: {first}{more}; the rest of each such line was read as text"
+            "json: {first}{more}; what came before was scanned, and the rest of a broken line as text"
         ));
     }
     Ok(())
