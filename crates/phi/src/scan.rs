@@ -343,7 +343,7 @@ pub fn scan_file(
             let f = r.into_inner();
             extract::office::zip(f, &name, &mut cx)?;
         }
-        Format::Doc | Format::Msg | Format::Ppt => {
+        Format::Doc | Format::Msg | Format::Ppt | Format::Protected => {
             // A compound file is named by what its streams hold, whatever its extension says.
             let data = extract::read_capped(&mut r, opts.limits.max_whole, fmt.as_str())?;
             let kind = extract::ole_format(&data);
@@ -825,6 +825,7 @@ fn noun(format: &str) -> &'static str {
         "eml" | "msg" => "e-mail",
         "mbox" => "mailbox",
         "zip" | "gzip" | "tar" => "archive",
+        "protected" => "password-protected document",
         _ => "data file",
     }
 }

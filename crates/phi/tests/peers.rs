@@ -1,6 +1,7 @@
 //! Files written by real third-party tools, scanned by medguard: DCMTK's dump2dcm (DICOM in four
 //! transfer syntaxes), python-hl7, openpyxl (XLSX), python-docx (DOCX), fpdf2 (PDF with compressed
-//! streams), reportlab and pypdf (a filled-in PDF form), Python's email/mailbox modules (EML with a DOCX attachment, MBOX), and Info-ZIP's `zip`
+//! streams), reportlab and pypdf (a filled-in PDF form), msoffcrypto-tool (a password-protected
+//! DOCX), Python's email/mailbox modules (EML with a DOCX attachment, MBOX), and Info-ZIP's `zip`
 //! (including an encrypted member). Each test starts its tool or fails loudly.
 
 use medguard_model::PhiKind;
@@ -319,6 +320,45 @@ json.dump(PdfReader("intake.pdf").get_form_text_fields(), open("fields.json", "w
             o.findings
         );
     }
+}
+
+/// A Word letter saved with a password (python-docx writes it, msoffcrypto-tool encrypts it the
+/// way Office does, ECMA-376 agile encryption): reported as protected, nothing read from it; the
+/// same file decrypted again by msoffcrypto-tool is read, so the protection is what hid it.
+#[test]
+fn msoffcrypto_password_protected_letter() {
+    let dir = medguard_lab::workdir("phi-protected");
+    python(
+        dir.path(),
+        r#"
+import docx
+from msoffcrypto.format.ooxml import OOXMLFile
+d = docx.Document()
+d.add_paragraph("Referral for Maria Gonzalez, SSN 536-22-8726.")
+d.save("letter.docx")
+with open("letter.docx", "rb") as f, open("locked.docx", "wb") as out:
+    OOXMLFile(f).encrypt("secret", out)
+with open("locked.docx", "rb") as f, open("unlocked.docx", "wb") as out:
+    locked = OOXMLFile(f)
+    locked.load_key(password="secret")
+    locked.decrypt(out)
+"#,
+    );
+    let key = Hasher::with_key([3; 32]);
+    let locked = std::fs::read(dir.path().join("locked.docx")).expect("read");
+    let o = scan_bytes("locked.docx", &locked, &opts(), &key).expect("scan");
+    assert!(o.findings.is_empty(), "{:?}", o.findings);
+    assert!(
+        o.report
+            .warnings
+            .iter()
+            .any(|w| w.contains("password-protected Office file")),
+        "{:?}",
+        o.report.warnings
+    );
+    let unlocked = std::fs::read(dir.path().join("unlocked.docx")).expect("read");
+    let v = values("unlocked.docx", &unlocked);
+    assert!(has(&v, PhiKind::Ssn, "536-22-8726"), "{v:?}");
 }
 
 #[test]

@@ -123,13 +123,16 @@ pub enum Format {
     Msg,
     /// Legacy PowerPoint 97-2003 (OLE2), read the same way.
     Ppt,
+    /// A password-protected Office file (DOCX, XLSX, PPTX saved with a password: an OLE2
+    /// `EncryptedPackage`): reported as protected, not readable.
+    Protected,
     /// Media, executables and other binaries without text worth scanning.
     Binary,
 }
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 19] = [
+    pub const ALL: [Format; 20] = [
         Format::Text,
         Format::Csv,
         Format::Json,
@@ -148,6 +151,7 @@ impl Format {
         Format::Doc,
         Format::Msg,
         Format::Ppt,
+        Format::Protected,
         Format::Binary,
     ];
 
@@ -171,6 +175,7 @@ impl Format {
             Format::Xls => "xls",
             Format::Doc => "doc",
             Format::Ppt => "ppt",
+            Format::Protected => "protected",
             Format::Msg => "msg",
             Format::Binary => "binary",
         }
@@ -728,7 +733,8 @@ impl<'e> Cx<'e> {
 
 /// What a compound file (OLE2) holds, from its streams: an Outlook message, a Word document
 /// (`WordDocument`), an Excel workbook (`Workbook`, or `Book` before Excel 97), a PowerPoint
-/// presentation (`PowerPoint Document`), or something else ([`Format::Binary`]).
+/// presentation (`PowerPoint Document`), a password-protected DOCX/XLSX/PPTX (`EncryptedPackage`),
+/// or something else ([`Format::Binary`]).
 pub fn ole_format(data: &[u8]) -> Format {
     std::panic::catch_unwind(|| {
         let c = cfb::CompoundFile::open(std::io::Cursor::new(data)).ok()?;
@@ -740,6 +746,8 @@ pub fn ole_format(data: &[u8]) -> Format {
             Some(Format::Xls)
         } else if c.is_stream("/PowerPoint Document") {
             Some(Format::Ppt)
+        } else if c.is_stream("/EncryptedPackage") {
+            Some(Format::Protected)
         } else {
             None
         }
@@ -813,6 +821,14 @@ pub fn extract_ole(
         Format::Msg => msg::msg(data, cx),
         Format::Doc => doc::doc(data, cx),
         Format::Ppt => ppt::ppt(data, cx),
+        Format::Protected => {
+            // ECMA-376 encryption ([MS-OFFCRYPTO]): nothing to read without the password, and the
+            // password is what keeps it safe.
+            cx.encrypted_members = true;
+            cx.warnings
+                .push("password-protected Office file: its content was not scanned".to_string());
+            Ok(())
+        }
         Format::Xls => extract_bytes(Format::Xls, name, data, cx),
         _ => extract_bytes(Format::Binary, name, data, cx),
     }
@@ -829,7 +845,9 @@ pub fn extract_bytes(
         Format::Zip => office::zip(std::io::Cursor::new(data), name, cx),
         Format::Gzip => office::gzip(data, name, cx),
         Format::Xls => office::spreadsheet(std::io::Cursor::new(data), "xls", cx),
-        Format::Doc | Format::Msg | Format::Ppt => extract_ole(ole_format(data), name, data, cx),
+        Format::Doc | Format::Msg | Format::Ppt | Format::Protected => {
+            extract_ole(ole_format(data), name, data, cx)
+        }
         Format::Binary => {
             if is_text_ext(&ext_of(name)) {
                 Err(ExtractError::BinaryText)
@@ -867,6 +885,7 @@ pub fn extract_stream(
         | Format::Doc
         | Format::Msg
         | Format::Ppt
+        | Format::Protected
         | Format::Binary => {
             let data = read_capped(r, cx.limits.max_whole, fmt.as_str())?;
             extract_bytes(fmt, name, &data, cx)
