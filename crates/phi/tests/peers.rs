@@ -361,6 +361,63 @@ with open("locked.docx", "rb") as f, open("unlocked.docx", "wb") as out:
     assert!(has(&v, PhiKind::Ssn, "536-22-8726"), "{v:?}");
 }
 
+/// Document properties: python-docx saves a letter whose title and subject name the patient,
+/// reportlab a scanned-looking PDF (no text on its page) titled with the patient's name. Both are
+/// found under their property; the author (staff) is not read.
+#[test]
+fn document_properties_name_the_patient() {
+    let dir = medguard_lab::workdir("phi-properties");
+    python(
+        dir.path(),
+        r#"
+import docx
+from reportlab.pdfgen import canvas
+d = docx.Document()
+d.add_paragraph("Please see the attached.")
+d.core_properties.title = "Referral - Maria Gonzalez"
+d.core_properties.subject = "DOB 03/14/1962"
+d.core_properties.author = "Grace Kim"
+d.save("letter.docx")
+c = canvas.Canvas("card.pdf")
+c.setTitle("Insurance card - John Smith")
+c.setAuthor("Grace Kim")
+c.rect(72, 600, 300, 180)
+c.save()
+"#,
+    );
+    let key = Hasher::with_key([3; 32]);
+    for (file, field, kind, value) in [
+        ("letter.docx", "title", PhiKind::Name, "Maria Gonzalez"),
+        ("letter.docx", "subject", PhiKind::Dob, "03/14/1962"),
+        ("card.pdf", "Title", PhiKind::Name, "John Smith"),
+    ] {
+        let data = std::fs::read(dir.path().join(file)).expect("read");
+        let o = scan_bytes(file, &data, &opts(), &key).expect("scan");
+        assert!(
+            o.findings.iter().any(|f| f.kind == kind
+                && f.location.field.as_deref() == Some(field)
+                && f.value.as_deref() == Some(value)),
+            "{file}: {value} under {field}: {:?}",
+            o.findings
+        );
+        assert!(
+            !o.findings
+                .iter()
+                .any(|f| f.value.as_deref() == Some("Grace Kim")),
+            "{file}: the author is staff"
+        );
+        if file == "card.pdf" {
+            // The page itself is still an image to the scanner: said so.
+            assert!(
+                o.report
+                    .warnings
+                    .iter()
+                    .any(|w| w.contains("no text layer"))
+            );
+        }
+    }
+}
+
 #[test]
 fn info_zip_archive_with_an_encrypted_member() {
     let zip = medguard_lab::require("zip", "zip");

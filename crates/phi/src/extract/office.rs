@@ -163,24 +163,28 @@ pub fn zip<R: Read + Seek>(r: R, _name: &str, cx: &mut Cx<'_>) -> Result<(), Ext
             _ => {
                 let Ok(f) = zip.by_index_raw(i) else { continue };
                 let n = String::from_utf8_lossy(f.name_raw()).into_owned();
-                let wanted = match kind {
-                    ZipKind::Docx => {
-                        n == "word/document.xml"
-                            || (n.starts_with("word/")
-                                && (n.contains("header")
-                                    || n.contains("footer")
-                                    || n.contains("comments")
-                                    || n.contains("footnotes")
-                                    || n.contains("endnotes"))
-                                && n.ends_with(".xml"))
-                    }
-                    ZipKind::Pptx => {
-                        (n.starts_with("ppt/slides/slide") || n.starts_with("ppt/notesSlides/"))
-                            && n.ends_with(".xml")
-                    }
-                    ZipKind::Odt | ZipKind::Odp => n == "content.xml" || n == "styles.xml",
-                    _ => false,
-                };
+                // Document properties: the title, subject, keywords and description a letter
+                // was saved with ("Referral - Maria Gonzalez").
+                let props = n == "docProps/core.xml" || n == "meta.xml";
+                let wanted = props
+                    || match kind {
+                        ZipKind::Docx => {
+                            n == "word/document.xml"
+                                || (n.starts_with("word/")
+                                    && (n.contains("header")
+                                        || n.contains("footer")
+                                        || n.contains("comments")
+                                        || n.contains("footnotes")
+                                        || n.contains("endnotes"))
+                                    && n.ends_with(".xml"))
+                        }
+                        ZipKind::Pptx => {
+                            (n.starts_with("ppt/slides/slide") || n.starts_with("ppt/notesSlides/"))
+                                && n.ends_with(".xml")
+                        }
+                        ZipKind::Odt | ZipKind::Odp => n == "content.xml" || n == "styles.xml",
+                        _ => false,
+                    };
                 if !wanted {
                     continue;
                 }
@@ -192,6 +196,7 @@ pub fn zip<R: Read + Seek>(r: R, _name: &str, cx: &mut Cx<'_>) -> Result<(), Ext
         };
         match (kind, part) {
             (ZipKind::Archive, _) => cx.member(&name, &data)?,
+            (_, Some(n)) if n == "docProps/core.xml" || n == "meta.xml" => properties(&data, cx)?,
             (ZipKind::Docx, _) => xml_mode(&data[..], XmlMode::Docx, None, cx)?,
             (ZipKind::Pptx, Some(n)) => {
                 let slide = n
@@ -206,6 +211,47 @@ pub fn zip<R: Read + Seek>(r: R, _name: &str, cx: &mut Cx<'_>) -> Result<(), Ext
         }
     }
     Ok(())
+}
+
+/// The descriptive properties of an OOXML (`docProps/core.xml`: `dc:title`, `dc:subject`,
+/// `cp:keywords`, `dc:description`) or OpenDocument (`meta.xml`: `meta:keyword`) document, each
+/// under its own name. Who created or last saved it is staff, not the patient, and is left alone.
+fn properties(data: &[u8], cx: &mut Cx<'_>) -> Result<(), ExtractError> {
+    let mut reader = quick_xml::Reader::from_reader(data);
+    let mut buf = Vec::new();
+    let mut inside: Option<String> = None;
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(quick_xml::events::Event::Start(e)) => {
+                let name = e.local_name().as_ref().to_string();
+                inside = matches!(
+                    name.as_str(),
+                    "title" | "subject" | "keywords" | "keyword" | "description"
+                )
+                .then_some(name);
+            }
+            Ok(quick_xml::events::Event::Text(t)) => {
+                if let Some(field) = &inside {
+                    let text = t.xml_content(quick_xml::XmlVersion::Implicit1_0);
+                    for line in text.lines() {
+                        cx.unit(Unit {
+                            text: line,
+                            field: Some(field),
+                            ..Unit::default()
+                        })?;
+                    }
+                }
+            }
+            Ok(quick_xml::events::Event::End(_)) => inside = None,
+            Ok(quick_xml::events::Event::Eof) => return Ok(()),
+            Ok(_) => {}
+            Err(e) => {
+                cx.warnings.push(format!("document properties: {e}"));
+                return Ok(());
+            }
+        }
+        buf.clear();
+    }
 }
 
 /// Whether a block is a tar header: POSIX `ustar` (or GNU `ustar  `) at offset 257.

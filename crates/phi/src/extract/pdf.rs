@@ -43,6 +43,7 @@ pub fn pdf(data: &[u8], cx: &mut Cx<'_>) -> Result<(), ExtractError> {
     }
     let fields = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| form(&doc, cx)))
         .map_err(|_| ExtractError::corrupt("pdf", "the PDF form reader crashed"))??;
+    info(&doc, cx)?;
     if !any_text && fields == 0 {
         cx.warnings
             .push("no text layer (a scanned image?): not checked for patient data".to_string());
@@ -62,6 +63,37 @@ fn text_string(b: &[u8]) -> String {
     } else {
         b.iter().map(|&c| char::from(c)).collect()
     }
+}
+
+/// The document information dictionary's title, subject and keywords: a scanned referral or
+/// insurance card is often titled with the patient's name even when its pages hold no text. The
+/// author is the staff member who made it, not the patient, and is left alone.
+fn info(doc: &Document, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
+    let Some(info) = doc
+        .trailer
+        .get_deref(b"Info", doc)
+        .ok()
+        .and_then(|i| i.as_dict().ok())
+    else {
+        return Ok(());
+    };
+    for (key, field) in [
+        (&b"Title"[..], "Title"),
+        (b"Subject", "Subject"),
+        (b"Keywords", "Keywords"),
+    ] {
+        if let Ok(v) = info.get_deref(key, doc).and_then(Object::as_str) {
+            let text = text_string(v);
+            for line in text.lines() {
+                cx.unit(Unit {
+                    text: line,
+                    field: Some(field),
+                    ..Unit::default()
+                })?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Scan the values of the document's form fields (and its XFA data); how many values were read.
