@@ -418,6 +418,59 @@ c.save()
     }
 }
 
+/// A workbook's cell notes and properties: openpyxl writes a note on a cell ("Patient John
+/// Smith, DOB 02/14/1980", by a staff author) and a title naming a patient. calamine reads only the
+/// cells; the note is found pointing at its cell, the title under its property, the author not.
+#[test]
+fn openpyxl_cell_notes_and_title() {
+    let dir = medguard_lab::workdir("phi-xlsx-notes");
+    python(
+        dir.path(),
+        r#"
+import openpyxl
+from openpyxl.comments import Comment
+wb = openpyxl.Workbook()
+ws = wb.active
+ws["A1"] = "Balance"
+ws["B2"] = 125.50
+ws["B2"].comment = Comment("Patient John Smith, DOB 02/14/1980, disputes this", "Grace Kim")
+wb.properties.title = "Billing - Maria Gonzalez"
+wb.save("billing.xlsx")
+"#,
+    );
+    let data = std::fs::read(dir.path().join("billing.xlsx")).expect("read");
+    let o = scan_bytes("billing.xlsx", &data, &opts(), &Hasher::with_key([3; 32])).expect("xlsx");
+    let at = |kind: PhiKind, value: &str, field: &str| {
+        o.findings.iter().any(|f| {
+            f.kind == kind
+                && f.value.as_deref() == Some(value)
+                && f.location.field.as_deref() == Some(field)
+        })
+    };
+    assert!(
+        at(PhiKind::Name, "John Smith", "comment B2"),
+        "{:?}",
+        o.findings
+    );
+    assert!(
+        at(PhiKind::Dob, "02/14/1980", "comment B2"),
+        "{:?}",
+        o.findings
+    );
+    assert!(
+        at(PhiKind::Name, "Maria Gonzalez", "title"),
+        "{:?}",
+        o.findings
+    );
+    assert!(
+        !o.findings
+            .iter()
+            .any(|f| f.value.as_deref() == Some("Grace Kim")),
+        "the note's author is staff: {:?}",
+        o.findings
+    );
+}
+
 #[test]
 fn info_zip_archive_with_an_encrypted_member() {
     let zip = medguard_lab::require("zip", "zip");

@@ -146,7 +146,8 @@ pub fn zip<R: Read + Seek>(r: R, _name: &str, cx: &mut Cx<'_>) -> Result<(), Ext
             let mut reader = zip.into_inner();
             reader.seek(std::io::SeekFrom::Start(0))?;
             let data = super::read_capped(&mut reader, cx.limits.max_whole, kind.as_str())?;
-            return spreadsheet(std::io::Cursor::new(data), kind.as_str(), cx);
+            spreadsheet(std::io::Cursor::new(&data[..]), kind.as_str(), cx)?;
+            return workbook_extras(&data, cx);
         }
         ZipKind::Archive => cx.in_archive = true,
         _ => {}
@@ -211,6 +212,86 @@ pub fn zip<R: Read + Seek>(r: R, _name: &str, cx: &mut Cx<'_>) -> Result<(), Ext
         }
     }
     Ok(())
+}
+
+/// What calamine does not read in a workbook: cell comments and notes (`xl/comments*.xml`,
+/// `xl/threadedComments/*.xml`) and the document properties.
+fn workbook_extras(data: &[u8], cx: &mut Cx<'_>) -> Result<(), ExtractError> {
+    let Ok(mut zip) = zip::ZipArchive::new(std::io::Cursor::new(data)) else {
+        return Ok(());
+    };
+    for i in 0..zip.len().min(cx.limits.max_entries) {
+        let name = match zip.by_index_raw(i) {
+            Ok(f) => String::from_utf8_lossy(f.name_raw()).into_owned(),
+            Err(_) => continue,
+        };
+        let comments = (name.starts_with("xl/comments")
+            || name.starts_with("xl/threadedComments/"))
+            && name.ends_with(".xml");
+        let props = name == "docProps/core.xml" || name == "meta.xml";
+        if !(comments || props) {
+            continue;
+        }
+        let Some((_, member)) = read_member(&mut zip, i, cx)? else {
+            continue;
+        };
+        if props {
+            properties(&member, cx)?;
+        } else {
+            cell_comments(&member, cx)?;
+        }
+    }
+    Ok(())
+}
+
+/// The text of each cell comment or note (`<comment ref="B2">...<t>`, a threaded comment's
+/// `<text>`), as free text pointing at its cell; the authors' names (staff) are not read.
+fn cell_comments(data: &[u8], cx: &mut Cx<'_>) -> Result<(), ExtractError> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(data);
+    let mut buf = Vec::new();
+    let (mut text, mut cell, mut in_text) = (String::new(), String::new(), false);
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) => match e.local_name().as_ref() {
+                "comment" | "threadedComment" => {
+                    text.clear();
+                    cell = e
+                        .attributes()
+                        .flatten()
+                        .find(|a| a.key.local_name().as_ref() == "ref")
+                        .map(|a| format!("comment {}", a.value))
+                        .unwrap_or_else(|| "comment".to_string());
+                }
+                "t" | "text" => in_text = true,
+                _ => {}
+            },
+            Ok(Event::Text(t)) if in_text => {
+                text.push_str(&t.xml_content(quick_xml::XmlVersion::Implicit1_0));
+            }
+            Ok(Event::End(e)) => match e.local_name().as_ref() {
+                "t" | "text" => in_text = false,
+                "comment" | "threadedComment" => {
+                    for line in text.lines() {
+                        cx.unit(Unit {
+                            text: line,
+                            label: Some(&cell),
+                            ..Unit::default()
+                        })?;
+                    }
+                    text.clear();
+                }
+                _ => {}
+            },
+            Ok(Event::Eof) => return Ok(()),
+            Ok(_) => {}
+            Err(e) => {
+                cx.warnings.push(format!("cell comments: {e}"));
+                return Ok(());
+            }
+        }
+        buf.clear();
+    }
 }
 
 /// The descriptive properties of an OOXML (`docProps/core.xml`: `dc:title`, `dc:subject`,
