@@ -66,14 +66,14 @@ fn emit(
         (None, _) => {}
     }
     let named = (!field.is_empty()).then_some(field.as_str());
-    let result = s.lines().try_for_each(|line| {
-        cx.unit(Unit {
-            text: line,
+    let result = cx.lines(
+        s,
+        Unit {
             field: named,
             record,
             ..Unit::default()
-        })
-    });
+        },
+    );
     cx.field_buf = field;
     result
 }

@@ -286,14 +286,14 @@ pub fn xml_mode(
                             }
                             _ => field,
                         };
-                        for line in text.lines() {
-                            cx.unit(Unit {
-                                text: line,
+                        cx.lines(
+                            &text,
+                            Unit {
                                 field: field.as_deref(),
                                 record: (record > 0).then_some(record),
                                 ..Unit::default()
-                            })?;
-                        }
+                            },
+                        )?;
                     }
                     XmlMode::Odt => para.push_str(&text),
                     _ => {
@@ -309,14 +309,14 @@ pub fn xml_mode(
             }
             Event::CData(t) => {
                 let text = t.xml_content(XmlVersion::Implicit1_0).into_owned();
-                for line in text.lines() {
-                    cx.unit(Unit {
-                        text: line,
+                cx.lines(
+                    &text,
+                    Unit {
                         field: stack.last().map(String::as_str),
                         page,
                         ..Unit::default()
-                    })?;
-                }
+                    },
+                )?;
             }
             Event::GeneralRef(r) => {
                 let s: String = r.as_ref().to_string();

@@ -544,6 +544,13 @@ impl<'e> Cx<'e> {
         self.unit_in(field.as_deref(), u)
     }
 
+    /// Each line of a multi-line value (a note, a form field, a JSON string) as a unit, the rest
+    /// of the unit as `u` gives it (`u.text` is not read).
+    pub fn lines(&mut self, text: &str, u: Unit<'_>) -> Result<(), ExtractError> {
+        text.lines()
+            .try_for_each(|line| self.unit(Unit { text: line, ..u }))
+    }
+
     /// [`Cx::unit`] with the unit's field already looked up ([`Cx::field`]): extractors whose
     /// values come in columns (CSV, HL7 fields) look each column's name up once, not per value.
     /// `u.field` is not read.

@@ -97,13 +97,13 @@ fn message(
             if seen.contains(&v) {
                 continue;
             }
-            for line in v.lines() {
-                cx.unit(Unit {
-                    text: line,
+            cx.lines(
+                &v,
+                Unit {
                     label: Some(label),
                     ..Unit::default()
-                })?;
-            }
+                },
+            )?;
             seen.push(v);
         }
     }

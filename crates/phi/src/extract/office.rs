@@ -272,13 +272,13 @@ fn cell_comments(data: &[u8], cx: &mut Cx<'_>) -> Result<(), ExtractError> {
             Ok(Event::End(e)) => match e.local_name().as_ref() {
                 "t" | "text" => in_text = false,
                 "comment" | "threadedComment" => {
-                    for line in text.lines() {
-                        cx.unit(Unit {
-                            text: line,
+                    cx.lines(
+                        &text,
+                        Unit {
                             label: Some(&cell),
                             ..Unit::default()
-                        })?;
-                    }
+                        },
+                    )?;
                     text.clear();
                 }
                 _ => {}
@@ -314,13 +314,13 @@ fn properties(data: &[u8], cx: &mut Cx<'_>) -> Result<(), ExtractError> {
             Ok(quick_xml::events::Event::Text(t)) => {
                 if let Some(field) = &inside {
                     let text = t.xml_content(quick_xml::XmlVersion::Implicit1_0);
-                    for line in text.lines() {
-                        cx.unit(Unit {
-                            text: line,
+                    cx.lines(
+                        &text,
+                        Unit {
                             field: Some(field),
                             ..Unit::default()
-                        })?;
-                    }
+                        },
+                    )?;
                 }
             }
             Ok(quick_xml::events::Event::End(_)) => inside = None,

@@ -84,13 +84,13 @@ fn info(doc: &Document, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
     ] {
         if let Ok(v) = info.get_deref(key, doc).and_then(Object::as_str) {
             let text = text_string(v);
-            for line in text.lines() {
-                cx.unit(Unit {
-                    text: line,
+            cx.lines(
+                &text,
+                Unit {
                     field: Some(field),
                     ..Unit::default()
-                })?;
-            }
+                },
+            )?;
         }
     }
     Ok(())
@@ -196,14 +196,14 @@ impl FieldWalk<'_> {
             for b in values {
                 let text = text_string(b);
                 self.values += 1;
-                for line in text.lines() {
-                    cx.unit(Unit {
-                        text: line,
+                cx.lines(
+                    &text,
+                    Unit {
                         field: name.as_deref().or(Some(full.as_str())),
                         label: Some(&full),
                         ..Unit::default()
-                    })?;
-                }
+                    },
+                )?;
             }
         }
         if let Ok(kids) = dict.get_deref(b"Kids", self.doc).and_then(Object::as_array) {
