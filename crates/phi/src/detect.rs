@@ -629,7 +629,8 @@ impl Detector for Name {
     }
 }
 
-/// "Patient: " or "Name: " directly before the candidate.
+/// "Patient: ", "Dear" or "Mrs." directly before the candidate, as a whole word ("forms" does not
+/// end in the title "Ms", nor "outpatient" in "patient").
 fn label_before(before: &str) -> bool {
     let b = before.trim_end().as_bytes();
     [
@@ -650,7 +651,12 @@ fn label_before(before: &str) -> bool {
         "miss",
     ]
     .iter()
-    .any(|l| b.len() >= l.len() && b[b.len() - l.len()..].eq_ignore_ascii_case(l.as_bytes()))
+    .any(|l| {
+        b.len().checked_sub(l.len()).is_some_and(|at| {
+            (at == 0 || !b[at - 1].is_ascii_alphanumeric())
+                && b[at..].eq_ignore_ascii_case(l.as_bytes())
+        })
+    })
 }
 
 /// A value that a "name" column can hold: 1-5 alphabetic tokens.
@@ -1443,6 +1449,41 @@ mod tests {
         #[test]
         fn name_pattern_is_the_ascii_one_on_ascii(text in "[A-Za-z .,'0-9-]{0,60}") {
             prop_assert_eq!(spans(NAME_PATTERN, &text), spans(ASCII_NAME, &text));
+        }
+    }
+
+    #[test]
+    fn titles_and_words_ending_like_labels_are_not_names() {
+        for text in [
+            "Patient Birthday List",
+            "Patient Portal Login",
+            "See the terms Apply Here for details",
+            "Outpatient Surgery Center",
+        ] {
+            let names: Vec<_> = kinds(text)
+                .into_iter()
+                .filter(|(k, _)| *k == PhiKind::Name)
+                .collect();
+            assert!(names.is_empty(), "{text:?}: {names:?}");
+        }
+        // Real labels still introduce names no list holds.
+        for (text, name) in [
+            (
+                "Patient Xochitl Zorquil called about a refund.",
+                "Xochitl Zorquil",
+            ),
+            ("Dear Ms. Ysogra Nixyso,", "Ysogra Nixyso"),
+            (
+                "I am referring Ysogra Nixyso for evaluation.",
+                "Ysogra Nixyso",
+            ),
+        ] {
+            assert!(
+                kinds(text)
+                    .iter()
+                    .any(|(k, v)| *k == PhiKind::Name && v == name),
+                "{text:?}"
+            );
         }
     }
 

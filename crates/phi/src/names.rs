@@ -127,6 +127,32 @@ pub fn is_stop(word: &str) -> bool {
         "total",
         "date",
         "page",
+        // Report and form titles ("Patient Birthday List", "Patient Portal Login").
+        "list",
+        "birthday",
+        "portal",
+        "form",
+        "forms",
+        "intake",
+        "report",
+        "summary",
+        "history",
+        "login",
+        "statement",
+        "schedule",
+        "recall",
+        "record",
+        "records",
+        "information",
+        "notes",
+        "chart",
+        "balance",
+        "appointment",
+        "appointments",
+        "referral",
+        "registration",
+        "consent",
+        "directory",
     ];
     STOP.iter().any(|s| s.eq_ignore_ascii_case(word))
 }
@@ -141,6 +167,12 @@ mod tests {
         assert!(is_last("Smith") && is_last("garcia"));
         assert!(!is_first("Invoice"));
         assert!(is_stop("Patient") && is_stop("PATIENT"));
+        // No stop word is a listed name.
+        assert!(
+            !["list", "record", "chart", "summary"]
+                .iter()
+                .any(|w| is_first(w) || is_last(w))
+        );
         // Longer than any listed name: not looked up, no panic.
         assert!(!is_first(&"A".repeat(MAX_WORD + 1)));
         assert!(!is_last("Smithé"));
