@@ -122,22 +122,99 @@ fn is_header(cells: &[String]) -> bool {
     named * 10 >= cells.len() * 8
 }
 
+/// Lines of one cell or none (a report's title, "Printed: 11/28/2026", a blank line) read before
+/// the first row of a table, at most.
+const MAX_PREAMBLE: usize = 10;
+
+/// The table being read: its header and what each column's name says.
+#[derive(Default)]
+struct Table {
+    header: Option<Vec<String>>,
+    /// What each column's name says, looked up once per file.
+    columns: Vec<Option<Rc<Field>>>,
+    row: u64,
+}
+
+impl Table {
+    /// One complete record (the header, if it is the first and looks like one).
+    fn record(
+        &mut self,
+        text: &str,
+        line: u64,
+        d: u8,
+        cx: &mut Cx<'_>,
+    ) -> Result<(), ExtractError> {
+        let cells = split_record(text, d).unwrap_or_else(|| vec![Cow::Borrowed(text)]);
+        if self.header.is_none() && self.row == 0 {
+            self.row += 1;
+            let names: Vec<String> = cells.iter().map(|c| c.to_string()).collect();
+            if is_header(&names) {
+                self.columns = names
+                    .iter()
+                    .map(|h| {
+                        Some(h.trim())
+                            .filter(|h| !h.is_empty())
+                            .map(|h| cx.field(h))
+                    })
+                    .collect();
+                self.header = Some(names);
+                return Ok(());
+            }
+            self.header = Some(Vec::new());
+        } else {
+            self.row += 1;
+        }
+        let hdr = self.header.as_deref().unwrap_or(&[]);
+        let record = if hdr.is_empty() {
+            self.row
+        } else {
+            self.row - 1
+        };
+        if cells.len() == 1 && hdr.len() > 1 {
+            return cx.unit(Unit {
+                text,
+                line: Some(line),
+                record: Some(record),
+                ..Unit::default()
+            });
+        }
+        for (i, cell) in cells.iter().enumerate() {
+            let field = self.columns.get(i).and_then(Option::as_deref);
+            cx.unit_in(
+                field,
+                Unit {
+                    text: cell,
+                    line: Some(line),
+                    record: Some(record),
+                    ..Unit::default()
+                },
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// Scan a CSV/TSV stream. Cells are slices of the record wherever no quote needs undoing.
+///
+/// Reports exported from practice-management systems put a title, a "printed on" line and a blank
+/// line above the table: up to [`MAX_PREAMBLE`] lines of at most one cell before the first row of
+/// two or more are read as text, and that row is the header candidate. A file with no such row (a
+/// one-column list) is read as a table from its first line after all.
 pub fn csv(r: &mut dyn BufRead, name: &str, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
     let mut r = decoded(r)?;
     let mut lines = Lines::new(&mut r, cx.limits.max_line, false);
-    let mut header: Option<Vec<String>> = None;
-    // What each column's name says, looked up once per file.
-    let mut columns: Vec<Option<Rc<Field>>> = Vec::new();
+    let mut table = Table::default();
     let mut delim = if name.to_ascii_lowercase().ends_with(".tsv") {
         Some(b'\t')
     } else {
         None
     };
+    // Lines above the table, kept until a row of two or more cells says they were a preamble.
+    let mut preamble: Vec<(u64, String)> = Vec::new();
+    let mut in_preamble = true;
     // The record being assembled (a quoted field may span lines); reused from row to row.
     let mut pending = String::new();
     let mut pending_line = 0u64;
-    let mut row = 0u64;
     while let Some((n, raw)) = lines.next_line()? {
         let line = decode(raw);
         // Excel's `sep=;` first line names the delimiter; it is neither header nor data.
@@ -153,57 +230,42 @@ pub fn csv(r: &mut dyn BufRead, name: &str, cx: &mut Cx<'_>) -> Result<(), Extra
             pending.push('\n');
         }
         pending.push_str(&line);
-        let d = *delim.get_or_insert_with(|| delimiter(&pending));
+        let d = delim.unwrap_or_else(|| delimiter(&pending));
         let cells = match split_record(&pending, d) {
-            Some(c) => c,
+            Some(c) => c.iter().filter(|c| !c.trim().is_empty()).count(),
             None if pending.len() < MAX_RECORD => continue,
             // An unterminated quote: give up on structure for this record.
-            None => vec![Cow::Borrowed(pending.as_str())],
+            None => 1,
         };
-        if header.is_none() && row == 0 {
-            row += 1;
-            let names: Vec<String> = cells.iter().map(|c| c.to_string()).collect();
-            if is_header(&names) {
-                columns = names
-                    .iter()
-                    .map(|h| {
-                        Some(h.trim())
-                            .filter(|h| !h.is_empty())
-                            .map(|h| cx.field(h))
-                    })
-                    .collect();
-                header = Some(names);
-                pending.clear();
+        if in_preamble {
+            if cells <= 1 && preamble.len() < MAX_PREAMBLE {
+                preamble.push((pending_line, std::mem::take(&mut pending)));
                 continue;
             }
-            header = Some(Vec::new());
-        } else {
-            row += 1;
-        }
-        let hdr = header.as_deref().unwrap_or(&[]);
-        let record = if hdr.is_empty() { row } else { row - 1 };
-        if cells.len() == 1 && hdr.len() > 1 {
-            cx.unit(Unit {
-                text: &pending,
-                line: Some(pending_line),
-                record: Some(record),
-                ..Unit::default()
-            })?;
-        } else {
-            for (i, cell) in cells.iter().enumerate() {
-                let field = columns.get(i).and_then(Option::as_deref);
-                cx.unit_in(
-                    field,
-                    Unit {
-                        text: cell,
-                        line: Some(pending_line),
-                        record: Some(record),
+            in_preamble = false;
+            if cells >= 2 {
+                // A table starts here: what came above it was a title.
+                for (line, text) in preamble.drain(..) {
+                    cx.unit(Unit {
+                        text: &text,
+                        line: Some(line),
                         ..Unit::default()
-                    },
-                )?;
+                    })?;
+                }
+            } else {
+                // Ten lines of one cell: a one-column table after all.
+                for (line, text) in std::mem::take(&mut preamble) {
+                    table.record(&text, line, d, cx)?;
+                }
             }
+            delim.get_or_insert(d);
         }
+        table.record(&pending, pending_line, d, cx)?;
         pending.clear();
+    }
+    let d = delim.unwrap_or(b',');
+    for (line, text) in preamble {
+        table.record(&text, line, d, cx)?;
     }
     if !pending.is_empty() {
         cx.unit(Unit {
@@ -295,6 +357,63 @@ mod tests {
         assert_eq!(count(medguard_model::PhiKind::Dob), Some(2));
         assert_eq!(out.report.individuals, 2);
         assert!(looks_like_csv(data.as_bytes()));
+    }
+
+    /// The findings of a CSV: (kind, value, field, record), sorted.
+    fn found(data: &str) -> Vec<(String, String, Option<String>, Option<u64>)> {
+        let out = crate::scan_bytes(
+            "export.csv",
+            data.as_bytes(),
+            &crate::ScanOptions {
+                unmask: true,
+                min_records: 0,
+                ..crate::ScanOptions::default()
+            },
+            &crate::Hasher::with_key([3; 32]),
+        )
+        .expect("scan");
+        let mut v: Vec<_> = out
+            .findings
+            .iter()
+            .map(|f| {
+                (
+                    f.kind.as_str().to_string(),
+                    f.value.clone().unwrap_or_default(),
+                    f.location.field.as_deref().map(str::to_string),
+                    f.location.record,
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_report_title_above_the_table_is_not_its_header() {
+        let table = "Last Name,First Name,DOB,SSN\r\nZorquil,Xochitl,03/14/1962,536-22-8726\r\n\
+                     Braumbdre,Ignacio,01/15/1964,536-22-8727\r\n";
+        let report =
+            format!("Patient Birthday List\r\nPrinted: 11/28/2026 by frontdesk\r\n\r\n{table}");
+        let got = found(&report);
+        // The same findings, fields and records as the bare table (lines differ).
+        assert_eq!(got, found(table));
+        assert!(got.contains(&(
+            "name".into(),
+            "Xochitl".into(),
+            Some("First Name".into()),
+            Some(1)
+        )));
+        assert_eq!(got.iter().filter(|f| f.0 == "dob").count(), 2);
+        // The title is still read: a name in it is found.
+        let titled = format!("Recall list for Maria Gonzalez\r\n\r\n{table}");
+        assert!(found(&titled).iter().any(|f| f.1 == "Maria Gonzalez"));
+        // A one-column list is a table from its first line, short or long.
+        for n in [2, 15] {
+            let list = format!("Name\n{}", "Xochitl Zorquil\n".repeat(n));
+            let names = found(&list);
+            assert_eq!(names.len(), n, "{names:?}");
+            assert!(names.iter().all(|f| f.2.as_deref() == Some("Name")));
+        }
     }
 
     #[test]
