@@ -136,8 +136,8 @@ struct Table {
 }
 
 impl Table {
-    /// One complete record (the header, if it is the first and looks like one).
-    fn record(
+    /// One complete record given as text: split, then [`Table::record`].
+    fn record_text(
         &mut self,
         text: &str,
         line: u64,
@@ -145,6 +145,18 @@ impl Table {
         cx: &mut Cx<'_>,
     ) -> Result<(), ExtractError> {
         let cells = split_record(text, d).unwrap_or_else(|| vec![Cow::Borrowed(text)]);
+        self.record(cells, text, line, cx)
+    }
+
+    /// One complete record, split into `cells` (the header, if it is the first and looks like
+    /// one).
+    fn record(
+        &mut self,
+        cells: Vec<Cow<'_, str>>,
+        text: &str,
+        line: u64,
+        cx: &mut Cx<'_>,
+    ) -> Result<(), ExtractError> {
         if self.header.is_none() && self.row == 0 {
             self.row += 1;
             let names: Vec<String> = cells.iter().map(|c| c.to_string()).collect();
@@ -232,18 +244,20 @@ pub fn csv(r: &mut dyn BufRead, name: &str, cx: &mut Cx<'_>) -> Result<(), Extra
         pending.push_str(&line);
         let d = delim.unwrap_or_else(|| delimiter(&pending));
         let cells = match split_record(&pending, d) {
-            Some(c) => c.iter().filter(|c| !c.trim().is_empty()).count(),
+            Some(c) => c,
             None if pending.len() < MAX_RECORD => continue,
             // An unterminated quote: give up on structure for this record.
-            None => 1,
+            None => vec![Cow::Borrowed(pending.as_str())],
         };
         if in_preamble {
-            if cells <= 1 && preamble.len() < MAX_PREAMBLE {
+            let filled = cells.iter().filter(|c| !c.trim().is_empty()).count();
+            if filled <= 1 && preamble.len() < MAX_PREAMBLE {
+                drop(cells);
                 preamble.push((pending_line, std::mem::take(&mut pending)));
                 continue;
             }
             in_preamble = false;
-            if cells >= 2 {
+            if filled >= 2 {
                 // A table starts here: what came above it was a title.
                 for (line, text) in preamble.drain(..) {
                     cx.unit(Unit {
@@ -255,17 +269,17 @@ pub fn csv(r: &mut dyn BufRead, name: &str, cx: &mut Cx<'_>) -> Result<(), Extra
             } else {
                 // Ten lines of one cell: a one-column table after all.
                 for (line, text) in std::mem::take(&mut preamble) {
-                    table.record(&text, line, d, cx)?;
+                    table.record_text(&text, line, d, cx)?;
                 }
             }
             delim.get_or_insert(d);
         }
-        table.record(&pending, pending_line, d, cx)?;
+        table.record(cells, &pending, pending_line, cx)?;
         pending.clear();
     }
     let d = delim.unwrap_or(b',');
     for (line, text) in preamble {
-        table.record(&text, line, d, cx)?;
+        table.record_text(&text, line, d, cx)?;
     }
     if !pending.is_empty() {
         cx.unit(Unit {
