@@ -329,11 +329,16 @@ pub fn scan_file(
         path.display().to_string(),
     );
     let mut format = fmt.as_str().to_string();
+    cx.file_name(&name)?;
     match fmt {
         Format::Binary => {
             // The head again, from the reader's buffer (no read, no copy).
             let head = r.fill_buf()?;
-            return extract::extract_bytes(fmt, &name, head, &mut cx).map(|()| None);
+            extract::extract_bytes(fmt, &name, head, &mut cx)?;
+            // A picture or program is reported only when its name gives a patient away.
+            if !cx.found_any() {
+                return Ok(None);
+            }
         }
         Format::Zip if meta.len() > opts.limits.max_whole => {
             let kind = crate::extract::office::container_kind(r.get_mut());
@@ -347,11 +352,11 @@ pub fn scan_file(
             // A compound file is named by what its streams hold, whatever its extension says.
             let data = extract::read_capped(&mut r, opts.limits.max_whole, fmt.as_str())?;
             let kind = extract::ole_format(&data);
-            if kind == Format::Binary {
-                return extract::extract_ole(kind, &name, &data, &mut cx).map(|()| None);
-            }
             format = kind.as_str().to_string();
             extract::extract_ole(kind, &name, &data, &mut cx)?;
+            if kind == Format::Binary && !cx.found_any() {
+                return Ok(None);
+            }
         }
         Format::Zip => {
             let data = extract::read_capped(&mut r, opts.limits.max_whole, "zip")?;

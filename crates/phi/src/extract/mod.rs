@@ -544,6 +544,24 @@ impl<'e> Cx<'e> {
         self.unit_in(field.as_deref(), u)
     }
 
+    /// A file's own name (the last part of its path): scans and referrals are saved as
+    /// "Smith_John_DOB_1980-02-14.pdf", and the name shows to whoever can list the folder even when
+    /// the content is a picture or behind a password. Underscores read as spaces.
+    pub fn file_name(&mut self, path: &str) -> Result<(), ExtractError> {
+        let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+        let text = name.replace('_', " ");
+        self.unit(Unit {
+            text: &text,
+            label: Some("file name"),
+            ..Unit::default()
+        })
+    }
+
+    /// Whether anything was found so far.
+    pub fn found_any(&self) -> bool {
+        !self.counts.is_empty()
+    }
+
     /// Each line of a multi-line value (a note, a form field, a JSON string) as a unit, the rest
     /// of the unit as `u` gives it (`u.text` is not read).
     pub fn lines(&mut self, text: &str, u: Unit<'_>) -> Result<(), ExtractError> {
@@ -717,7 +735,9 @@ impl<'e> Cx<'e> {
         self.member.push(name.to_string());
         let outer = self.member_path.replace(self.member.join("!").into());
         let fmt = sniff(name, data);
-        let r = extract_bytes(fmt, name, data, self);
+        let r = self
+            .file_name(name)
+            .and_then(|()| extract_bytes(fmt, name, data, self));
         self.member.pop();
         self.member_path = outer;
         self.member_id = saved;
