@@ -32,7 +32,7 @@ APT_NO_RECOMMENDS=(
   libreoffice-impress-nogui # ... and PowerPoint 97 .ppt
 )
 VENV=/var/cache/medguard/venv
-PIP_PACKAGES=(pymodbus bacpypes3 hl7 openpyxl python-docx python-pptx fpdf2 reportlab pypdf msoffcrypto-tool extract-msg xlwt)
+PIP_PACKAGES=(pymodbus bacpypes3 hl7 openpyxl python-docx python-pptx fpdf2 reportlab pypdf msoffcrypto-tool vobject extract-msg xlwt)
 
 # Packages must not start their daemons system-wide: the tests start their own, on loopback.
 if [ ! -e /usr/sbin/policy-rc.d ]; then

@@ -831,6 +831,7 @@ fn noun(format: &str) -> &'static str {
         "mbox" => "mailbox",
         "zip" | "gzip" | "tar" => "archive",
         "protected" => "password-protected document",
+        "vcard" => "contact list",
         _ => "data file",
     }
 }

@@ -471,6 +471,53 @@ wb.save("billing.xlsx")
     );
 }
 
+/// Contacts exported as vCards: vobject (the Python vCard library) writes two cards. Each is a
+/// record; a name no list holds is found under `FN`/`N`, the birthday as a date of birth, and the
+/// phone, e-mail, address and the SSN in a note.
+#[test]
+fn vobject_contacts() {
+    let dir = medguard_lab::workdir("phi-vcard");
+    python(
+        dir.path(),
+        r#"
+import vobject
+cards = []
+for family, given, bday, tel in [("Zorquil", "Xochitl", "1962-03-14", "(617) 432-1187"),
+                                 ("Braumbdre", "Ignacio", "1964-01-15", "(617) 432-1188")]:
+    c = vobject.vCard()
+    c.add("n").value = vobject.vcard.Name(family=family, given=given)
+    c.add("fn").value = given + " " + family
+    c.add("bday").value = bday
+    t = c.add("tel"); t.value = tel; t.type_param = "HOME"
+    c.add("email").value = given.lower() + "@example.com"
+    c.add("adr").value = vobject.vcard.Address(street="5871 Highland Street", city="Springfield",
+                                                region="IL", code="62704", country="USA")
+    c.add("note").value = "Patient since 2015, SSN 536-22-8726"
+    cards.append(c.serialize())
+open("contacts.vcf", "w").write("".join(cards))
+"#,
+    );
+    let data = std::fs::read(dir.path().join("contacts.vcf")).expect("read");
+    let o = scan_bytes("contacts.vcf", &data, &opts(), &Hasher::with_key([3; 32])).expect("vcf");
+    assert_eq!(o.report.format, "vcard");
+    let at = |kind: PhiKind, value: &str| {
+        o.findings
+            .iter()
+            .any(|f| f.kind == kind && f.value.as_deref() == Some(value))
+    };
+    assert!(at(PhiKind::Name, "Xochitl Zorquil"), "{:?}", o.findings);
+    assert!(at(PhiKind::Dob, "1962-03-14"), "{:?}", o.findings);
+    for (kind, value) in [
+        (PhiKind::Phone, "(617) 432-1188"),
+        (PhiKind::Email, "ignacio@example.com"),
+        (PhiKind::Ssn, "536-22-8726"),
+    ] {
+        assert!(at(kind, value), "{kind:?} {value}: {:?}", o.findings);
+    }
+    assert!(o.findings.iter().any(|f| f.kind == PhiKind::Address));
+    assert_eq!(o.report.individuals, 2);
+}
+
 #[test]
 fn info_zip_archive_with_an_encrypted_member() {
     let zip = medguard_lab::require("zip", "zip");

@@ -19,6 +19,7 @@ pub mod rtf;
 pub mod sql;
 pub mod table;
 pub mod text;
+pub mod vcard;
 
 use crate::detect::{Engine, FieldClass, FieldInfo, Hit, Reason, Scratch};
 use crate::mask::{self, Hasher};
@@ -123,6 +124,8 @@ pub enum Format {
     Msg,
     /// Legacy PowerPoint 97-2003 (OLE2), read the same way.
     Ppt,
+    /// vCard contacts (`.vcf`).
+    Vcard,
     /// A password-protected Office file (DOCX, XLSX, PPTX saved with a password: an OLE2
     /// `EncryptedPackage`): reported as protected, not readable.
     Protected,
@@ -132,7 +135,7 @@ pub enum Format {
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 20] = [
+    pub const ALL: [Format; 21] = [
         Format::Text,
         Format::Csv,
         Format::Json,
@@ -152,6 +155,7 @@ impl Format {
         Format::Msg,
         Format::Ppt,
         Format::Protected,
+        Format::Vcard,
         Format::Binary,
     ];
 
@@ -176,6 +180,7 @@ impl Format {
             Format::Doc => "doc",
             Format::Ppt => "ppt",
             Format::Protected => "protected",
+            Format::Vcard => "vcard",
             Format::Msg => "msg",
             Format::Binary => "binary",
         }
@@ -205,6 +210,7 @@ fn is_text_ext(ext: &str) -> bool {
             | "eml"
             | "htm"
             | "html"
+            | "vcf"
     )
 }
 
@@ -301,6 +307,9 @@ pub fn sniff(name: &str, head: &[u8]) -> Format {
         || (ext == "mbox" && trimmed.starts_with(b"From "))
     {
         return Format::Mbox;
+    }
+    if vcard::looks_like_vcard(trimmed) || (ext == "vcf" && !trimmed.is_empty()) {
+        return Format::Vcard;
     }
     if mail::looks_like_message(trimmed) || (ext == "eml" && !trimmed.is_empty()) {
         return Format::Eml;
@@ -900,6 +909,7 @@ pub fn extract_stream(
         Format::Hl7 => hl7::hl7(r, cx),
         Format::Mbox => mail::mbox(r, cx),
         Format::Tar => office::tar(r, cx),
+        Format::Vcard => vcard::vcard(r, cx),
         Format::Json => json::json(r, cx),
         Format::Xml => markup::xml(r, cx),
         Format::Rtf => rtf::rtf(&read_capped(r, cx.limits.max_whole, "rtf")?, cx),
