@@ -1343,12 +1343,14 @@ impl Engine {
                 continue;
             };
             let rest = &text[m.end()..];
-            let skip = rest
+            // In bytes: a no-break space is one character of two bytes.
+            let skip: usize = rest
                 .char_indices()
                 .take_while(|(i, c)| {
                     *i < 16 && (c.is_whitespace() || matches!(c, ':' | '#' | '=' | '-' | '.'))
                 })
-                .count();
+                .map(|(_, c)| c.len_utf8())
+                .sum();
             let mut vstart = m.end() + skip;
             // "Policy number:", "ID:" words between the label and the value.
             let tail = &text[vstart..];
@@ -1361,7 +1363,8 @@ impl Engine {
                     vstart += text[vstart..]
                         .chars()
                         .take_while(|c| c.is_whitespace() || matches!(c, ':' | '#'))
-                        .count();
+                        .map(char::len_utf8)
+                        .sum::<usize>();
                     break;
                 }
             }
@@ -1450,6 +1453,24 @@ mod tests {
         fn name_pattern_is_the_ascii_one_on_ascii(text in "[A-Za-z .,'0-9-]{0,60}") {
             prop_assert_eq!(spans(NAME_PATTERN, &text), spans(ASCII_NAME, &text));
         }
+    }
+
+    #[test]
+    fn labels_followed_by_wide_spaces() {
+        // A no-break space (two bytes) after a label was counted as one byte: the value's start
+        // fell inside it and the scan panicked (found by fuzzing the vCard reader).
+        for text in [
+            "acct\u{a0}12345678",
+            "Policy number:\u{a0}\u{2003}W1234567",
+            "4.0DAY:1962-nce 201508)043\u{fe}\u{ff}2-acct\u{a0}187N:aCoNN",
+        ] {
+            let _ = kinds(text);
+        }
+        assert!(
+            kinds("Account #:\u{a0}12345678")
+                .iter()
+                .any(|(k, v)| *k == PhiKind::Account && v == "12345678")
+        );
     }
 
     #[test]
