@@ -214,12 +214,23 @@ pub fn scan(
                     let path = entry.path();
                     // One message per file; the size comes from the open file when it was read.
                     let size = || entry.metadata().map(|m| m.len()).unwrap_or(0);
-                    let msg = match scan_file(path, opts, engine, hasher) {
-                        Ok(Some(o)) => Msg::File(Box::new(o)),
-                        Ok(None) => Msg::Seen(size()),
-                        Err(e) => {
+                    // A bug in a reader must cost one file, not the scan: its panic is caught
+                    // and reported as that file's error.
+                    let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        scan_file(path, opts, engine, hasher)
+                    }));
+                    let msg = match scanned {
+                        Ok(Ok(Some(o))) => Msg::File(Box::new(o)),
+                        Ok(Ok(None)) => Msg::Seen(size()),
+                        Ok(Err(e)) => {
                             Msg::Error(path.display().to_string(), error_chain(&e), Some(size()))
                         }
+                        // The panic's own message can quote the file's text: never repeated.
+                        Err(_) => Msg::Error(
+                            path.display().to_string(),
+                            "medguard failed on this file (a bug, please report it)".to_string(),
+                            Some(size()),
+                        ),
                     };
                     if batch.push(msg) {
                         ignore::WalkState::Continue
