@@ -77,6 +77,15 @@ pub enum Command {
 }
 
 fn main() {
+    // A panic's message can quote what was being read (a file's text, a device's reply): only
+    // where it happened is printed, never the message.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("medguard: internal error{at} (a bug, please report it)");
+    }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
