@@ -51,18 +51,13 @@ pub fn pdf(data: &[u8], cx: &mut Cx<'_>) -> Result<(), ExtractError> {
     Ok(())
 }
 
-/// A PDF text string: UTF-16BE or UTF-8 behind their marks, else PDFDocEncoding (read as
-/// Latin-1, which it matches for the letters and digits that matter here).
-fn text_string(b: &[u8]) -> String {
-    if let Some(u) = b.strip_prefix(b"\xFE\xFF") {
-        char::decode_utf16(u.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])))
-            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-            .collect()
-    } else if let Some(u) = b.strip_prefix(b"\xEF\xBB\xBF") {
-        String::from_utf8_lossy(u).into_owned()
-    } else {
-        b.iter().map(|&c| char::from(c)).collect()
-    }
+/// A PDF text string as lopdf decodes it (UTF-16BE or UTF-8 behind their marks, else
+/// PDFDocEncoding); one it rejects (a broken UTF-16 pair) is read with replacement characters
+/// rather than dropped. `None` for an object that is no string.
+fn text_string(obj: &Object) -> Option<String> {
+    lopdf::decode_text_string(obj)
+        .ok()
+        .or_else(|| Some(String::from_utf8_lossy(obj.as_str().ok()?).into_owned()))
 }
 
 /// The document information dictionary's title, subject and keywords: a scanned referral or
@@ -82,8 +77,7 @@ fn info(doc: &Document, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
         (b"Subject", "Subject"),
         (b"Keywords", "Keywords"),
     ] {
-        if let Ok(v) = info.get_deref(key, doc).and_then(Object::as_str) {
-            let text = text_string(v);
+        if let Some(text) = info.get_deref(key, doc).ok().and_then(text_string) {
             cx.lines(
                 &text,
                 Unit {
@@ -175,11 +169,7 @@ impl FieldWalk<'_> {
         let Ok(dict) = obj.as_dict() else {
             return Ok(());
         };
-        let name = dict
-            .get(b"T")
-            .ok()
-            .and_then(|t| t.as_str().ok())
-            .map(text_string);
+        let name = dict.get(b"T").ok().and_then(text_string);
         let full = match (&name, parent.is_empty()) {
             (Some(n), true) => n.clone(),
             (Some(n), false) => format!("{parent}.{n}"),
@@ -188,13 +178,11 @@ impl FieldWalk<'_> {
         if let Ok(v) = dict.get_deref(b"V", self.doc) {
             // Text and choice values are strings (a list, for several choices); a check box's
             // is a name (`/Yes`, `/Off`), which says nothing about a patient.
-            let values: Vec<&[u8]> = match v {
-                Object::String(b, _) => vec![b.as_slice()],
-                Object::Array(items) => items.iter().filter_map(|i| i.as_str().ok()).collect(),
-                _ => Vec::new(),
+            let values: Vec<String> = match v {
+                Object::Array(items) => items.iter().filter_map(text_string).collect(),
+                _ => text_string(v).into_iter().collect(),
             };
-            for b in values {
-                let text = text_string(b);
+            for text in values {
                 self.values += 1;
                 cx.lines(
                     &text,
