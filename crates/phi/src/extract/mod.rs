@@ -857,14 +857,8 @@ pub fn extract_ole(
         Format::Msg => msg::msg(data, cx),
         Format::Doc => doc::doc(data, cx),
         Format::Ppt => ppt::ppt(data, cx),
-        Format::Protected => {
-            // ECMA-376 encryption ([MS-OFFCRYPTO]): nothing to read without the password, and the
-            // password is what keeps it safe.
-            cx.encrypted_members = true;
-            cx.warnings
-                .push("password-protected Office file: its content was not scanned".to_string());
-            Ok(())
-        }
+        // ECMA-376 encryption ([MS-OFFCRYPTO]): nothing to read without the password.
+        Format::Protected => document_text(None, "Office file", cx),
         Format::Xls => extract_bytes(Format::Xls, name, data, cx),
         _ => extract_bytes(Format::Binary, name, data, cx),
     }
