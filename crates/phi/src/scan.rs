@@ -377,6 +377,8 @@ pub fn scan_file(
             }
             extract::extract_bytes(fmt, &name, &data, &mut cx)?;
         }
+        // Read in place, page by page, whatever its size.
+        Format::Sqlite => extract::sqlite::file(path, &mut cx)?,
         _ => extract::extract_stream(fmt, &name, &mut r, &mut cx)?,
     }
     Ok(Some(judge(cx, &format, path, &meta, acl)))
@@ -843,6 +845,7 @@ fn noun(format: &str) -> &'static str {
         "zip" | "gzip" | "tar" => "archive",
         "protected" => "password-protected document",
         "vcard" => "contact list",
+        "sqlite" => "database file",
         _ => "data file",
     }
 }

@@ -17,6 +17,7 @@ pub mod pdf;
 pub mod ppt;
 pub mod rtf;
 pub mod sql;
+pub mod sqlite;
 pub mod table;
 pub mod text;
 pub mod vcard;
@@ -126,6 +127,8 @@ pub enum Format {
     Ppt,
     /// vCard contacts (`.vcf`).
     Vcard,
+    /// An SQLite 3 database: every plain table's rows.
+    Sqlite,
     /// A password-protected Office file (DOCX, XLSX, PPTX saved with a password: an OLE2
     /// `EncryptedPackage`): reported as protected, not readable.
     Protected,
@@ -135,7 +138,7 @@ pub enum Format {
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 21] = [
+    pub const ALL: [Format; 22] = [
         Format::Text,
         Format::Csv,
         Format::Json,
@@ -156,6 +159,7 @@ impl Format {
         Format::Ppt,
         Format::Protected,
         Format::Vcard,
+        Format::Sqlite,
         Format::Binary,
     ];
 
@@ -181,6 +185,7 @@ impl Format {
             Format::Ppt => "ppt",
             Format::Protected => "protected",
             Format::Vcard => "vcard",
+            Format::Sqlite => "sqlite",
             Format::Msg => "msg",
             Format::Binary => "binary",
         }
@@ -233,6 +238,9 @@ pub fn sniff(name: &str, head: &[u8]) -> Format {
     }
     if head.starts_with(&[0x1f, 0x8b]) {
         return Format::Gzip;
+    }
+    if sqlite::looks_like_sqlite(head) {
+        return Format::Sqlite;
     }
     if office::is_tar(head) {
         return Format::Tar;
@@ -875,6 +883,7 @@ pub fn extract_bytes(
         Format::Zip => office::zip(std::io::Cursor::new(data), name, cx),
         Format::Gzip => office::gzip(data, name, cx),
         Format::Xls => office::spreadsheet(std::io::Cursor::new(data), "xls", cx),
+        Format::Sqlite => sqlite::bytes(data, cx),
         Format::Doc | Format::Msg | Format::Ppt | Format::Protected => {
             extract_ole(ole_format(data), name, data, cx)
         }
@@ -917,6 +926,7 @@ pub fn extract_stream(
         | Format::Msg
         | Format::Ppt
         | Format::Protected
+        | Format::Sqlite
         | Format::Binary => {
             let data = read_capped(r, cx.limits.max_whole, fmt.as_str())?;
             extract_bytes(fmt, name, &data, cx)
