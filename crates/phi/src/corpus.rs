@@ -545,6 +545,13 @@ pub fn generate(root: &Path, seed: u64, scale: u32) -> std::io::Result<Truth> {
             &mut g,
             &format!("share/Training/hipaa_training_{rep}.pptx"),
         )?;
+        // Its own random numbers: the files above stay the same as before it was added.
+        sqlite_app(
+            &mut out,
+            &mut Gen::new(seed ^ 0x5351_4c69_7465 ^ u64::from(rep)),
+            &people,
+            &format!("share/Apps/reminders_{rep}.db"),
+        )?;
     }
     Ok(out.truth)
 }
@@ -1704,6 +1711,76 @@ fn negatives(out: &mut Out<'_>, g: &mut Gen, path: &str) -> std::io::Result<()> 
         ]);
     }
     out.write(path, "csv", s.as_bytes(), t)
+}
+
+/// A patient-reminder app's SQLite database: contacts under the column names such apps use (an
+/// SSN kept as an INTEGER, a note with a date that is no birth date), and a supplies table of
+/// part, lot and order numbers shaped like identifiers.
+fn sqlite_app(
+    out: &mut Out<'_>,
+    g: &mut Gen,
+    people: &[Person],
+    path: &str,
+) -> std::io::Result<()> {
+    let mut t = TruthFile::default();
+    let mut db = || -> rusqlite::Result<Vec<u8>> {
+        let db = rusqlite::Connection::open_in_memory()?;
+        db.execute_batch(
+            "CREATE TABLE contacts (id INTEGER PRIMARY KEY, full_name TEXT, birthday TEXT, \
+             mobile TEXT, email TEXT, ssn INTEGER, reminder TEXT);\
+             CREATE TABLE supplies (item TEXT, part_no TEXT, lot INTEGER, order_ref TEXT);",
+        )?;
+        for p in people.iter().take(40) {
+            let ssn: String = p.ssn.chars().filter(char::is_ascii_digit).collect();
+            let visit = g.service_date();
+            db.execute(
+                "INSERT INTO contacts (full_name, birthday, mobile, email, ssn, reminder) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                (
+                    format!("{} {}", p.first, p.last),
+                    us(p.dob),
+                    &p.phone,
+                    &p.email,
+                    ssn.parse::<i64>().unwrap_or_default(),
+                    format!("Cleaning due, last visit {visit}"),
+                ),
+            )?;
+            add_person_core(&mut t, p);
+            t.values.extend([
+                (PhiKind::Dob, us(p.dob)),
+                (PhiKind::Phone, p.phone.clone()),
+                (PhiKind::Email, p.email.clone()),
+                (PhiKind::Ssn, ssn),
+            ]);
+            t.negatives.push(("visit-date".into(), visit));
+        }
+        for i in 0..10 {
+            let (part, lot) = (g.part_number(), g.digits(9));
+            let oref = format!(
+                "{}-{}-{}",
+                g.rng.random_range(200..999),
+                g.rng.random_range(200..999),
+                g.digits(4)
+            );
+            db.execute(
+                "INSERT INTO supplies VALUES (?1, ?2, ?3, ?4)",
+                (
+                    format!("Prophy paste {i}"),
+                    &part,
+                    lot.parse::<i64>().unwrap_or_default(),
+                    &oref,
+                ),
+            )?;
+            t.negatives.extend([
+                ("part".into(), part),
+                ("lot".into(), lot.trim_start_matches('0').to_string()),
+                ("order-ref".into(), oref),
+            ]);
+        }
+        Ok(db.serialize(rusqlite::MAIN_DB)?.to_vec())
+    };
+    let bytes = db().map_err(std::io::Error::other)?;
+    out.write(path, "sqlite", &bytes, t)
 }
 
 fn handout(out: &mut Out<'_>, g: &mut Gen, path: &str) -> std::io::Result<()> {
