@@ -136,6 +136,7 @@ ws.title = "Patients"
 ws.append(["Last Name", "First Name", "DOB", "SSN", "Invoice No", "Visit Date"])
 ws.append(["Nguyen", "Linh", datetime.date(1975, 3, 9), 536228726, "536-22-8726", datetime.date(2025, 1, 2)])
 ws.append(["Okafor", "Chidi", datetime.date(1988, 11, 30), "401-33-9012", "401-33-9012", datetime.date(2025, 1, 3)])
+ws.append(["Adeyemi", "Tola", datetime.date(1990, 6, 1), 12345678, 12345678, datetime.date(2025, 1, 4)])
 wb.save("patients.xlsx")
 "#,
     );
@@ -148,8 +149,10 @@ wb.save("patients.xlsx")
     assert!(has(&v, PhiKind::Dob, "1975-03-09"), "{v:?}");
     assert!(has(&v, PhiKind::Ssn, "536228726"), "{v:?}");
     assert!(has(&v, PhiKind::Ssn, "401-33-9012"), "{v:?}");
+    // 012-34-5678 typed as a number: Excel keeps 12345678; its leading zero is put back.
+    assert!(has(&v, PhiKind::Ssn, "012345678"), "{v:?}");
     let ssns = v.iter().filter(|(k, _)| *k == PhiKind::Ssn).count();
-    assert_eq!(ssns, 2, "invoice numbers are not SSNs: {v:?}");
+    assert_eq!(ssns, 3, "invoice numbers are not SSNs: {v:?}");
     assert!(
         !has(&v, PhiKind::Dob, "2025-01-02"),
         "visit dates are not DOBs: {v:?}"

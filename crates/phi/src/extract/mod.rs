@@ -934,6 +934,13 @@ pub fn extract_stream(
     }
 }
 
+/// An SSN kept as a number (a spreadsheet cell, an INTEGER column) lost its leading zeros:
+/// 012-34-5678 became 12345678. Its nine digits, when the number is in a column of SSNs.
+pub(crate) fn ssn_number(n: i64, class: Option<FieldClass>) -> Option<String> {
+    (class == Some(FieldClass::Kind(PhiKind::Ssn)) && (0..1_000_000_000).contains(&n))
+        .then(|| format!("{n:09}"))
+}
+
 /// Read everything, failing past `cap` bytes.
 pub fn read_capped(
     r: &mut dyn Read,

@@ -3,7 +3,7 @@
 //! (backups, `.tar.gz` exports), read as a stream.
 
 use super::markup::{XmlMode, xml_mode};
-use super::{Cx, ExtractError, Unit};
+use super::{Cx, ExtractError, Unit, ssn_number};
 use calamine::{Data, Reader};
 use std::io::{Read, Seek};
 
@@ -553,12 +553,21 @@ pub fn spreadsheet<R: Read + Seek + Clone>(
             }
             for (ci, t) in texts.iter().enumerate() {
                 let Some(t) = t else { continue };
+                let field = headers.get(ci).and_then(|h| h.as_deref());
+                let number = match row.get(ci) {
+                    Some(Data::Int(n)) => Some(*n),
+                    Some(Data::Float(f)) if f.fract() == 0.0 && f.abs() < 1e17 => Some(*f as i64),
+                    _ => None,
+                };
+                let ssn = number
+                    .zip(field)
+                    .and_then(|(n, f)| ssn_number(n, cx.field_class(f)));
+                let t = ssn.as_ref().unwrap_or(t);
                 let label = format!(
                     "{sheet}!{}{}",
                     col_name(col0 + ci as u32),
                     row0 as usize + ri + 1
                 );
-                let field = headers.get(ci).and_then(|h| h.as_deref());
                 let label = match field {
                     Some(f) => format!("{label} [{f}]"),
                     None => label,

@@ -12,9 +12,7 @@
 //! (nothing is written to the share), and reads pages as it needs them, so memory stays bounded
 //! whatever the database's size.
 
-use super::{Cx, ExtractError, Field, Unit, text};
-use crate::detect::FieldClass;
-use medguard_model::PhiKind;
+use super::{Cx, ExtractError, Field, Unit, ssn_number, text};
 use rusqlite::config::DbConfig;
 use rusqlite::limits::Limit;
 use rusqlite::types::ValueRef;
@@ -182,12 +180,7 @@ fn table(
                 // Numbers kept as integers: an SSN or phone column typed INTEGER. An SSN kept as
                 // a number lost its leading zeros (012-34-5678 is stored as 12345678).
                 ValueRef::Integer(n) => {
-                    let ssn = field.class() == Some(FieldClass::Kind(PhiKind::Ssn));
-                    let n = if ssn && (0..1_000_000_000).contains(&n) {
-                        format!("{n:09}")
-                    } else {
-                        n.to_string()
-                    };
+                    let n = ssn_number(n, field.class()).unwrap_or_else(|| n.to_string());
                     cx.unit_in(Some(field), Unit { text: &n, ..unit })?;
                 }
                 ValueRef::Blob(b) if !b.is_empty() => {
