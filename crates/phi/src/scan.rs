@@ -846,6 +846,7 @@ fn noun(format: &str) -> &'static str {
         "protected" => "password-protected document",
         "vcard" => "contact list",
         "sqlite" => "database file",
+        "html" => "web page",
         _ => "data file",
     }
 }

@@ -3,7 +3,7 @@
 
 use super::text::{Lines, decode, decoded};
 use super::{Cx, ExtractError, Unit};
-use mail_parser::{MessageParser, MimeHeaders};
+use mail_parser::{MessageParser, MimeHeaders, PartType};
 use std::io::BufRead;
 
 /// Header names that start a message file.
@@ -44,16 +44,18 @@ pub fn eml(data: &[u8], record: Option<u64>, cx: &mut Cx<'_>) -> Result<(), Extr
         .or_else(|| memchr::memmem::find(data, b"\n\n"))
         .unwrap_or(data.len());
     header_units(&decode(&data[..end]), record, cx)?;
-    for i in 0..msg.text_body_count().min(64) {
-        if let Some(body) = msg.body_text(i) {
-            super::text::text_str(&body, None, record, cx)?;
-        }
-    }
-    if msg.text_body_count() == 0 {
-        for i in 0..msg.html_body_count().min(64) {
-            if let Some(body) = msg.body_text(i) {
-                super::text::text_str(&body, None, record, cx)?;
-            }
+    // The text bodies, or the HTML ones when there is no text: an HTML part is read as a page,
+    // its tables by their header cells (a lab's results, a list pasted from a report).
+    let bodies = if msg.text_body.is_empty() {
+        &msg.html_body
+    } else {
+        &msg.text_body
+    };
+    for &id in bodies.iter().take(64) {
+        match msg.parts.get(id as usize).map(|p| &p.body) {
+            Some(PartType::Html(h)) => super::html::html(h.as_bytes(), record, cx)?,
+            Some(PartType::Text(t)) => super::text::text_str(t, None, record, cx)?,
+            _ => {}
         }
     }
     for (i, part) in msg.attachments().enumerate().take(1000) {

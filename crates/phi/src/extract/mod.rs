@@ -8,6 +8,7 @@
 pub mod dicom;
 pub mod doc;
 pub mod hl7;
+pub mod html;
 pub mod json;
 pub mod mail;
 pub mod markup;
@@ -129,6 +130,8 @@ pub enum Format {
     Vcard,
     /// An SQLite 3 database: every plain table's rows.
     Sqlite,
+    /// An HTML page: text, tables by their header cells, form fields.
+    Html,
     /// A password-protected Office file (DOCX, XLSX, PPTX saved with a password: an OLE2
     /// `EncryptedPackage`): reported as protected, not readable.
     Protected,
@@ -138,7 +141,7 @@ pub enum Format {
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 22] = [
+    pub const ALL: [Format; 23] = [
         Format::Text,
         Format::Csv,
         Format::Json,
@@ -160,6 +163,7 @@ impl Format {
         Format::Protected,
         Format::Vcard,
         Format::Sqlite,
+        Format::Html,
         Format::Binary,
     ];
 
@@ -186,6 +190,7 @@ impl Format {
             Format::Protected => "protected",
             Format::Vcard => "vcard",
             Format::Sqlite => "sqlite",
+            Format::Html => "html",
             Format::Msg => "msg",
             Format::Binary => "binary",
         }
@@ -326,6 +331,11 @@ pub fn sniff(name: &str, head: &[u8]) -> Format {
         && (matches!(ext.as_str(), "json" | "ndjson" | "jsonl" | "fhir") || json_like(trimmed))
     {
         return Format::Json;
+    }
+    if html::looks_like_html(trimmed)
+        || (matches!(ext.as_str(), "htm" | "html") && trimmed.starts_with(b"<"))
+    {
+        return Format::Html;
     }
     if trimmed.starts_with(b"<?xml")
         || (trimmed.starts_with(b"<") && matches!(ext.as_str(), "xml" | "cda" | "ccd" | "xhtml"))
@@ -916,6 +926,7 @@ pub fn extract_stream(
         Format::Json => json::json(r, cx),
         Format::Xml => markup::xml(r, cx),
         Format::Rtf => rtf::rtf(&read_capped(r, cx.limits.max_whole, "rtf")?, cx),
+        Format::Html => html::html(&read_capped(r, cx.limits.max_whole, "html")?, None, cx),
         Format::Pdf => pdf::pdf(&read_capped(r, cx.limits.max_whole, "pdf")?, cx),
         Format::Eml => mail::eml(&read_capped(r, cx.limits.max_whole, "e-mail")?, None, cx),
         Format::Dicom => dicom::dicom(&read_prefix(r, 64 << 20)?, cx),

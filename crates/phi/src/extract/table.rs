@@ -109,7 +109,7 @@ fn split(line: &str, d: u8) -> Vec<Cow<'_, str>> {
 }
 
 /// A header row: mostly non-empty cells that start with a letter and hold no long digit runs.
-fn is_header(cells: &[String]) -> bool {
+pub(crate) fn is_header(cells: &[String]) -> bool {
     let named = cells
         .iter()
         .filter(|c| {
