@@ -552,6 +552,11 @@ pub fn generate(root: &Path, seed: u64, scale: u32) -> std::io::Result<Truth> {
             &people,
             &format!("share/Apps/reminders_{rep}.db"),
         )?;
+        html_report(
+            &mut out,
+            &people,
+            &format!("share/Reports/birthday_list_{rep}.html"),
+        )?;
     }
     Ok(out.truth)
 }
@@ -1711,6 +1716,38 @@ fn negatives(out: &mut Out<'_>, g: &mut Gen, path: &str) -> std::io::Result<()> 
         ]);
     }
     out.write(path, "csv", s.as_bytes(), t)
+}
+
+/// A practice-management report saved "as a web page": a title, a line with the date it was
+/// printed (no birth date), and a table of patients under its header cells.
+fn html_report(out: &mut Out<'_>, people: &[Person], path: &str) -> std::io::Result<()> {
+    let mut t = TruthFile::default();
+    let mut s = String::from(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Patient Birthday List</title>\n\
+         <style>td { padding: 2px }</style></head>\n<body>\n<h1>Patient Birthday List</h1>\n\
+         <p>Printed: 11/28/2026 &middot; Springfield Family Dental</p>\n<table>\n\
+         <tr><th>Chart #</th><th>Patient</th><th>Birth Date</th><th>Phone</th></tr>\n",
+    );
+    for p in people.iter().take(30) {
+        s.push_str(&format!(
+            "<tr><td>{}</td><td>{}, {}</td><td>{}</td><td>{}</td></tr>\n",
+            p.mrn,
+            xml_escape(&p.last),
+            xml_escape(&p.first),
+            us(p.dob),
+            p.phone
+        ));
+        add_person_core(&mut t, p);
+        t.values.extend([
+            (PhiKind::Mrn, p.mrn.clone()),
+            (PhiKind::Dob, us(p.dob)),
+            (PhiKind::Phone, p.phone.clone()),
+        ]);
+    }
+    s.push_str("</table>\n</body></html>\n");
+    t.negatives
+        .push(("printed-date".into(), "11/28/2026".into()));
+    out.write(path, "html", s.as_bytes(), t)
 }
 
 /// A patient-reminder app's SQLite database: contacts under the column names such apps use (an
