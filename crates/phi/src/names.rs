@@ -24,15 +24,16 @@ const MAX_WORD: usize = 24;
 /// `word` in ASCII lower case, Latin-1 accents folded ([`fold`]), in `buf` (no allocation);
 /// `None` when longer than [`MAX_WORD`] or holding another non-ASCII character.
 fn lower<'b>(word: &str, buf: &'b mut [u8; MAX_WORD]) -> Option<&'b [u8]> {
-    if word.is_ascii() {
+    if word.is_ascii() && !word.contains('\'') {
         let w = buf.get_mut(..word.len())?;
         w.copy_from_slice(word.as_bytes());
         w.make_ascii_lowercase();
         return Some(w);
     }
-    // The lists are ASCII: "José García" is looked up as "jose garcia".
+    // The lists are ASCII and spell "O'Connor" "oconnor": "José García" is looked up as "jose
+    // garcia", apostrophes left out.
     let mut n = 0;
-    for c in word.chars() {
+    for c in word.chars().filter(|c| !matches!(c, '\'' | '\u{2019}')) {
         *buf.get_mut(n)? = fold(c)?;
         n += 1;
     }
