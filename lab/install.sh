@@ -25,6 +25,7 @@ APT_PACKAGES=(
   zip                      # Info-ZIP: archives (incl. encrypted members) for the PHI tests
   poppler-utils qpdf       # PDF checkers for the risk reports (pdftotext, qpdf --check)
   acl                      # setfacl: a file shared by access list for the PHI exposure test
+  bsdextrautils            # column -t: a patient list printed as aligned text for the PHI tests
 )
 # Installed without recommends (fonts, Java, ...): the headless converter is all the tests need.
 APT_NO_RECOMMENDS=(

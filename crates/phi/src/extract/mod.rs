@@ -390,6 +390,8 @@ pub struct Unit<'a> {
     /// Where to point the reader, when different from `field` (`Sheet1!B7`).
     pub label: Option<&'a str>,
     pub line: Option<u64>,
+    /// Characters of the line before `text` (a column of a report printed to text).
+    pub column: u64,
     pub page: Option<u32>,
     pub record: Option<u64>,
 }
@@ -716,7 +718,7 @@ impl<'e> Cx<'e> {
         if self.findings.len() >= self.limits.max_findings {
             return;
         }
-        let column = u.line.map(|_| col.at(u.text, h.start));
+        let column = u.line.map(|_| u.column + col.at(u.text, h.start));
         let reason = match (h.reason, field) {
             (Reason::Field, Some(f)) => Arc::clone(&f.reason),
             (Reason::Field, None) => self.reason("field"),

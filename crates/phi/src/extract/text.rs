@@ -138,38 +138,190 @@ impl<'r, R: BufRead + ?Sized> Lines<'r, R> {
     }
 }
 
-/// Plain text: each line is a unit.
+/// Plain text: each line is a unit, or a row of a report's columns ([`Columns`]).
 pub fn text(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
     let mut r = decoded(r)?;
     let mut lines = Lines::new(&mut r, cx.limits.max_line, false);
+    let mut columns = Columns::default();
     while let Some((n, raw)) = lines.next_line()? {
         let line = decode(raw);
-        cx.unit(Unit {
+        let u = Unit {
             text: &line,
             line: Some(n),
             ..Unit::default()
-        })?;
+        };
+        if !columns.line(u, cx)? {
+            cx.unit(u)?;
+        }
     }
     Ok(())
 }
 
-/// Text already in memory (PDF pages, RTF, e-mail bodies): one unit per line.
+/// Text already in memory (PDF pages, RTF, e-mail bodies): one unit per line, or a row of a
+/// report's columns.
 pub fn text_str(
     s: &str,
     page: Option<u32>,
     record: Option<u64>,
     cx: &mut Cx<'_>,
 ) -> Result<(), ExtractError> {
+    let mut columns = Columns::default();
     for (i, line) in s.lines().enumerate() {
-        cx.unit(Unit {
+        let u = Unit {
             text: line,
             line: Some(i as u64 + 1),
             page,
             record,
             ..Unit::default()
-        })?;
+        };
+        if !columns.line(u, cx)? {
+            cx.unit(u)?;
+        }
     }
     Ok(())
+}
+
+/// A report printed to a text file, as practice-management systems print them: a line of column
+/// names set apart by runs of spaces ("PATIENT NAME   CHART #   BIRTH DATE   SSN"), perhaps a rule
+/// of dashes under it, then a line per record with each value under its column's name. A line is
+/// a header when it has three names or more, two of them naming identifiers; the columns end at a
+/// line with fewer than two values (a blank line, a footer). Each value is read under the column
+/// it overlaps most, the boundaries halfway between the names (or the rule's dashes), in
+/// characters.
+#[derive(Default)]
+pub struct Columns {
+    /// Each column's span in characters and its name.
+    cols: Vec<(usize, usize, String)>,
+    /// Records seen.
+    rows: u64,
+    /// Whether the line before was the header (a rule of dashes may follow it).
+    after_header: bool,
+    /// Spans of the line being looked at: characters, then bytes.
+    spans: Vec<(usize, usize, usize, usize)>,
+}
+
+impl Columns {
+    /// Take `u`'s line if it belongs to a report's columns (a header, a rule or a row); `false`
+    /// leaves it to be read as text.
+    pub fn line(&mut self, u: Unit<'_>, cx: &mut Cx<'_>) -> Result<bool, ExtractError> {
+        let text = u.text;
+        // Most lines of most files: no run of spaces, no columns.
+        if self.cols.is_empty() && memchr::memmem::find(text.as_bytes(), b"  ").is_none() {
+            return Ok(false);
+        }
+        self.split(text);
+        if self.cols.is_empty() {
+            if self.is_header(text, cx) {
+                self.cols = self
+                    .spans
+                    .iter()
+                    .map(|&(s, e, bs, be)| (s, e, text[bs..be].to_string()))
+                    .collect();
+                self.after_header = true;
+                return Ok(true);
+            }
+            return Ok(false);
+        }
+        if std::mem::take(&mut self.after_header) && self.is_rule(text) {
+            for (c, &(s, e, _, _)) in self.cols.iter_mut().zip(&self.spans) {
+                (c.0, c.1) = (s, e);
+            }
+            return Ok(true);
+        }
+        if self.spans.len() < 2 {
+            self.cols.clear();
+            return Ok(false);
+        }
+        self.rows += 1;
+        let record = u.record.or(Some(self.rows));
+        let spans = std::mem::take(&mut self.spans);
+        for &(s, e, bs, be) in &spans {
+            let field = self.column(s, e);
+            cx.unit(Unit {
+                text: &text[bs..be],
+                field,
+                column: s as u64,
+                record,
+                ..u
+            })?;
+        }
+        self.spans = spans;
+        Ok(true)
+    }
+
+    /// The values of a line: runs of text set apart by two spaces or more, or a tab.
+    fn split(&mut self, text: &str) {
+        self.spans.clear();
+        let mut start: Option<(usize, usize)> = None;
+        let (mut gap, mut last_end) = (0usize, (0usize, 0usize));
+        for (ci, (bi, c)) in text.char_indices().enumerate() {
+            if c == ' ' || c == '\t' {
+                gap += if c == '\t' { 2 } else { 1 };
+                if gap >= 2
+                    && let Some((s, bs)) = start.take()
+                {
+                    self.spans.push((s, last_end.0, bs, last_end.1));
+                }
+                continue;
+            }
+            gap = 0;
+            if start.is_none() {
+                start = Some((ci, bi));
+            }
+            last_end = (ci + 1, bi + c.len_utf8());
+        }
+        if let Some((s, bs)) = start {
+            self.spans.push((s, last_end.0, bs, last_end.1));
+        }
+    }
+
+    fn is_header(&self, text: &str, cx: &mut Cx<'_>) -> bool {
+        if self.spans.len() < 3 || self.spans.iter().any(|&(s, e, _, _)| e - s > 40) {
+            return false;
+        }
+        let names: Vec<String> = self
+            .spans
+            .iter()
+            .map(|&(_, _, bs, be)| text[bs..be].to_string())
+            .collect();
+        super::table::is_header(&names)
+            && names
+                .iter()
+                .filter(|n| matches!(cx.field_class(n), Some(crate::detect::FieldClass::Kind(_))))
+                .count()
+                >= 2
+    }
+
+    /// A rule of dashes or equals signs, one run per column.
+    fn is_rule(&self, text: &str) -> bool {
+        self.spans.len() == self.cols.len()
+            && text
+                .bytes()
+                .all(|b| matches!(b, b'-' | b'=' | b' ' | b'\t'))
+    }
+
+    /// The name of the column that the span `s..e` overlaps most (boundaries halfway between
+    /// columns).
+    fn column(&self, s: usize, e: usize) -> Option<&str> {
+        let n = self.cols.len();
+        let bound = |i: usize| -> usize {
+            // The left boundary of column i.
+            if i == 0 {
+                0
+            } else {
+                (self.cols[i - 1].1 + self.cols[i].0) / 2
+            }
+        };
+        (0..n)
+            .map(|i| {
+                let (lo, hi) = (bound(i), if i + 1 < n { bound(i + 1) } else { usize::MAX });
+                (s.max(lo)..e.min(hi)).len()
+            })
+            .enumerate()
+            .filter(|&(_, overlap)| overlap > 0)
+            .max_by_key(|&(i, overlap)| (overlap, std::cmp::Reverse(i)))
+            .map(|(i, _)| self.cols[i].2.as_str())
+    }
 }
 
 #[cfg(test)]
@@ -241,5 +393,118 @@ mod tests {
         r.read_to_string(&mut s).expect("read");
         assert_eq!(s, "SSN 536-22-8726\n");
         assert_eq!(decode(b"Jos\xe9"), "José");
+    }
+}
+
+#[cfg(test)]
+mod column_tests {
+    use crate::{Hasher, ScanOptions, scan_bytes};
+
+    /// (kind, value, field, record, line, column) of every finding.
+    type Found = (
+        String,
+        String,
+        String,
+        Option<u64>,
+        Option<u64>,
+        Option<u64>,
+    );
+
+    fn scan(text: &str) -> Vec<Found> {
+        let opts = ScanOptions {
+            unmask: true,
+            min_records: 0,
+            ..ScanOptions::default()
+        };
+        let o = scan_bytes(
+            "report.txt",
+            text.as_bytes(),
+            &opts,
+            &Hasher::with_key([1; 32]),
+        )
+        .expect("scan");
+        o.findings
+            .into_iter()
+            .map(|f| {
+                (
+                    f.kind.as_str().to_string(),
+                    f.value.unwrap_or_default(),
+                    f.location.field.as_deref().unwrap_or_default().to_string(),
+                    f.location.record,
+                    f.location.line,
+                    f.location.column,
+                )
+            })
+            .collect()
+    }
+
+    fn at<'a>(v: &'a [Found], value: &str) -> &'a Found {
+        v.iter()
+            .find(|f| f.1 == value)
+            .unwrap_or_else(|| panic!("{value} in {v:#?}"))
+    }
+
+    #[test]
+    fn a_report_printed_to_text_is_read_by_its_columns() {
+        let v = scan(
+            "SPRINGFIELD FAMILY DENTAL                                   Page 1\n\
+             Patient Birthday Report                              Printed 11/28/2026\n\
+             \n\
+             PATIENT NAME              CHART #   BIRTH DATE   HOME PHONE       SSN\n\
+             ------------------------  --------  -----------  ---------------  -----------\n\
+             SMITH, JOHN               104233    02/14/1980   (217) 632-0143   536-22-8726\n\
+             ZORQUIL, XOCHITL          104235    12/01/1999   (217) 632-0177   536-22-8728\n\
+             O'BRIEN, SIOBHAN            4236    07/04/1971                    536-22-8729\n\
+             End of report\n\
+             Printed by frontdesk                 11/28/2026\n\
+             \n\
+             Seen 03/04/2025.  Total  3 patients\n\
+             \n\
+             PATIENT NAME            MRN  BIRTH DATE\n\
+             Maria Gonzalez     00104233  02/14/1980\n",
+        );
+        let f = |value: &str| {
+            let f = at(&v, value);
+            (f.0.as_str(), f.2.as_str(), f.3, f.4, f.5)
+        };
+        assert_eq!(
+            f("ZORQUIL, XOCHITL"),
+            ("name", "PATIENT NAME", Some(2), Some(7), Some(1))
+        );
+        assert_eq!(f("104235"), ("mrn", "CHART #", Some(2), Some(7), Some(27)));
+        assert_eq!(
+            f("12/01/1999"),
+            ("dob", "BIRTH DATE", Some(2), Some(7), Some(37))
+        );
+        assert_eq!(
+            f("(217) 632-0177"),
+            ("phone", "HOME PHONE", Some(2), Some(7), Some(50))
+        );
+        // A value set right under its name, and an empty column: each under its own name.
+        assert_eq!(f("4236"), ("mrn", "CHART #", Some(3), Some(8), Some(29)));
+        assert_eq!(f("536-22-8729"), ("ssn", "SSN", Some(3), Some(8), Some(67)));
+        assert_eq!(f("O'BRIEN, SIOBHAN").1, "PATIENT NAME");
+        // A value set right under a short name, most of it left of the name.
+        assert_eq!(f("00104233"), ("mrn", "MRN", Some(4), Some(15), Some(20)));
+        // A line of one value ends the columns: the date printed after is no birth date.
+        assert!(!v.iter().any(|f| f.1 == "11/28/2026"), "{v:#?}");
+        // The title's date, and the text after the table, are no birth dates.
+        assert!(!v.iter().any(|f| f.0 == "dob" && f.2.is_empty()), "{v:#?}");
+        assert_eq!(v.len(), 17, "{v:#?}");
+    }
+
+    #[test]
+    fn text_with_runs_of_spaces_is_no_report() {
+        let v = scan(
+            "Seen today.  Patient John Smith,  DOB 02/14/1980.  Follow up in 3 months.\n\
+             Name  Date  Notes\n\
+             Recall  03/04/2025  ok\n",
+        );
+        assert!(v.iter().all(|f| f.2.is_empty() && f.3.is_none()), "{v:#?}");
+        assert!(
+            v.iter().any(|f| f.0 == "dob" && f.1 == "02/14/1980"),
+            "{v:#?}"
+        );
+        assert!(!v.iter().any(|f| f.1 == "03/04/2025"), "{v:#?}");
     }
 }
