@@ -557,6 +557,11 @@ pub fn generate(root: &Path, seed: u64, scale: u32) -> std::io::Result<Truth> {
             &people,
             &format!("share/Reports/birthday_list_{rep}.html"),
         )?;
+        text_report(
+            &mut out,
+            &people,
+            &format!("share/Reports/recall_list_{rep}.txt"),
+        )?;
     }
     Ok(out.truth)
 }
@@ -1748,6 +1753,46 @@ fn html_report(out: &mut Out<'_>, people: &[Person], path: &str) -> std::io::Res
     t.negatives
         .push(("printed-date".into(), "11/28/2026".into()));
     out.write(path, "html", s.as_bytes(), t)
+}
+
+/// A practice-management report printed to a text file: a title with the date it was printed,
+/// column names over a rule of dashes, a line per patient ("LAST, FIRST" in capitals), the last
+/// column (the recall date) no birth date.
+fn text_report(out: &mut Out<'_>, people: &[Person], path: &str) -> std::io::Result<()> {
+    let mut t = TruthFile::default();
+    let mut s = format!(
+        "SPRINGFIELD FAMILY DENTAL{:>40}\nRecall List{:>54}\n\n{:<28}{:<10}{:<13}{:<17}{}\n{}\n",
+        "Page 1",
+        "Printed 11/28/2026",
+        "PATIENT NAME",
+        "CHART #",
+        "BIRTH DATE",
+        "HOME PHONE",
+        "RECALL DUE",
+        "-".repeat(26) + "  --------  -----------  ---------------  ----------"
+    );
+    for p in people.iter().take(30) {
+        let name = format!("{}, {}", p.last, p.first).to_uppercase();
+        s.push_str(&format!(
+            "{name:<28}{:<10}{:<13}{:<17}{}\n",
+            p.mrn,
+            us(p.dob),
+            p.phone,
+            "06/01/2027"
+        ));
+        add_person_core(&mut t, p);
+        t.values.extend([
+            (PhiKind::Mrn, p.mrn.clone()),
+            (PhiKind::Dob, us(p.dob)),
+            (PhiKind::Phone, p.phone.clone()),
+        ]);
+    }
+    s.push_str("\nEnd of report\n");
+    t.negatives.extend([
+        ("printed-date".into(), "11/28/2026".into()),
+        ("recall-date".into(), "06/01/2027".into()),
+    ]);
+    out.write(path, "report", s.as_bytes(), t)
 }
 
 /// A patient-reminder app's SQLite database: contacts under the column names such apps use (an
