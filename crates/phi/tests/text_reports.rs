@@ -1,7 +1,9 @@
 //! Reports printed to text with their columns aligned: util-linux's `column -t` (bsdextrautils)
 //! lays out a practice's patient list, with an empty cell and a name with an apostrophe, as a
-//! practice-management system prints it. medguard reads each value under its column's name and
+//! practice-management system prints it, to a text file and (reportlab, in Courier) to a PDF. medguard reads each value under its column's name and
 //! finds what it finds in the same list as a CSV export.
+
+mod common;
 
 use medguard_phi::{FileOutcome, Hasher, ScanOptions, scan_bytes};
 use std::io::Write;
@@ -107,4 +109,22 @@ fn column_aligned_list_reads_as_its_csv() {
     assert_eq!(found(&aligned), found(&table));
     assert_eq!(found(&aligned).len(), 17, "{:#?}", aligned.findings);
     assert_eq!(aligned.report.individuals, 4);
+
+    // The same report printed to a PDF: its text layer keeps the columns.
+    let dir = medguard_lab::workdir("phi-text-report");
+    let (txt, pdf) = (dir.path().join("report.txt"), dir.path().join("report.pdf"));
+    std::fs::write(&txt, &report).expect("write");
+    common::python(
+        "import sys\n\
+         from reportlab.pdfgen import canvas\n\
+         c = canvas.Canvas(sys.argv[2])\n\
+         c.setFont('Courier', 8)\n\
+         for i, line in enumerate(open(sys.argv[1]).read().splitlines()):\n\
+         \x20   c.drawString(30, 750 - 11 * i, line)\n\
+         c.save()",
+        &[txt.as_os_str(), pdf.as_os_str()],
+    );
+    let printed = scan("report.pdf", &std::fs::read(&pdf).expect("read"));
+    assert_eq!(printed.report.format, "pdf");
+    assert_eq!(found(&printed), found(&table));
 }
