@@ -137,6 +137,13 @@ ws.append(["Last Name", "First Name", "DOB", "SSN", "Invoice No", "Visit Date"])
 ws.append(["Nguyen", "Linh", datetime.date(1975, 3, 9), 536228726, "536-22-8726", datetime.date(2025, 1, 2)])
 ws.append(["Okafor", "Chidi", datetime.date(1988, 11, 30), "401-33-9012", "401-33-9012", datetime.date(2025, 1, 3)])
 ws.append(["Adeyemi", "Tola", datetime.date(1990, 6, 1), 12345678, 12345678, datetime.date(2025, 1, 4)])
+# A report's sheet: a title and a "Printed" line above its column names.
+ws = wb.create_sheet("Recall")
+ws.append(["Springfield Family Dental - Recall List"])
+ws.append(["Printed", datetime.date(2026, 11, 28)])
+ws.append([])
+ws.append(["Patient", "Chart #", "Birth Date", "Phone"])
+ws.append(["Ysogra Nixyso", "104233", datetime.date(1962, 3, 14), "(217) 632-0143"])
 wb.save("patients.xlsx")
 "#,
     );
@@ -157,6 +164,32 @@ wb.save("patients.xlsx")
         !has(&v, PhiKind::Dob, "2025-01-02"),
         "visit dates are not DOBs: {v:?}"
     );
+    // Below the report's title, by its column names; the printed date is no DOB.
+    let o = scan_bytes("patients.xlsx", &data, &opts(), &Hasher::with_key([3; 32])).expect("scan");
+    let at = |value: &str| {
+        o.findings
+            .iter()
+            .find(|f| f.value.as_deref() == Some(value))
+            .map(|f| {
+                (
+                    f.kind,
+                    f.location.field.as_deref().unwrap_or_default().to_string(),
+                )
+            })
+    };
+    assert_eq!(
+        at("Ysogra Nixyso"),
+        Some((PhiKind::Name, "Recall!A5 [Patient]".into()))
+    );
+    assert_eq!(
+        at("104233"),
+        Some((PhiKind::Mrn, "Recall!B5 [Chart #]".into()))
+    );
+    assert_eq!(
+        at("1962-03-14"),
+        Some((PhiKind::Dob, "Recall!C5 [Birth Date]".into()))
+    );
+    assert!(!has(&v, PhiKind::Dob, "2026-11-28"), "{v:?}");
 }
 
 #[test]

@@ -530,26 +530,42 @@ pub fn spreadsheet<R: Read + Seek + Clone>(
             }
         };
         let (row0, col0) = range.start().unwrap_or((0, 0));
+        // The header: the first row when it reads as column names. Below a report's title (rows of
+        // one cell at most), the first row of two cells or more when it reads as names, else the
+        // next such row that names a known column (past a "Printed: 11/28/2026" line).
+        let texts = |row: &[Data]| -> Vec<String> { row.iter().filter_map(cell_text).collect() };
+        let names = |t: &[String]| {
+            let named = t
+                .iter()
+                .filter(|t| {
+                    t.chars().next().is_some_and(char::is_alphabetic)
+                        && t.chars().filter(char::is_ascii_digit).count() <= 2
+                })
+                .count();
+            !t.is_empty() && named * 10 >= t.len() * 8
+        };
+        let top: Vec<Vec<String>> = range
+            .rows()
+            .take(super::table::MAX_PREAMBLE + 1)
+            .map(texts)
+            .collect();
+        let header_at = match top.iter().position(|t| t.len() >= 2) {
+            None | Some(0) => top.first().is_some_and(|t| names(t)).then_some(0),
+            Some(wide) => (wide..top.len()).find(|&i| {
+                names(&top[i])
+                    && (i == wide
+                        || top[i].len() >= 2 && top[i].iter().any(|t| cx.field_class(t).is_some()))
+            }),
+        };
         let mut headers: Vec<Option<String>> = Vec::new();
         for (ri, row) in range.rows().enumerate() {
             if ri % 1024 == 0 {
                 cx.check_deadline()?;
             }
             let texts: Vec<Option<String>> = row.iter().map(cell_text).collect();
-            if ri == 0 {
-                let named = texts
-                    .iter()
-                    .flatten()
-                    .filter(|t| {
-                        t.chars().next().is_some_and(char::is_alphabetic)
-                            && t.chars().filter(char::is_ascii_digit).count() <= 2
-                    })
-                    .count();
-                let filled = texts.iter().flatten().count();
-                if filled > 0 && named * 10 >= filled * 8 {
-                    headers = texts;
-                    continue;
-                }
+            if header_at == Some(ri) {
+                headers = texts;
+                continue;
             }
             for (ci, t) in texts.iter().enumerate() {
                 let Some(t) = t else { continue };

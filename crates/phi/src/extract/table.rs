@@ -124,7 +124,7 @@ pub(crate) fn is_header(cells: &[String]) -> bool {
 
 /// Lines of one cell or none (a report's title, "Printed: 11/28/2026", a blank line) read before
 /// the first row of a table, at most.
-const MAX_PREAMBLE: usize = 10;
+pub(crate) const MAX_PREAMBLE: usize = 10;
 
 /// The table being read: its header and what each column's name says.
 #[derive(Default)]
