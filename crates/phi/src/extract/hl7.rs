@@ -232,9 +232,127 @@ pub fn hl7(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
     Ok(())
 }
 
+/// Segments that carry a person or a clinical fact: where one starts in a line of text (after a
+/// log's time stamp and level), the line holds HL7.
+const EMBEDDED: [&[u8; 3]; 15] = [
+    b"MSH", b"PID", b"PD1", b"NK1", b"GT1", b"IN1", b"IN2", b"PV1", b"PV2", b"OBR", b"OBX", b"DG1",
+    b"AL1", b"MRG", b"EVN",
+];
+
+/// Where an HL7 segment starts in `text`: a segment name of [`EMBEDDED`] and its field separator
+/// `|`, at the start or after a character that cannot be part of a word.
+fn segment_start(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    memchr::memchr_iter(b'|', b).find_map(|i| {
+        let at = i.checked_sub(3)?;
+        let name = b.get(at..i)?;
+        let alone = at == 0 || !b[at - 1].is_ascii_alphanumeric();
+        (alone && EMBEDDED.iter().any(|e| e[..] == *name)).then_some(at)
+    })
+}
+
+/// HL7 v2 messages inside text: an interface engine's log ("2026-11-28 10:00:01 INFO Received:
+/// MSH|^~\&|..." with the message's segments after carriage returns or on the lines after it, a
+/// failed send quoting one segment). The text before the first segment stays text; each message
+/// is a record, a segment quoted alone in a line its own.
+#[derive(Default)]
+pub struct Embedded {
+    delims: Delims,
+    record: u64,
+    memo: FieldMemo,
+    /// The line before held a message, which a line starting with a segment continues.
+    open: bool,
+}
+
+impl Embedded {
+    /// Read the HL7 in `text` (line `n`); `false` when it holds none (the line is text).
+    pub fn line(&mut self, text: &str, n: u64, cx: &mut Cx<'_>) -> Result<bool, ExtractError> {
+        let Some(at) = segment_start(text) else {
+            self.open = false;
+            return Ok(false);
+        };
+        let (before, rest) = text.split_at(at);
+        if !before.trim().is_empty() {
+            cx.unit(Unit {
+                text: before,
+                line: Some(n),
+                ..Unit::default()
+            })?;
+        }
+        if !(self.open && at == 0) || rest.starts_with("MSH") {
+            self.record += 1;
+            self.delims = Delims::default();
+        }
+        for seg in rest.split(['\r', '\n']) {
+            let seg = seg.trim_matches(|c| c == '\x0b' || c == '\x1c');
+            if seg.is_empty() {
+                continue;
+            }
+            if seg.starts_with("MSH")
+                && let Some(d) = Delims::from_header(seg)
+            {
+                self.delims = d;
+            }
+            segment(seg, &self.delims, (self.record, n), &mut self.memo, cx)?;
+        }
+        self.open = true;
+        Ok(true)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn segments_start_only_where_a_segment_can() {
+        assert_eq!(segment_start("INFO Received: MSH|^~\\&|A"), Some(15));
+        assert_eq!(segment_start("PID|1||x"), Some(0));
+        // Inside a word, or a name no segment has: text.
+        assert_eq!(segment_start("RAPID|fast"), None);
+        assert_eq!(segment_start("| a | table | XYZ| row |"), None);
+        assert_eq!(segment_start("no pipes at all"), None);
+    }
+
+    #[test]
+    fn a_message_continued_on_the_next_lines_is_one_record() {
+        let data = "10:00:01 INFO Received for Patient Maria Gonzalez: MSH|^~\\&|A|B|C|D|202611281000||ADT^A04|1|P|2.5\n\
+                    PID|1||0601648^^^SFD^MR||ZORQUIL^XOCHITL||19800214\n\
+                    NK1|1|ZORQUIL^MARIA|MTH\n\
+                    10:00:02 INFO done\n\
+                    PID|1||0601649^^^SFD^MR||NIXYSO^YSOGRA||19620314\n";
+        let opts = crate::ScanOptions {
+            unmask: true,
+            min_records: 0,
+            ..crate::ScanOptions::default()
+        };
+        let o = crate::scan_bytes(
+            "a.log",
+            data.as_bytes(),
+            &opts,
+            &crate::Hasher::with_key([1; 32]),
+        )
+        .expect("scan");
+        let at = |v: &str| {
+            o.findings
+                .iter()
+                .find(|f| f.value.as_deref() == Some(v))
+                .map(|f| {
+                    (
+                        f.location.field.as_deref().unwrap_or_default().to_string(),
+                        f.location.record,
+                    )
+                })
+        };
+        // The log's own text before the message stays text.
+        assert_eq!(at("Maria Gonzalez"), Some((String::new(), None)));
+        assert_eq!(at("ZORQUIL XOCHITL"), Some(("PID-5".into(), Some(1))));
+        assert_eq!(at("ZORQUIL MARIA"), Some(("NK1-2".into(), Some(1))));
+        // After a line of text, a segment starts a message of its own.
+        assert_eq!(at("NIXYSO YSOGRA"), Some(("PID-5".into(), Some(2))));
+        // Two messages, and the name the log's text gives.
+        assert_eq!(o.report.individuals, 3);
+    }
 
     #[test]
     fn delimiters_and_escapes() {

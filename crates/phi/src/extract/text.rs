@@ -1,5 +1,6 @@
 //! Plain text and logs: bounded line reading with UTF-8, UTF-16 (BOM) and Latin-1 fallback.
 
+use super::hl7::Embedded;
 use super::{Cx, ExtractError, Unit};
 use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Read};
@@ -142,7 +143,7 @@ impl<'r, R: BufRead + ?Sized> Lines<'r, R> {
 pub fn text(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
     let mut r = decoded(r)?;
     let mut lines = Lines::new(&mut r, cx.limits.max_line, false);
-    let mut columns = Columns::default();
+    let (mut columns, mut hl7) = (Columns::default(), Embedded::default());
     while let Some((n, raw)) = lines.next_line()? {
         let line = decode(raw);
         let u = Unit {
@@ -150,7 +151,7 @@ pub fn text(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
             line: Some(n),
             ..Unit::default()
         };
-        if !columns.line(u, cx)? {
+        if !hl7.line(&line, n, cx)? && !columns.line(u, cx)? {
             cx.unit(u)?;
         }
     }
@@ -165,15 +166,20 @@ pub fn text_str(
     record: Option<u64>,
     cx: &mut Cx<'_>,
 ) -> Result<(), ExtractError> {
-    let mut columns = Columns::default();
+    let (mut columns, mut hl7) = (Columns::default(), Embedded::default());
     for (i, line) in s.lines().enumerate() {
+        let n = i as u64 + 1;
         let u = Unit {
             text: line,
-            line: Some(i as u64 + 1),
+            line: Some(n),
             page,
             record,
             ..Unit::default()
         };
+        // HL7 pasted into a message keeps the message's record.
+        if record.is_none() && hl7.line(line, n, cx)? {
+            continue;
+        }
         if !columns.line(u, cx)? {
             cx.unit(u)?;
         }
