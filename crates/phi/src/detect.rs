@@ -781,7 +781,7 @@ pub fn classify_field(field: &str) -> Option<FieldClass> {
     let has = |s: &str| f.contains(s);
     let k = if has("invoice")
         || has("order")
-        || has("part")
+        || (has("part") && !has("party"))
         || has("lot")
         || has("serial")
         || has("sku")
@@ -836,7 +836,16 @@ pub fn classify_field(field: &str) -> Option<FieldClass> {
         Kind(PhiKind::Email)
     } else if has("ipaddr") || f == "ip" || has("clientip") {
         Kind(PhiKind::Ip)
-    } else if has("mrn") || has("medicalrecord") || has("chart") || f == "patientid" || f == "ptid"
+    } else if has("mrn")
+        || has("medicalrecord")
+        || has("chart")
+        || f == "patientid"
+        || f == "ptid"
+        // Open Dental's PatNum and the like: the practice's own number for the patient.
+        || f == "patnum"
+        || f == "patientnum"
+        || f == "patientnumber"
+        || f == "patno"
     {
         Kind(PhiKind::Mrn)
     } else if has("memberid")
@@ -845,6 +854,12 @@ pub fn classify_field(field: &str) -> Option<FieldClass> {
         || has("insuranceid")
         || has("insuredid")
         || has("planid")
+        || has("medicaid")
+        || f == "member"
+        || has("membernum")
+        || has("memberno")
+        || f == "insid"
+        || f == "insno"
     {
         Kind(PhiKind::PlanId)
     } else if has("account") || has("acct") {
@@ -872,6 +887,11 @@ pub fn classify_field(field: &str) -> Option<FieldClass> {
         || has("doctor")
         || f == "fname"
         || f == "lname"
+        || f == "subscriber"
+        // PATIENT_LAST_NM, RESP_PARTY (the responsible party, who pays).
+        || f.ends_with("nm")
+        || has("respparty")
+        || has("responsibleparty")
     {
         Kind(PhiKind::Name)
     } else {
@@ -1683,5 +1703,33 @@ mod tests {
             Some(FieldClass::Kind(PhiKind::Email))
         );
         assert_eq!(classify_field("notes"), None);
+        // Column names of practice-management exports (Open Dental's patient table, claim and
+        // eligibility files).
+        for (field, kind) in [
+            ("PatNum", PhiKind::Mrn),
+            ("MedicaidID", PhiKind::PlanId),
+            ("Member #", PhiKind::PlanId),
+            ("Ins ID", PhiKind::PlanId),
+            ("PATIENT_LAST_NM", PhiKind::Name),
+            ("PATIENT_FIRST_NM", PhiKind::Name),
+            ("Resp Party", PhiKind::Name),
+            ("Subscriber", PhiKind::Name),
+            ("Birthdate", PhiKind::Dob),
+            ("WirelessPhone", PhiKind::Phone),
+            ("SocSecNum", PhiKind::Ssn),
+        ] {
+            assert_eq!(
+                classify_field(field),
+                Some(FieldClass::Kind(kind)),
+                "{field}"
+            );
+        }
+        for field in ["CLINIC_NM", "PAYER_NM", "Group #", "Insurance Name"] {
+            assert_ne!(
+                classify_field(field),
+                Some(FieldClass::Kind(PhiKind::Name)),
+                "{field}"
+            );
+        }
     }
 }
