@@ -126,6 +126,9 @@ pub(crate) fn is_header(cells: &[String]) -> bool {
 /// the first row of a table, at most.
 pub(crate) const MAX_PREAMBLE: usize = 10;
 
+/// Rows of a table without a header that are looked at to tell what its columns hold.
+const PROFILE_ROWS: usize = 32;
+
 /// The table being read: its header and what each column's name says.
 #[derive(Default)]
 struct Table {
@@ -133,6 +136,50 @@ struct Table {
     /// What each column's name says, looked up once per file.
     columns: Vec<Option<Rc<Field>>>,
     row: u64,
+    /// A table without a header: its first rows (cells, text, line, record), held until they say
+    /// what its columns hold.
+    held: Vec<(Vec<String>, String, u64, u64)>,
+    profiled: bool,
+}
+
+/// What a column of a table without a header holds, told from its values: dates of many
+/// different years (ten or more apart) are dates of birth, not of visits; single words most of
+/// which are common given names or surnames are names. The name given says so and what it was
+/// told from: `column 3 (birth date)`.
+fn profile(values: &[&str], column: usize) -> Option<String> {
+    use chrono::Datelike;
+    if values.len() < 3 {
+        return None;
+    }
+    let most = |n: usize, share: usize| n * 100 >= values.len() * share;
+    let this_year = chrono::Local::now().year();
+    let years: Vec<i32> = values
+        .iter()
+        .filter_map(|v| crate::validate::parse_date(v))
+        .map(|d| d.year())
+        .filter(|y| (1900..=this_year).contains(y))
+        .collect();
+    if most(years.len(), 80) {
+        let (lo, hi) = (years.iter().min()?, years.iter().max()?);
+        return (hi - lo >= 10).then(|| format!("column {column} (birth date)"));
+    }
+    let words = values.iter().filter(|v| {
+        v.chars().next().is_some_and(char::is_uppercase)
+            && v.chars()
+                .all(|c| c.is_alphabetic() || c == '\'' || c == '-')
+    });
+    if !most(words.clone().count(), 80) {
+        return None;
+    }
+    let first = words.clone().filter(|w| crate::names::is_first(w)).count();
+    let last = words.filter(|w| crate::names::is_last(w)).count();
+    if most(first, 60) && first >= last {
+        Some(format!("column {column} (first name)"))
+    } else if most(last, 60) {
+        Some(format!("column {column} (last name)"))
+    } else {
+        None
+    }
 }
 
 impl Table {
@@ -182,6 +229,52 @@ impl Table {
         } else {
             self.row - 1
         };
+        if hdr.is_empty() && !self.profiled {
+            let cells = cells.iter().map(|c| c.to_string()).collect();
+            self.held.push((cells, text.to_string(), line, record));
+            if self.held.len() >= PROFILE_ROWS {
+                self.finish(cx)?;
+            }
+            return Ok(());
+        }
+        self.emit(&cells, text, line, record, cx)
+    }
+
+    /// Tell what the held rows' columns hold, then scan them.
+    fn finish(&mut self, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
+        if std::mem::replace(&mut self.profiled, true) || self.held.is_empty() {
+            return Ok(());
+        }
+        let held = std::mem::take(&mut self.held);
+        let width = held.iter().map(|(c, ..)| c.len()).max().unwrap_or(0);
+        self.columns = (0..width)
+            .map(|i| {
+                let values: Vec<&str> = held
+                    .iter()
+                    .filter_map(|(c, ..)| c.get(i).map(|v| v.trim()))
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                profile(&values, i + 1).map(|name| cx.field(&name))
+            })
+            .collect();
+        for (cells, text, line, record) in &held {
+            let cells: Vec<Cow<'_, str>> =
+                cells.iter().map(|c| Cow::Borrowed(c.as_str())).collect();
+            self.emit(&cells, text, *line, *record, cx)?;
+        }
+        Ok(())
+    }
+
+    /// Scan one record's cells under their columns.
+    fn emit(
+        &self,
+        cells: &[Cow<'_, str>],
+        text: &str,
+        line: u64,
+        record: u64,
+        cx: &mut Cx<'_>,
+    ) -> Result<(), ExtractError> {
+        let hdr = self.header.as_deref().unwrap_or(&[]);
         if cells.len() == 1 && hdr.len() > 1 {
             return cx.unit(Unit {
                 text,
@@ -281,6 +374,7 @@ pub fn csv(r: &mut dyn BufRead, name: &str, cx: &mut Cx<'_>) -> Result<(), Extra
     for (line, text) in preamble {
         table.record_text(&text, line, d, cx)?;
     }
+    table.finish(cx)?;
     if !pending.is_empty() {
         cx.unit(Unit {
             text: &pending,
@@ -428,6 +522,41 @@ mod tests {
             assert_eq!(names.len(), n, "{names:?}");
             assert!(names.iter().all(|f| f.2.as_deref() == Some("Name")));
         }
+    }
+
+    #[test]
+    fn a_table_without_header_is_told_by_its_values() {
+        let people = [
+            ("Smith", "John", "02/14/1980"),
+            ("Johnson", "Mary", "03/04/1962"),
+            ("Williams", "Robert", "12/01/1999"),
+            ("Brown", "Patricia", "07/04/1971"),
+            ("Garcia", "Xochitl", "11/30/2015"),
+        ];
+        let rows = |n: usize| -> String {
+            (0..n)
+                .map(|i| {
+                    let (last, first, dob) = people[i % people.len()];
+                    format!("{last},{first},{dob},11/{:02}/2026,10{i:04}\n", i % 28 + 1)
+                })
+                .collect()
+        };
+        // Forty rows: the first 32 tell the columns, the rest are read under them too.
+        let got = found(&rows(40));
+        let under = |field: &str| got.iter().filter(|f| f.2.as_deref() == Some(field)).count();
+        assert_eq!(under("column 3 (birth date)"), 40, "{got:?}");
+        assert_eq!(under("column 1 (last name)"), 40);
+        assert_eq!(under("column 2 (first name)"), 40);
+        assert!(got.contains(&(
+            "dob".into(),
+            "11/30/2015".into(),
+            Some("column 3 (birth date)".into()),
+            Some(40)
+        )));
+        // The visit dates, all of this year, are no birth dates.
+        assert!(!got.iter().any(|f| f.1.ends_with("/2026")), "{got:?}");
+        // Two rows say nothing about their columns.
+        assert!(found(&rows(2)).iter().all(|f| f.2.is_none()));
     }
 
     #[test]
