@@ -144,6 +144,11 @@ ws.append(["Printed", datetime.date(2026, 11, 28)])
 ws.append([])
 ws.append(["Patient", "Chart #", "Birth Date", "Phone"])
 ws.append(["Ysogra Nixyso", "104233", datetime.date(1962, 3, 14), "(217) 632-0143"])
+# Mailing labels: no column names at all.
+ws = wb.create_sheet("Labels")
+for last, first, dob in [("Smith", "John", datetime.date(1980, 2, 14)), ("Johnson", "Mary", datetime.date(1962, 3, 4)),
+                         ("Williams", "Robert", datetime.date(1999, 12, 1)), ("Brown", "Patricia", datetime.date(1971, 7, 4))]:
+    ws.append([last, first, dob, datetime.date(2026, 11, 2)])
 wb.save("patients.xlsx")
 "#,
     );
@@ -190,6 +195,42 @@ wb.save("patients.xlsx")
         Some((PhiKind::Dob, "Recall!C5 [Birth Date]".into()))
     );
     assert!(!has(&v, PhiKind::Dob, "2026-11-28"), "{v:?}");
+    // Without column names, by what the values are; the visit date is no DOB.
+    let labels = |value: &str| {
+        o.findings
+            .iter()
+            .find(|f| {
+                f.value.as_deref() == Some(value)
+                    && f.location
+                        .field
+                        .as_deref()
+                        .is_some_and(|l| l.starts_with("Labels!"))
+            })
+            .map(|f| {
+                (
+                    f.kind,
+                    f.location.field.as_deref().unwrap_or_default().to_string(),
+                    f.location.record,
+                )
+            })
+    };
+    assert_eq!(
+        labels("1999-12-01"),
+        Some((
+            PhiKind::Dob,
+            "Labels!C3 [column C (birth date)]".into(),
+            Some(3)
+        ))
+    );
+    assert_eq!(
+        labels("Robert"),
+        Some((
+            PhiKind::Name,
+            "Labels!B3 [column B (first name)]".into(),
+            Some(3)
+        ))
+    );
+    assert!(!has(&v, PhiKind::Dob, "2026-11-02"), "{v:?}");
 }
 
 #[test]

@@ -557,7 +557,23 @@ pub fn spreadsheet<R: Read + Seek + Clone>(
                         || top[i].len() >= 2 && top[i].iter().any(|t| cx.field_class(t).is_some()))
             }),
         };
+        // A sheet without column names: its first rows tell what its columns hold.
         let mut headers: Vec<Option<String>> = Vec::new();
+        if header_at.is_none() {
+            headers = (0..range.width())
+                .map(|i| {
+                    let values: Vec<String> = range
+                        .rows()
+                        .take(super::table::PROFILE_ROWS)
+                        .filter_map(|row| row.get(i).and_then(cell_text))
+                        .map(|v| v.trim().to_string())
+                        .filter(|v| !v.is_empty())
+                        .collect();
+                    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+                    super::table::profile(&values, &col_name(col0 + i as u32))
+                })
+                .collect();
+        }
         for (ri, row) in range.rows().enumerate() {
             if ri % 1024 == 0 {
                 cx.check_deadline()?;
@@ -567,6 +583,11 @@ pub fn spreadsheet<R: Read + Seek + Clone>(
                 headers = texts;
                 continue;
             }
+            // Records counted from 1 below the column names; a title above them is none.
+            let record = match header_at {
+                None => Some(ri as u64 + 1),
+                Some(at) => (ri > at).then(|| (ri - at) as u64),
+            };
             for (ci, t) in texts.iter().enumerate() {
                 let Some(t) = t else { continue };
                 let field = headers.get(ci).and_then(|h| h.as_deref());
@@ -592,7 +613,7 @@ pub fn spreadsheet<R: Read + Seek + Clone>(
                     text: t,
                     field,
                     label: Some(&label),
-                    record: Some(ri as u64),
+                    record,
                     ..Unit::default()
                 })?;
             }

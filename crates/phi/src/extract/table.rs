@@ -127,7 +127,7 @@ pub(crate) fn is_header(cells: &[String]) -> bool {
 pub(crate) const MAX_PREAMBLE: usize = 10;
 
 /// Rows of a table without a header that are looked at to tell what its columns hold.
-const PROFILE_ROWS: usize = 32;
+pub(crate) const PROFILE_ROWS: usize = 32;
 
 /// The table being read: its header and what each column's name says.
 #[derive(Default)]
@@ -146,7 +146,7 @@ struct Table {
 /// different years (ten or more apart) are dates of birth, not of visits; single words most of
 /// which are common given names or surnames are names. The name given says so and what it was
 /// told from: `column 3 (birth date)`.
-fn profile(values: &[&str], column: usize) -> Option<String> {
+pub(crate) fn profile(values: &[&str], column: &str) -> Option<String> {
     use chrono::Datelike;
     if values.len() < 3 {
         return None;
@@ -254,7 +254,7 @@ impl Table {
                     .filter_map(|(c, ..)| c.get(i).map(|v| v.trim()))
                     .filter(|v| !v.is_empty())
                     .collect();
-                profile(&values, i + 1).map(|name| cx.field(&name))
+                profile(&values, &(i + 1).to_string()).map(|name| cx.field(&name))
             })
             .collect();
         for (cells, text, line, record) in &held {
