@@ -562,6 +562,11 @@ pub fn generate(root: &Path, seed: u64, scale: u32) -> std::io::Result<Truth> {
             &people,
             &format!("share/Reports/recall_list_{rep}.txt"),
         )?;
+        labels(
+            &mut out,
+            &people,
+            &format!("share/Mailing/labels_{rep}.csv"),
+        )?;
     }
     Ok(out.truth)
 }
@@ -1793,6 +1798,32 @@ fn text_report(out: &mut Out<'_>, people: &[Person], path: &str) -> std::io::Res
         ("recall-date".into(), "06/01/2027".into()),
     ]);
     out.write(path, "report", s.as_bytes(), t)
+}
+
+/// Mailing labels exported without a header row: surname, given name, street, city, state,
+/// ZIP, date of birth (for birthday cards), and the date of the last visit (no DOB).
+fn labels(out: &mut Out<'_>, people: &[Person], path: &str) -> std::io::Result<()> {
+    let mut t = TruthFile::default();
+    let mut s = String::new();
+    for p in people.iter().take(40) {
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},11/02/2026\n",
+            p.last,
+            p.first,
+            p.street,
+            p.city.0,
+            p.city.1,
+            p.city.2,
+            us(p.dob)
+        ));
+        add_person_core(&mut t, p);
+        t.values.extend([
+            (PhiKind::Dob, us(p.dob)),
+            (PhiKind::Address, p.street.clone()),
+        ]);
+    }
+    t.negatives.push(("visit-date".into(), "11/02/2026".into()));
+    out.write(path, "csv-no-header", s.as_bytes(), t)
 }
 
 /// A patient-reminder app's SQLite database: contacts under the column names such apps use (an
