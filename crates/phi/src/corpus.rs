@@ -1373,6 +1373,7 @@ fn mail(out: &mut Out<'_>, g: &mut Gen, people: &[Person], dir: &str) -> std::io
             p.ssn
         ),
         rtf_compressed: None,
+        html: None,
         recipients: vec![("Records".into(), "records@springfielddental.example".into())],
         attachments: vec![("recall.csv".into(), att.into_bytes())],
         attached_message: Some(Box::new(OutlookMessage {
@@ -1409,6 +1410,8 @@ pub struct OutlookMessage {
     pub body: String,
     /// The body as `PR_RTF_COMPRESSED` bytes, for messages that keep no plain body.
     pub rtf_compressed: Option<Vec<u8>>,
+    /// The body as `PR_HTML` bytes, for messages that keep no plain body.
+    pub html: Option<Vec<u8>>,
     /// Display name and SMTP address of each recipient.
     pub recipients: Vec<(String, String)>,
     /// File name and contents of each attached file.
@@ -1490,6 +1493,7 @@ fn mapi_message(ole: &mut OleOut, dir: &str, top: bool, m: &OutlookMessage) -> s
         &m.rtf_compressed
             .iter()
             .map(|c| (0x1009, c.as_slice()))
+            .chain(m.html.iter().map(|h| (0x1013, h.as_slice())))
             .collect::<Vec<_>>(),
         &[],
     )?;

@@ -21,6 +21,7 @@ fn message() -> OutlookMessage {
         display_to: "Front Desk".into(),
         body: "Patient: Maria Gonzalez\r\nDOB: 03/14/1962\r\nSSN 536-22-8726\r\n".into(),
         rtf_compressed: None,
+        html: None,
         recipients: vec![("Front Desk".into(), "frontdesk@clinic.example".into())],
         attachments: vec![("labs.csv".into(), LABS.as_bytes().to_vec())],
         attached_message: Some(Box::new(OutlookMessage {
@@ -125,4 +126,39 @@ fn an_rtf_only_body_is_decompressed_and_scanned() {
     for k in [PhiKind::Ssn, PhiKind::Dob, PhiKind::Name] {
         assert!(kinds.contains(&k), "{k:?} not in {kinds:?}");
     }
+}
+
+#[test]
+fn an_html_only_message_is_read_as_a_page() {
+    let dir = medguard_lab::workdir("phi-msg-html");
+    let html = "<html><body><p>Results below.</p><table>\
+                <tr><th>Patient</th><th>Birth Date</th><th>Chart #</th></tr>\
+                <tr><td>Ysogra Nixyso</td><td>03/14/1962</td><td>104233</td></tr>\
+                </table></body></html>";
+    let path = dir.path().join("results.msg");
+    let m = OutlookMessage {
+        subject: "Lab results".into(),
+        html: Some(html.as_bytes().to_vec()),
+        ..OutlookMessage::default()
+    };
+    std::fs::write(&path, msg_bytes(&m).expect("msg")).expect("write");
+    // The peer reads the HTML body back: a message as Outlook keeps one.
+    let read_back = python(
+        "import extract_msg, sys\n\
+         sys.stdout.buffer.write(extract_msg.openMsg(sys.argv[1]).htmlBody)",
+        &[path.as_os_str()],
+    );
+    assert_eq!(read_back.trim_ascii_end(), html.as_bytes());
+    let scanned = common::scan(&path);
+    // The value under each header cell, in the table's first record.
+    let at = |field: &str| {
+        scanned
+            .findings
+            .iter()
+            .find(|f| f.location.field.as_deref() == Some(field))
+            .map(|f| (f.kind, f.location.record))
+    };
+    assert_eq!(at("Birth Date"), Some((PhiKind::Dob, Some(1))));
+    assert_eq!(at("Chart #"), Some((PhiKind::Mrn, Some(1))));
+    assert_eq!(at("Patient"), Some((PhiKind::Name, Some(1))));
 }

@@ -118,8 +118,8 @@ fn message(
         stream(ole, &format!("{dir}/__substg1.0_10130102"))
             .map(|b| String::from_utf8_lossy(&b).into_owned())
     }) {
-        let text = mail_parser::decoders::html::html_to_text(&h);
-        super::text::text_str(&text, None, None, cx)?;
+        // Read as a page: its tables keep their header cells.
+        super::html::html(h.as_bytes(), None, cx)?;
     } else if let Some(c) = stream(ole, &format!("{dir}/__substg1.0_10090102")) {
         match decompress_rtf(&c, MAX_STREAM as usize) {
             Ok(rtf) => super::rtf::rtf(&rtf, cx)?,
