@@ -569,6 +569,11 @@ const NAME_PATTERN: &str = concat!(
     r"(?:['-][A-Z]?(?:[a-z]|\xC3[\x9F-\xB6\xB8-\xBF])*[a-z])?\b",
 );
 
+/// A name in capitals, as forms, fax sheets and older systems print them: "JOHN SMITH",
+/// "MARY-ANN O'BRIEN", "JOHN A. SMITH".
+const CAPS_NAME: &str =
+    r"\b[A-Z](?:'?[A-Z])+(?:-[A-Z]{2,})? (?:[A-Z]\.? )?[A-Z](?:'?[A-Z])+(?:-[A-Z]{2,})?\b";
+
 /// [`NAME_PATTERN`] on ASCII text, as it reads.
 #[cfg(test)]
 const ASCII_NAME: &str = concat!(
@@ -593,7 +598,7 @@ impl Detector for Name {
         PhiKind::Name
     }
     fn patterns(&self) -> &'static [&'static str] {
-        &[NAME_PATTERN, r"\b[A-Z]{2,}, [A-Z]{2,}\b"]
+        &[NAME_PATTERN, r"\b[A-Z]{2,}, [A-Z]{2,}\b", CAPS_NAME]
     }
     fn check(&self, c: &str, cx: &Context<'_>) -> Option<Verdict> {
         let mut tokens = c
@@ -609,8 +614,9 @@ impl Detector for Name {
         } else {
             (first, last)
         };
-        let f = names::is_first(first);
-        let l = names::is_last(last);
+        // "Mary-Ann", "Garcia-Lopez": a name of two listed names.
+        let f = first.split('-').any(names::is_first);
+        let l = last.split('-').any(names::is_last);
         if names::is_stop(first) || names::is_stop(last) {
             return None;
         }
@@ -628,7 +634,19 @@ impl Detector for Name {
             || cx.before.trim_end().ends_with("Mrs.")
             || cx.before.trim_end().ends_with("Ms.")
             || cx.before.trim_end().ends_with("Dr.");
-        if titled || label_before(cx.before) {
+        // Text in capitals runs on after a bare label ("THE PATIENT WAS SEEN"): there a name
+        // needs a label with its colon ("PATIENT: ") or a salutation.
+        let caps = !c.bytes().any(|b| b.is_ascii_lowercase());
+        let before = cx.before.trim_end();
+        let labelled = label_before(cx.before)
+            && (!caps
+                || before.ends_with(':')
+                || before
+                    .len()
+                    .checked_sub(4)
+                    .and_then(|at| before.get(at..))
+                    .is_some_and(|w| w.eq_ignore_ascii_case("dear")));
+        if titled || labelled {
             return ok(Confidence::Medium, "keyword:name");
         }
         None
@@ -1528,6 +1546,34 @@ mod tests {
                 kinds(text)
                     .iter()
                     .any(|(k, v)| *k == PhiKind::Name && v == name),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_in_capitals() {
+        for (text, name) in [
+            ("PATIENT: JOHN SMITH   DOB: 02/14/1980", "JOHN SMITH"),
+            ("RE: MARIA GONZALEZ", "MARIA GONZALEZ"),
+            ("PATIENT NAME: XOCHITL ZORQUIL", "XOCHITL ZORQUIL"),
+            ("DEAR YSOGRA NIXYSO,", "YSOGRA NIXYSO"),
+            ("FAX TO DR. OFFICE RE MARY-ANN O'BRIEN", "MARY-ANN O'BRIEN"),
+        ] {
+            let found = kinds(text);
+            assert!(
+                found.iter().any(|(k, v)| *k == PhiKind::Name && v == name),
+                "{name:?} in {text:?}: {found:?}"
+            );
+        }
+        // Capitals run on after a bare label; words of a licence are in no list.
+        for text in [
+            "THE PATIENT WAS SEEN TODAY FOR ROUTINE CLEANING.",
+            "NEW PATIENT FORM",
+            "IN NO EVENT SHALL THE AUTHORS BE LIABLE FOR ANY CLAIM",
+        ] {
+            assert!(
+                !kinds(text).iter().any(|(k, _)| *k == PhiKind::Name),
                 "{text:?}"
             );
         }
