@@ -155,7 +155,11 @@ pub fn is_stop(word: &str) -> bool {
         "consent",
         "directory",
     ];
-    STOP.iter().any(|s| s.eq_ignore_ascii_case(word))
+    static SET: OnceLock<Set> = OnceLock::new();
+    listed(
+        SET.get_or_init(|| STOP.iter().map(|w| w.as_bytes()).collect()),
+        word,
+    )
 }
 
 #[cfg(test)]

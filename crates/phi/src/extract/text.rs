@@ -187,6 +187,26 @@ pub fn text_str(
     Ok(())
 }
 
+/// Whether `text` has two gaps (two spaces or more, or a tab) between values, its indentation
+/// aside: a search for each, no walk through the line.
+fn two_gaps(text: &str) -> bool {
+    // Built once: `memmem::find` builds its searcher on every call.
+    static TWO_SPACES: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"  "));
+    let gap = |t: &str| {
+        let b = t.as_bytes();
+        match (TWO_SPACES.find(b), memchr::memchr(b'\t', b)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    };
+    let values = text.trim_start_matches([' ', '\t']);
+    gap(values).is_some_and(|at| {
+        let rest = values[at..].trim_start_matches([' ', '\t']);
+        !rest.is_empty() && gap(rest).is_some()
+    })
+}
+
 /// A report printed to a text file, as practice-management systems print them: a line of column
 /// names set apart by runs of spaces ("PATIENT NAME   CHART #   BIRTH DATE   SSN"), perhaps a rule
 /// of dashes under it, then a line per record with each value under its column's name. A line is
@@ -211,13 +231,14 @@ impl Columns {
     /// leaves it to be read as text.
     pub fn line(&mut self, u: Unit<'_>, cx: &mut Cx<'_>) -> Result<bool, ExtractError> {
         let text = u.text;
-        // Most lines of most files: no run of spaces, no columns.
-        if self.cols.is_empty() && memchr::memmem::find(text.as_bytes(), b"  ").is_none() {
+        // A header has three values, two gaps between them at least; most lines of most files
+        // (indented ones too) have none.
+        if self.cols.is_empty() && !two_gaps(text) {
             return Ok(false);
         }
         self.split(text);
         if self.cols.is_empty() {
-            if self.is_header(text, cx) {
+            if self.is_header(text) {
                 self.cols = self
                     .spans
                     .iter()
@@ -255,45 +276,63 @@ impl Columns {
         Ok(true)
     }
 
-    /// The values of a line: runs of text set apart by two spaces or more, or a tab.
+    /// The values of a line: runs of text set apart by two spaces or more, or a tab. Bytes first
+    /// (no character of UTF-8 but these two is a space or a tab), characters for lines that are
+    /// not ASCII.
     fn split(&mut self, text: &str) {
         self.spans.clear();
-        let mut start: Option<(usize, usize)> = None;
-        let (mut gap, mut last_end) = (0usize, (0usize, 0usize));
-        for (ci, (bi, c)) in text.char_indices().enumerate() {
-            if c == ' ' || c == '\t' {
-                gap += if c == '\t' { 2 } else { 1 };
+        let (mut start, mut end, mut gap) = (None, 0usize, 0usize);
+        for (i, &c) in text.as_bytes().iter().enumerate() {
+            if c == b' ' || c == b'\t' {
+                gap += if c == b'\t' { 2 } else { 1 };
                 if gap >= 2
-                    && let Some((s, bs)) = start.take()
+                    && let Some(s) = start.take()
                 {
-                    self.spans.push((s, last_end.0, bs, last_end.1));
+                    self.spans.push((s, end, s, end));
                 }
                 continue;
             }
             gap = 0;
-            if start.is_none() {
-                start = Some((ci, bi));
-            }
-            last_end = (ci + 1, bi + c.len_utf8());
+            start.get_or_insert(i);
+            end = i + 1;
         }
-        if let Some((s, bs)) = start {
-            self.spans.push((s, last_end.0, bs, last_end.1));
+        if let Some(s) = start {
+            self.spans.push((s, end, s, end));
+        }
+        if !text.is_ascii() {
+            for span in &mut self.spans {
+                let before = text.get(..span.2).map_or(0, |t| t.chars().count());
+                let inside = text.get(span.2..span.3).map_or(0, |t| t.chars().count());
+                (span.0, span.1) = (before, before + inside);
+            }
         }
     }
 
-    fn is_header(&self, text: &str, cx: &mut Cx<'_>) -> bool {
-        if self.spans.len() < 3 || self.spans.iter().any(|&(s, e, _, _)| e - s > 40) {
+    /// Three names or more, as [`super::table::is_header`] has them, two of them naming
+    /// identifiers. Shapes first: most lines with runs of spaces are prose.
+    fn is_header(&self, text: &str) -> bool {
+        let names = || {
+            self.spans
+                .iter()
+                .filter_map(|&(_, _, bs, be)| text.get(bs..be))
+        };
+        if self.spans.len() < 3 || names().any(|n| n.len() > 40) {
             return false;
         }
-        let names: Vec<String> = self
-            .spans
-            .iter()
-            .map(|&(_, _, bs, be)| text[bs..be].to_string())
-            .collect();
-        super::table::is_header(&names)
-            && names
-                .iter()
-                .filter(|n| matches!(cx.field_class(n), Some(crate::detect::FieldClass::Kind(_))))
+        let named = names()
+            .filter(|t| {
+                t.chars().next().is_some_and(char::is_alphabetic)
+                    && t.bytes().filter(u8::is_ascii_digit).count() <= 2
+            })
+            .count();
+        named * 10 >= self.spans.len() * 8
+            && names()
+                .filter(|n| {
+                    matches!(
+                        crate::detect::classify_field(n),
+                        Some(crate::detect::FieldClass::Kind(_))
+                    )
+                })
                 .count()
                 >= 2
     }
