@@ -1,7 +1,7 @@
-//! HTML as third-party tools write it: LibreOffice saves a python-docx referral (a paragraph and a
-//! table of patients whose header row is plain cells) as a web page, and Python's email module
-//! writes an HTML-only message with a lab's results table. The tables are read by their header
-//! cells, each row a record.
+//! HTML (and RTF) as third-party tools write it: LibreOffice saves a python-docx referral (a
+//! paragraph and a table of patients whose header row is plain cells) as a web page and as RTF,
+//! and Python's email module writes an HTML-only message with a lab's results table. The tables
+//! are read by their header cells, each row a record.
 
 mod common;
 
@@ -71,27 +71,38 @@ fn libreoffice_web_page_of_a_referral() {
     );
     let o = scan("referral.html", &data);
     assert_eq!(o.report.format, "html");
-    assert_eq!(
-        found(&o),
-        [
-            row("name", "Ysogra Nixyso", "", None),
-            row("dob", "03/14/1962", "", None),
-            row("name", "Maria Gonzalez", "Patient", Some(1)),
-            row("dob", "02/14/1980", "DOB", Some(1)),
-            row("ssn", "536-22-8726", "SSN", Some(1)),
-            row("mrn", "104233", "Chart #", Some(1)),
-            row("name", "Xochitl Zorquil", "Patient", Some(2)),
-            row("dob", "12/01/1999", "DOB", Some(2)),
-            row("ssn", "536-22-8727", "SSN", Some(2)),
-            row("mrn", "104234", "Chart #", Some(2)),
-        ]
-    );
+    let expected = [
+        row("name", "Ysogra Nixyso", "", None),
+        row("dob", "03/14/1962", "", None),
+        row("name", "Maria Gonzalez", "Patient", Some(1)),
+        row("dob", "02/14/1980", "DOB", Some(1)),
+        row("ssn", "536-22-8726", "SSN", Some(1)),
+        row("mrn", "104233", "Chart #", Some(1)),
+        row("name", "Xochitl Zorquil", "Patient", Some(2)),
+        row("dob", "12/01/1999", "DOB", Some(2)),
+        row("ssn", "536-22-8727", "SSN", Some(2)),
+        row("mrn", "104234", "Chart #", Some(2)),
+    ];
+    assert_eq!(found(&o), expected);
     assert_eq!(o.report.individuals, 3);
     assert!(
         o.report.headline.contains("web page"),
         "{}",
         o.report.headline
     );
+    // The same document saved as RTF: its table's cells, set apart by tabs, read the same way.
+    common::soffice(
+        dir.path(),
+        "libreoffice-writer-nogui",
+        "rtf",
+        dir.path(),
+        &docx,
+    );
+    let data = std::fs::read(dir.path().join("referral.rtf")).expect("LibreOffice wrote RTF");
+    assert!(String::from_utf8_lossy(&data).contains("\\cell"), "a table");
+    let o = scan("referral.rtf", &data);
+    assert_eq!(o.report.format, "rtf");
+    assert_eq!(found(&o), expected);
 }
 
 #[test]

@@ -101,7 +101,8 @@ pub fn to_text(data: &[u8]) -> String {
                     }
                     match word.as_str() {
                         "par" | "line" | "row" | "sect" | "page" => out.push('\n'),
-                        "tab" | "cell" => out.push(' '),
+                        // A table's cells set apart by tabs: read as a table by its header row.
+                        "tab" | "cell" => out.push('\t'),
                         "u" => {
                             if let Some(n) = num {
                                 let n = if n < 0 { n + 65536 } else { n };

@@ -213,11 +213,14 @@ fn two_gaps(text: &str) -> bool {
 /// a header when it has three names or more, two of them naming identifiers; the columns end at a
 /// line with fewer than two values (a blank line, a footer). Each value is read under the column
 /// it overlaps most, the boundaries halfway between the names (or the rule's dashes), in
-/// characters.
+/// characters. A header set apart by tabs (a table of an RTF document) makes a tab-separated
+/// table: each value is under the name in its place, an empty value keeping its place.
 #[derive(Default)]
 pub struct Columns {
-    /// Each column's span in characters and its name.
+    /// Each column's span in characters (its place, when set apart by tabs) and its name.
     cols: Vec<(usize, usize, String)>,
+    /// Values are set apart by tabs, one per column.
+    tabs: bool,
     /// Records seen.
     rows: u64,
     /// Whether the line before was the header (a rule of dashes may follow it).
@@ -236,7 +239,16 @@ impl Columns {
         if self.cols.is_empty() && !two_gaps(text) {
             return Ok(false);
         }
-        self.split(text);
+        let tabs = if self.cols.is_empty() {
+            text.trim_matches([' ', '\t']).contains('\t')
+        } else {
+            self.tabs
+        };
+        if tabs {
+            self.split_tabs(text);
+        } else {
+            self.split(text);
+        }
         if self.cols.is_empty() {
             if self.is_header(text) {
                 self.cols = self
@@ -244,12 +256,13 @@ impl Columns {
                     .iter()
                     .map(|&(s, e, bs, be)| (s, e, text[bs..be].to_string()))
                     .collect();
+                self.tabs = tabs;
                 self.after_header = true;
                 return Ok(true);
             }
             return Ok(false);
         }
-        if std::mem::take(&mut self.after_header) && self.is_rule(text) {
+        if std::mem::take(&mut self.after_header) && !self.tabs && self.is_rule(text) {
             for (c, &(s, e, _, _)) in self.cols.iter_mut().zip(&self.spans) {
                 (c.0, c.1) = (s, e);
             }
@@ -263,11 +276,16 @@ impl Columns {
         let record = u.record.or(Some(self.rows));
         let spans = std::mem::take(&mut self.spans);
         for &(s, e, bs, be) in &spans {
-            let field = self.column(s, e);
+            let (field, column) = if self.tabs {
+                let name = self.cols.iter().find(|c| c.0 == s).map(|c| c.2.as_str());
+                (name, text.get(..bs).map_or(0, |t| t.chars().count()))
+            } else {
+                (self.column(s, e), s)
+            };
             cx.unit(Unit {
                 text: &text[bs..be],
                 field,
-                column: s as u64,
+                column: column as u64,
                 record,
                 ..u
             })?;
@@ -305,6 +323,22 @@ impl Columns {
                 let inside = text.get(span.2..span.3).map_or(0, |t| t.chars().count());
                 (span.0, span.1) = (before, before + inside);
             }
+        }
+    }
+
+    /// The values of a line set apart by tabs: each with its place (the tab-separated field it
+    /// is), white space trimmed; empty ones keep their place and are left out.
+    fn split_tabs(&mut self, text: &str) {
+        self.spans.clear();
+        let mut at = 0;
+        for (i, field) in text.split('\t').enumerate() {
+            let lead = field.len() - field.trim_start().len();
+            let value = field.trim();
+            if !value.is_empty() {
+                let bs = at + lead;
+                self.spans.push((i, i + 1, bs, bs + value.len()));
+            }
+            at += field.len() + 1;
         }
     }
 
@@ -536,6 +570,30 @@ mod column_tests {
         // The title's date, and the text after the table, are no birth dates.
         assert!(!v.iter().any(|f| f.0 == "dob" && f.2.is_empty()), "{v:#?}");
         assert_eq!(v.len(), 17, "{v:#?}");
+    }
+
+    #[test]
+    fn a_table_set_apart_by_tabs_keeps_empty_places() {
+        // Text first (a table pasted into a note: no CSV file).
+        let note = "Recall list, please call each patient this week about their cleaning.\n\
+                    \n\
+                    Patient\tBirth Date\tSSN\tChart #\t\n\
+                    Ysogra Nixyso\t\t536-22-8726\t104233\t\n\
+                    Xochitl Zorquil\t12/01/1999\t\t104234\t\n";
+        assert_eq!(
+            crate::extract::sniff("note.txt", note.as_bytes()),
+            crate::Format::Text
+        );
+        let v = scan(note);
+        let f = |value: &str| {
+            let f = at(&v, value);
+            (f.0.as_str(), f.2.as_str(), f.3)
+        };
+        assert_eq!(f("536-22-8726"), ("ssn", "SSN", Some(1)));
+        assert_eq!(f("104233"), ("mrn", "Chart #", Some(1)));
+        assert_eq!(f("12/01/1999"), ("dob", "Birth Date", Some(2)));
+        assert_eq!(f("104234"), ("mrn", "Chart #", Some(2)));
+        assert_eq!(f("Xochitl Zorquil"), ("name", "Patient", Some(2)));
     }
 
     #[test]
