@@ -614,13 +614,13 @@ impl Detector for Name {
         } else {
             (first, last)
         };
+        // Stop words are looked up only for what would be reported: most candidates are not.
+        let stop = || names::is_stop(first) || names::is_stop(last);
         // "Mary-Ann", "Garcia-Lopez": a name of two listed names.
-        let f = first.split('-').any(names::is_first);
-        let l = last.split('-').any(names::is_last);
-        if names::is_stop(first) || names::is_stop(last) {
-            return None;
-        }
-        if f && l {
+        if first.split('-').any(names::is_first) && last.split('-').any(names::is_last) {
+            if stop() {
+                return None;
+            }
             return ok(
                 if cx.has(Kw::Name) {
                     Confidence::High
@@ -646,7 +646,7 @@ impl Detector for Name {
                     .checked_sub(4)
                     .and_then(|at| before.get(at..))
                     .is_some_and(|w| w.eq_ignore_ascii_case("dear")));
-        if titled || labelled {
+        if (titled || labelled) && !stop() {
             return ok(Confidence::Medium, "keyword:name");
         }
         None
