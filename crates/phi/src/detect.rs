@@ -918,6 +918,38 @@ pub fn classify_field(field: &str) -> Option<FieldClass> {
     Some(k)
 }
 
+/// Whether a field names the practice's staff rather than a patient: the provider of a visit, the
+/// referring or attending physician, the hygienist (HL7 PV1-7, DICOM Referring Physician's Name).
+/// Their names are identifiers all the same, and reported; they count no patient.
+pub fn is_staff_field(field: &str) -> bool {
+    if is_hl7_field(field) {
+        return matches!(
+            field,
+            "PV1-7" | "PV1-8" | "PV1-9" | "PV1-17" | "ORC-12" | "OBR-16" | "OBR-28" | "PD1-4"
+        );
+    }
+    let f: String = field
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    [
+        "provider",
+        "physician",
+        "doctor",
+        "dentist",
+        "hygienist",
+        "referring",
+        "attending",
+        "prescriber",
+        "clinician",
+        "surgeon",
+        "operatorsname",
+    ]
+    .iter()
+    .any(|w| f.contains(w))
+}
+
 /// `PID-7`, `IN1-36`: a segment id and a field number.
 fn is_hl7_field(field: &str) -> bool {
     field.split_once('-').is_some_and(|(seg, n)| {

@@ -473,6 +473,9 @@ pub(crate) struct Field {
     info: FieldInfo,
     name: Arc<str>,
     reason: Arc<str>,
+    /// It names the practice's staff ([`crate::detect::is_staff_field`]): its values count no
+    /// patient.
+    staff: bool,
 }
 
 impl Field {
@@ -666,6 +669,7 @@ impl<'e> Cx<'e> {
                 info: self.engine.field_info(f),
                 name: f.into(),
                 reason: format!("field:{f}").into(),
+                staff: crate::detect::is_staff_field(f),
             });
             if fields.len() >= FIELD_CACHE {
                 fields.clear();
@@ -702,7 +706,8 @@ impl<'e> Cx<'e> {
             self.health = true;
         }
         let hash = self.hasher.hash_raw(h.kind, value, &mut self.scratch);
-        if h.kind.identifies_person() {
+        // The provider of a visit, a study's referring physician: reported, but no patient.
+        if h.kind.identifies_person() && !field.is_some_and(|f| f.staff) {
             match u.record {
                 Some(r) => {
                     self.records.insert((self.member_id, r));

@@ -560,6 +560,34 @@ mod tests {
     }
 
     #[test]
+    fn the_provider_of_a_visit_is_no_patient() {
+        let visits = "visit_date,diagnosis,provider\n2026-11-02,E11.9,Gregory House\n\
+                      2026-11-03,K02.52,Gregory House\n2026-11-04,I10,Lisa Cuddy\n";
+        let out = crate::scan_bytes(
+            "visits.csv",
+            visits.as_bytes(),
+            &crate::ScanOptions::default(),
+            &crate::Hasher::with_key([3; 32]),
+        )
+        .expect("scan");
+        // The names are reported; they count no patient.
+        assert_eq!(
+            out.report.counts.get(&medguard_model::PhiKind::Name),
+            Some(&3)
+        );
+        assert_eq!(out.report.individuals, 0);
+        let patients = format!("patient,{visits}").replace("\n2026", "\nMaria Gonzalez,2026");
+        let out = crate::scan_bytes(
+            "visits.csv",
+            patients.as_bytes(),
+            &crate::ScanOptions::default(),
+            &crate::Hasher::with_key([3; 32]),
+        )
+        .expect("scan");
+        assert_eq!(out.report.individuals, 3);
+    }
+
+    #[test]
     fn quoted_fields() {
         let owned = |line| {
             split_record(line, b',').map(|v| v.into_iter().map(Cow::into_owned).collect::<Vec<_>>())
