@@ -219,7 +219,7 @@ wb.save("patients.xlsx")
         Some((
             PhiKind::Dob,
             "Labels!C3 [column C (birth date)]".into(),
-            Some(3)
+            Some(12)
         ))
     );
     assert_eq!(
@@ -227,9 +227,12 @@ wb.save("patients.xlsx")
         Some((
             PhiKind::Name,
             "Labels!B3 [column B (first name)]".into(),
-            Some(3)
+            Some(12)
         ))
     );
+    // Records are numbered through the workbook (after the 4 rows of Patients and the 5 of
+    // Recall): 3 + 1 + 4 people, none counted twice over.
+    assert_eq!(o.report.individuals, 8);
     assert!(!has(&v, PhiKind::Dob, "2026-11-02"), "{v:?}");
 }
 

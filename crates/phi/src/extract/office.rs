@@ -521,6 +521,8 @@ pub fn spreadsheet<R: Read + Seek + Clone>(
     }))
     .map_err(|_| ExtractError::corrupt(format, "the spreadsheet reader crashed"))?
     .map_err(|e| ExtractError::corrupt(format, e))?;
+    // Records are numbered through the whole workbook, so rows of two sheets stay apart.
+    let mut before = 0u64;
     for (sheet, range) in sheets {
         let range = match range {
             Ok(r) => r,
@@ -587,7 +589,8 @@ pub fn spreadsheet<R: Read + Seek + Clone>(
             let record = match header_at {
                 None => Some(ri as u64 + 1),
                 Some(at) => (ri > at).then(|| (ri - at) as u64),
-            };
+            }
+            .map(|r| before + r);
             for (ci, t) in texts.iter().enumerate() {
                 let Some(t) = t else { continue };
                 let field = headers.get(ci).and_then(|h| h.as_deref());
@@ -618,6 +621,7 @@ pub fn spreadsheet<R: Read + Seek + Clone>(
                 })?;
             }
         }
+        before += range.height() as u64;
     }
     Ok(())
 }
