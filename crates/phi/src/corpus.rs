@@ -409,6 +409,16 @@ impl Out<'_> {
     }
 }
 
+/// A patient as a practice-management list prints one: name, chart number, DOB (US), phone.
+fn add_listed(t: &mut TruthFile, p: &Person) {
+    add_person_core(t, p);
+    t.values.extend([
+        (PhiKind::Mrn, p.mrn.clone()),
+        (PhiKind::Dob, us(p.dob)),
+        (PhiKind::Phone, p.phone.clone()),
+    ]);
+}
+
 fn add_person_core(t: &mut TruthFile, p: &Person) {
     t.values
         .push((PhiKind::Name, format!("{} {}", p.first, p.last)));
@@ -1552,6 +1562,18 @@ pub fn msg_bytes(m: &OutlookMessage) -> std::io::Result<Vec<u8>> {
         ole.create_stream(format!("/__nameid_version1.0/__substg1.0_{s}"))?;
     }
     mapi_message(&mut ole, "", true, m)?;
+    // Storages carry the time they were made: one fixed time keeps the corpus the same bytes
+    // from run to run.
+    let storages: Vec<std::path::PathBuf> = ole
+        .walk()
+        .filter(|e| !e.is_stream())
+        .map(|e| e.path().to_path_buf())
+        .collect();
+    let fixed = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_767_225_600);
+    for path in storages {
+        ole.set_created_time(&path, fixed)?;
+        ole.set_modified_time(&path, fixed)?;
+    }
     ole.flush()?;
     Ok(ole.into_inner().into_inner())
 }
@@ -1751,12 +1773,7 @@ fn html_report(out: &mut Out<'_>, people: &[Person], path: &str) -> std::io::Res
             us(p.dob),
             p.phone
         ));
-        add_person_core(&mut t, p);
-        t.values.extend([
-            (PhiKind::Mrn, p.mrn.clone()),
-            (PhiKind::Dob, us(p.dob)),
-            (PhiKind::Phone, p.phone.clone()),
-        ]);
+        add_listed(&mut t, p);
     }
     s.push_str("</table>\n</body></html>\n");
     t.negatives
@@ -1789,12 +1806,7 @@ fn text_report(out: &mut Out<'_>, people: &[Person], path: &str) -> std::io::Res
             p.phone,
             "06/01/2027"
         ));
-        add_person_core(&mut t, p);
-        t.values.extend([
-            (PhiKind::Mrn, p.mrn.clone()),
-            (PhiKind::Dob, us(p.dob)),
-            (PhiKind::Phone, p.phone.clone()),
-        ]);
+        add_listed(&mut t, p);
     }
     s.push_str("\nEnd of report\n");
     t.negatives.extend([

@@ -183,7 +183,7 @@ impl Page<'_, '_> {
                             && let Some(value) = attr(b"value")
                         {
                             let field = attr(b"name").or_else(|| attr(b"id"));
-                            self.value(field.as_deref(), &value, tag.span.start)?;
+                            self.value(field.as_deref(), &value, tag.span.start, None)?;
                         }
                     }
                     b"textarea" => {
@@ -206,7 +206,7 @@ impl Page<'_, '_> {
                 b"textarea" => {
                     let field = self.textarea.take().filter(|f| !f.is_empty());
                     let text = std::mem::take(&mut self.line);
-                    self.value(field.as_deref(), &text, self.line_start)?;
+                    self.value(field.as_deref(), &text, self.line_start, None)?;
                 }
                 name if is_block(name) => self.newline()?,
                 _ => {}
@@ -264,13 +264,21 @@ impl Page<'_, '_> {
         })
     }
 
-    /// A form field's value under its name.
-    fn value(&mut self, field: Option<&str>, value: &str, at: usize) -> Result<(), ExtractError> {
+    /// A value under its name (a form field's, a table cell's), line by line, white space as a
+    /// browser shows it; `record` is its row's, if any.
+    fn value(
+        &mut self,
+        field: Option<&str>,
+        value: &str,
+        at: usize,
+        record: Option<u64>,
+    ) -> Result<(), ExtractError> {
         let line = self.line_of(at);
-        let record = self.record_or(None);
-        for text in value.lines() {
+        let record = self.record_or(record);
+        for part in value.lines() {
+            let part = collapse(part);
             self.cx.unit(Unit {
-                text,
+                text: &part,
                 field,
                 line: Some(line),
                 record,
@@ -327,41 +335,24 @@ impl Page<'_, '_> {
                     r
                 }
             };
-            return self.cell(&value.text, Some(&collapse(&key.text)), value.start, record);
+            return self.value(
+                Some(&collapse(&key.text)),
+                &value.text,
+                value.start,
+                Some(record),
+            );
         }
         self.record += 1;
         let record = self.record;
         let header = self.tables.last().and_then(|t| t.header.clone());
         for (i, cell) in cells.iter().enumerate() {
             let field = header.as_ref().and_then(|h| h.get(i)).map(String::as_str);
-            self.cell(
-                &cell.text,
+            self.value(
                 field.filter(|f| !f.is_empty()),
+                &cell.text,
                 cell.start,
-                record,
+                Some(record),
             )?;
-        }
-        Ok(())
-    }
-
-    fn cell(
-        &mut self,
-        text: &str,
-        field: Option<&str>,
-        at: usize,
-        record: u64,
-    ) -> Result<(), ExtractError> {
-        let line = self.line_of(at);
-        let record = self.record_or(Some(record));
-        for part in text.lines() {
-            let part = collapse(part);
-            self.cx.unit(Unit {
-                text: &part,
-                field,
-                line: Some(line),
-                record,
-                ..Unit::default()
-            })?;
         }
         Ok(())
     }
