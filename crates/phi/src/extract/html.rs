@@ -75,6 +75,10 @@ struct Cell {
     text: String,
     th: bool,
     start: usize,
+    /// Columns it spans (`colspan`, 1 to 64).
+    span: usize,
+    /// A place taken by the cell before it (`colspan`): no value, its name in a header.
+    spanned: bool,
 }
 
 #[derive(Default)]
@@ -84,6 +88,8 @@ struct Table {
     cell: Option<Cell>,
     /// Rows seen (header included).
     rows: u64,
+    /// A row of values was read: a header can no longer come.
+    data: bool,
     /// The record of a table of "name | value" rows.
     pairs: Option<u64>,
 }
@@ -169,10 +175,17 @@ impl Page<'_, '_> {
                     b"td" | b"th" => {
                         self.end_cell();
                         if let Some(t) = self.tables.last_mut() {
+                            let span = tag
+                                .attributes
+                                .get(&b"colspan"[..])
+                                .and_then(|v| lossy(&v.value).trim().parse::<usize>().ok())
+                                .unwrap_or(1)
+                                .clamp(1, 64);
                             t.cell = Some(Cell {
-                                text: String::new(),
                                 th: name == b"th",
                                 start: tag.span.start,
+                                span,
+                                ..Cell::default()
                             });
                         }
                     }
@@ -292,7 +305,17 @@ impl Page<'_, '_> {
         if let Some(t) = self.tables.last_mut()
             && let Some(cell) = t.cell.take()
         {
+            let (span, th, start) = (cell.span, cell.th, cell.start);
             t.row.push(cell);
+            for _ in 1..span {
+                t.row.push(Cell {
+                    th,
+                    start,
+                    span: 1,
+                    spanned: true,
+                    ..Cell::default()
+                });
+            }
         }
     }
 
@@ -306,8 +329,27 @@ impl Page<'_, '_> {
             return Ok(());
         }
         t.rows += 1;
-        let names = || cells.iter().map(|c| collapse(&c.text)).collect::<Vec<_>>();
-        if t.header.is_none() && t.rows == 1 && cells.len() >= 2 {
+        // A title above the header (one cell, perhaps spanning the table) is a line of text.
+        let filled = cells.iter().filter(|c| !c.text.trim().is_empty()).count();
+        if filled == 1 && t.header.is_none() && !t.data {
+            let Some(cell) = cells.iter().find(|c| !c.text.trim().is_empty()) else {
+                return Ok(());
+            };
+            return self.value(None, &cell.text, cell.start, None);
+        }
+        // A header cell that spans columns names each of them.
+        let names = || {
+            let mut names: Vec<String> = Vec::with_capacity(cells.len());
+            for c in &cells {
+                let name = match (c.spanned, names.last()) {
+                    (true, Some(last)) => last.clone(),
+                    _ => collapse(&c.text),
+                };
+                names.push(name);
+            }
+            names
+        };
+        if t.header.is_none() && !t.data && cells.len() >= 2 {
             let all_th = cells.iter().all(|c| c.th);
             if all_th || {
                 let n = names();
@@ -344,6 +386,9 @@ impl Page<'_, '_> {
         }
         self.record += 1;
         let record = self.record;
+        if let Some(t) = self.tables.last_mut() {
+            t.data = true;
+        }
         let header = self.tables.last().and_then(|t| t.header.clone());
         for (i, cell) in cells.iter().enumerate() {
             let field = header.as_ref().and_then(|h| h.get(i)).map(String::as_str);
@@ -488,5 +533,34 @@ mod tests {
              <tr><td>Ann Lee</td><td>02/14/1980</td></tr></table>",
         );
         assert!(has(&v, PhiKind::Name, "Maria Gonzalez"), "{v:?}");
+    }
+
+    #[test]
+    fn titles_above_the_header_and_cells_that_span_columns() {
+        let v = scan(
+            "<html><body><table>\n\
+             <tr><td colspan=\"4\"><b>Patient Birthday List</b></td></tr>\n\
+             <tr><td colspan=\"4\">Printed 11/28/2026</td></tr>\n\
+             <tr><th colspan=\"2\">Patient</th><th>Birth Date</th><th>Chart #</th></tr>\n\
+             <tr><td>Nixyso</td><td>Ysogra</td><td>03/14/1962</td><td>104233</td></tr>\n\
+             <tr><td colspan=\"2\">Xochitl Zorquil</td><td>12/01/1999</td><td>104234</td></tr>\n\
+             </table></body></html>",
+        );
+        let rows: Vec<_> = v
+            .iter()
+            .map(|f| (f.1.as_str(), f.2.as_str(), f.3))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("Nixyso", "Patient", Some(1)),
+                ("Ysogra", "Patient", Some(1)),
+                ("03/14/1962", "Birth Date", Some(1)),
+                ("104233", "Chart #", Some(1)),
+                ("Xochitl Zorquil", "Patient", Some(2)),
+                ("12/01/1999", "Birth Date", Some(2)),
+                ("104234", "Chart #", Some(2)),
+            ]
+        );
     }
 }
