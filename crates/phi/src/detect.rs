@@ -1585,35 +1585,24 @@ mod tests {
 
     #[test]
     fn names_in_capitals() {
-        for (text, name) in [
+        finds_names(&[
             ("PATIENT: JOHN SMITH   DOB: 02/14/1980", "JOHN SMITH"),
             ("RE: MARIA GONZALEZ", "MARIA GONZALEZ"),
             ("PATIENT NAME: XOCHITL ZORQUIL", "XOCHITL ZORQUIL"),
             ("DEAR YSOGRA NIXYSO,", "YSOGRA NIXYSO"),
             ("FAX TO DR. OFFICE RE MARY-ANN O'BRIEN", "MARY-ANN O'BRIEN"),
-        ] {
-            let found = kinds(text);
-            assert!(
-                found.iter().any(|(k, v)| *k == PhiKind::Name && v == name),
-                "{name:?} in {text:?}: {found:?}"
-            );
-        }
+        ]);
         // Capitals run on after a bare label; words of a licence are in no list.
-        for text in [
+        finds_no_name(&[
             "THE PATIENT WAS SEEN TODAY FOR ROUTINE CLEANING.",
             "NEW PATIENT FORM",
             "IN NO EVENT SHALL THE AUTHORS BE LIABLE FOR ANY CLAIM",
-        ] {
-            assert!(
-                !kinds(text).iter().any(|(k, _)| *k == PhiKind::Name),
-                "{text:?}"
-            );
-        }
+        ]);
     }
 
     #[test]
     fn surnames_with_prefixes_in_free_text() {
-        for (text, name) in [
+        finds_names(&[
             ("Patient: John McDonald", "John McDonald"),
             ("Patient: Mary O'Connor, DOB on file", "Mary O'Connor"),
             ("Patient: Mary OConnor", "Mary OConnor"),
@@ -1627,29 +1616,18 @@ mod tests {
                 "DeAndre McMillan called about his bill.",
                 "DeAndre McMillan",
             ),
-        ] {
-            let found = kinds(text);
-            assert!(
-                found.iter().any(|(k, v)| *k == PhiKind::Name && v == name),
-                "{name:?} in {text:?}: {found:?}"
-            );
-        }
+        ]);
         // A prefix is no name by itself, nor a capital run.
-        for text in [
+        finds_no_name(&[
             "Call the MacBook Pro desk.",
             "Our OK Google speaker",
             "McKesson Supply invoice",
-        ] {
-            assert!(
-                !kinds(text).iter().any(|(k, _)| *k == PhiKind::Name),
-                "{text:?}"
-            );
-        }
+        ]);
     }
 
     #[test]
     fn accented_names_in_free_text() {
-        for (text, name) in [
+        finds_names(&[
             ("Patient: José García, seen today.", "José García"),
             ("Seen with her mother María Hernández.", "María Hernández"),
             (
@@ -1658,11 +1636,26 @@ mod tests {
             ),
             ("Patient: Renée André", "Renée André"),
             ("Éric Martínez called about his bill.", "Éric Martínez"),
-        ] {
+        ]);
+    }
+
+    /// Each text holds the name given with it.
+    fn finds_names(cases: &[(&str, &str)]) {
+        for &(text, name) in cases {
             let found = kinds(text);
             assert!(
                 found.iter().any(|(k, v)| *k == PhiKind::Name && v == name),
                 "{name:?} in {text:?}: {found:?}"
+            );
+        }
+    }
+
+    /// No text holds a name.
+    fn finds_no_name(texts: &[&str]) {
+        for text in texts {
+            assert!(
+                !kinds(text).iter().any(|(k, _)| *k == PhiKind::Name),
+                "{text:?}"
             );
         }
     }
