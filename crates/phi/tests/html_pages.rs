@@ -1,5 +1,5 @@
-//! HTML (and RTF) as third-party tools write it: LibreOffice saves a python-docx referral (a
-//! paragraph and a table of patients whose header row is plain cells) as a web page and as RTF,
+//! HTML (and RTF, Word 97) as third-party tools write it: LibreOffice saves a python-docx referral
+//! (a paragraph and a table of patients whose header row is plain cells) as a web page, RTF and .doc,
 //! and Python's email module writes an HTML-only message with a lab's results table. The tables
 //! are read by their header cells, each row a record.
 
@@ -102,6 +102,18 @@ fn libreoffice_web_page_of_a_referral() {
     assert!(String::from_utf8_lossy(&data).contains("\\cell"), "a table");
     let o = scan("referral.rtf", &data);
     assert_eq!(o.report.format, "rtf");
+    assert_eq!(found(&o), expected);
+    // And as Word 97 (cell and row marks in the text): the same again.
+    common::soffice(
+        dir.path(),
+        "libreoffice-writer-nogui",
+        "doc",
+        dir.path(),
+        &docx,
+    );
+    let data = std::fs::read(dir.path().join("referral.doc")).expect("LibreOffice wrote .doc");
+    let o = scan("referral.doc", &data);
+    assert_eq!(o.report.format, "doc");
     assert_eq!(found(&o), expected);
 }
 

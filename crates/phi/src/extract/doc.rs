@@ -133,10 +133,19 @@ pub struct TextBuilder {
     /// Open fields whose code is being read: text inside any of them is code, even a nested
     /// field's result.
     in_code: usize,
+    /// Cells ended in the table row being read.
+    cells: usize,
+    /// Cells per row of the table being read, learnt from its first row.
+    width: Option<usize>,
+    /// The last character was a cell mark.
+    after_cell: bool,
 }
 
 impl TextBuilder {
     pub fn push(&mut self, c: char) {
+        if c != '\u{7}' && self.in_code == 0 {
+            self.after_cell = false;
+        }
         match c {
             // Field begin, separator (code ends, result starts), end.
             '\u{13}' => {
@@ -157,8 +166,37 @@ impl TextBuilder {
                 }
             }
             _ if self.in_code > 0 => {}
-            // Paragraph, cell/row, line, page/section marks.
-            '\r' | '\u{7}' | '\u{b}' | '\u{c}' => self.text.push('\n'),
+            // A table: each cell's text ends with a cell mark, each row with one more (the row
+            // mark). Cells become tab-separated values and rows lines, so the table is read by
+            // its header row ([`super::text::Columns`]). The first row (its names, none empty)
+            // tells how many cells a row has: an empty cell later is a cell, not a row's end.
+            '\u{7}' => {
+                let row_end = match self.width {
+                    Some(w) => self.cells >= w,
+                    None => self.after_cell,
+                };
+                if row_end {
+                    if self.text.ends_with('\t') {
+                        self.text.pop();
+                    }
+                    self.text.push('\n');
+                    self.width.get_or_insert(self.cells);
+                    self.cells = 0;
+                } else {
+                    self.text.push('\t');
+                    self.cells += 1;
+                }
+                self.after_cell = !row_end;
+            }
+            // A paragraph inside a cell stays on its row; outside a table, a paragraph ends
+            // the table before it.
+            '\r' if self.cells > 0 => self.text.push(' '),
+            '\r' => {
+                self.width = None;
+                self.text.push('\n');
+            }
+            // Line, page/section marks.
+            '\u{b}' | '\u{c}' => self.text.push('\n'),
             '\t' => self.text.push('\t'),
             // Non-breaking hyphen; optional hyphen (invisible).
             '\u{1e}' => self.text.push('-'),
@@ -243,9 +281,17 @@ mod tests {
 
     #[test]
     fn marks_become_lines_and_field_codes_go() {
+        // A table: cells set apart by tabs, rows by lines; an empty cell keeps its place, a
+        // paragraph inside a cell stays on its row; a paragraph after the table ends it.
         assert_eq!(
             chars("Dear Jo\rSSN\u{7}536\u{7}\u{7}"),
-            "Dear Jo\nSSN\n536\n\n"
+            "Dear Jo\nSSN\t536\n"
+        );
+        assert_eq!(
+            chars(
+                "Name\u{7}DOB\u{7}Chart\u{7}\u{7}Ann\u{7}\u{7}104233\u{7}\u{7}Jo\u{7}a\rb\u{7}7\u{7}\u{7}\rEnd\u{7}x\u{7}\u{7}"
+            ),
+            "Name\tDOB\tChart\nAnn\t\t104233\nJo\ta b\t7\n\nEnd\tx\n"
         );
         assert_eq!(
             chars("See \u{13} HYPERLINK \"https://x\" \u{14}the portal\u{15}."),
