@@ -158,6 +158,67 @@ fn python_sqlite_tables_are_read_with_their_column_names() {
 }
 
 #[test]
+fn the_latest_rows_of_a_running_app_are_read_from_its_write_ahead_log() {
+    let dir = medguard_lab::workdir("phi-sqlite-wal");
+    let path = dir.path().join("reminders.db");
+    // The app keeps its connection open (it stops here without closing it, as a running app
+    // would look to a scan): its last rows are in reminders.db-wal alone.
+    common::python(
+        r#"
+import os, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("PRAGMA wal_autocheckpoint=0")
+db.execute("CREATE TABLE contacts (full_name TEXT, birthday TEXT, ssn TEXT)")
+db.execute("INSERT INTO contacts VALUES ('Maria Gonzalez', '1962-03-14', '536-22-8726')")
+db.commit()
+db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+for i, (name, ssn) in enumerate([("Ysogra Nixyso", "536-22-8727"), ("Xochitl Zorquil", "536-22-8728")]):
+    db.execute("INSERT INTO contacts VALUES (?, ?, ?)", (name, "1980-02-1%d" % i, ssn))
+    db.commit()
+# An open transaction, never committed: not in the database.
+db.execute("INSERT INTO contacts VALUES ('Ann Lee', '1990-01-01', '536-22-8729')")
+sys.stdout.flush()
+os._exit(0)
+"#,
+        &[path.as_os_str()],
+    );
+    let wal = dir.path().join("reminders.db-wal");
+    assert!(std::fs::metadata(&wal).expect("the WAL is there").len() > 32);
+    let listing = || {
+        let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.path())
+            .expect("ls")
+            .map(|e| {
+                let p = e.expect("entry").path();
+                let data = std::fs::read(&p).expect("read");
+                (
+                    p.file_name().expect("name").to_string_lossy().into_owned(),
+                    data,
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = listing();
+    let o = scan(&path, &unmasked()).expect("scan").expect("found");
+    let ssns: Vec<&str> = o
+        .findings
+        .iter()
+        .filter(|f| f.kind == PhiKind::Ssn)
+        .filter_map(|f| f.value.as_deref())
+        .collect();
+    // The checkpointed row, and the two committed in the log alone; not the uncommitted one.
+    assert_eq!(ssns, ["536-22-8726", "536-22-8727", "536-22-8728"]);
+    assert_eq!(
+        at(&o.findings, PhiKind::Name, "Xochitl Zorquil").0,
+        "contacts.full_name"
+    );
+    // Nothing written: the database, its log and its shared-memory file as they were.
+    assert!(listing() == before, "a file beside the database changed");
+}
+
+#[test]
 fn a_database_inside_a_zip_is_read_from_memory() {
     let dir = medguard_lab::workdir("phi-sqlite-zip");
     let path = db(dir.path(), 0);

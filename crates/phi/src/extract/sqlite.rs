@@ -10,7 +10,9 @@
 //! budget. Only `SELECT *` of plain tables runs. A file on disk is opened read-only and
 //! `immutable`: SQLite takes no lock and creates no journal, WAL or shared-memory file beside it
 //! (nothing is written to the share), and reads pages as it needs them, so memory stays bounded
-//! whatever the database's size.
+//! whatever the database's size. A database with a write-ahead log beside it (an app that is
+//! running, or stopped without closing it) is read into memory with the log's committed
+//! transactions applied, up to the whole-file limit.
 
 use super::{Cx, ExtractError, Field, Unit, ssn_number, text};
 use rusqlite::config::DbConfig;
@@ -31,7 +33,33 @@ pub fn looks_like_sqlite(head: &[u8]) -> bool {
 }
 
 /// The database file at `path`, read in place.
+///
+/// A running app keeps its latest changes in the `-wal` file beside the database until it copies
+/// them back: when there is one, both are read (not written: SQLite is not asked to open the WAL,
+/// which would make a shared-memory file beside them) and the WAL's committed transactions are
+/// applied to the database's pages in memory ([`apply_wal`]), up to the whole-file limit for the
+/// two together.
 pub fn file(path: &Path, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
+    let mut wal_path = path.as_os_str().to_owned();
+    wal_path.push("-wal");
+    if let Ok(wal_len) = std::fs::metadata(&wal_path).map(|m| m.len())
+        && wal_len > WAL_HEADER as u64
+    {
+        let db_len = std::fs::metadata(path)?.len();
+        if db_len.saturating_add(wal_len) <= cx.limits.max_whole {
+            let mut db = std::fs::read(path)?;
+            let wal = std::fs::read(&wal_path)?;
+            if apply_wal(&mut db, &wal).is_some() {
+                return bytes(&db, cx);
+            }
+        } else {
+            cx.warnings.push(format!(
+                "its write-ahead log ({wal_len} bytes of recent changes) was not read: with the \
+                 database it is larger than the {}-byte limit",
+                cx.limits.max_whole
+            ));
+        }
+    }
     let uri = format!("file:{}?immutable=1", uri_path(path));
     let conn = Connection::open_with_flags(
         uri,
@@ -58,6 +86,95 @@ pub fn bytes(data: &[u8], cx: &mut Cx<'_>) -> Result<(), ExtractError> {
     conn.deserialize_read_exact(MAIN_DB, head[..n].chain(&data[n..]), data.len(), true)
         .map_err(corrupt)?;
     tables(&conn, cx)
+}
+
+/// The size of a WAL file's header, and of a frame's (SQLite's file format, section 4.1).
+const WAL_HEADER: usize = 32;
+const FRAME_HEADER: usize = 24;
+
+/// Apply the committed transactions of a write-ahead log to the database image `db`, as a
+/// checkpoint would (SQLite's file format, section 4): frames whose salts match the log's header
+/// and whose cumulative checksums hold, up to the last commit frame among them; each writes its
+/// page, and the last commit gives the database's size. The number of frames applied, or `None`
+/// when the log does not belong to this database (bad magic, another page size) or commits
+/// nothing.
+pub fn apply_wal(db: &mut Vec<u8>, wal: &[u8]) -> Option<usize> {
+    let word = |b: &[u8], at: usize| -> Option<u32> {
+        Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    };
+    let magic = word(wal, 0)?;
+    if magic & !1 != 0x377F_0682 {
+        return None;
+    }
+    // The checksum reads the log's words big-endian when the magic's low bit is set.
+    let big = magic & 1 == 1;
+    let page = usize::try_from(word(wal, 8)?).ok()?;
+    let db_page = match u16::from_be_bytes([*db.get(16)?, *db.get(17)?]) {
+        1 => 65_536,
+        n => usize::from(n),
+    };
+    if page != db_page || !page.is_power_of_two() || page < 512 {
+        return None;
+    }
+    let checksum = |mut s: (u32, u32), data: &[u8]| -> (u32, u32) {
+        for pair in data.chunks_exact(8) {
+            let w = |b: &[u8]| {
+                let b: [u8; 4] = [b[0], b[1], b[2], b[3]];
+                if big {
+                    u32::from_be_bytes(b)
+                } else {
+                    u32::from_le_bytes(b)
+                }
+            };
+            s.0 = s.0.wrapping_add(w(&pair[..4])).wrapping_add(s.1);
+            s.1 = s.1.wrapping_add(w(&pair[4..])).wrapping_add(s.0);
+        }
+        s
+    };
+    let header = wal.get(..WAL_HEADER)?;
+    let mut sum = checksum((0, 0), &header[..24]);
+    if sum != (word(header, 24)?, word(header, 28)?) {
+        return None;
+    }
+    let salts = (word(header, 16)?, word(header, 20)?);
+    // Frames of the transactions committed so far, and of the one being read: (page number,
+    // offset of its data).
+    let mut committed: Vec<(usize, usize)> = Vec::new();
+    let mut pending: Vec<(usize, usize)> = Vec::new();
+    let mut size = 0usize;
+    let mut at = WAL_HEADER;
+    while let Some(frame) = wal.get(at..at + FRAME_HEADER + page) {
+        if (word(frame, 8)?, word(frame, 12)?) != salts {
+            break;
+        }
+        sum = checksum(checksum(sum, &frame[..8]), &frame[FRAME_HEADER..]);
+        if sum != (word(frame, 16)?, word(frame, 20)?) {
+            break;
+        }
+        let number = usize::try_from(word(frame, 0)?).ok()?;
+        if number == 0 {
+            break;
+        }
+        pending.push((number, at + FRAME_HEADER));
+        let commit = usize::try_from(word(frame, 4)?).ok()?;
+        if commit > 0 {
+            committed.append(&mut pending);
+            size = commit;
+        }
+        at += FRAME_HEADER + page;
+    }
+    // The database grows only by pages the log holds: a size beyond them is damage.
+    if committed.is_empty() || size > db.len() / page + committed.len() {
+        return None;
+    }
+    db.resize(size.checked_mul(page)?, 0);
+    for &(number, data) in &committed {
+        let to = (number - 1).checked_mul(page)?;
+        if let (Some(dst), Some(src)) = (db.get_mut(to..to + page), wal.get(data..data + page)) {
+            dst.copy_from_slice(src);
+        }
+    }
+    Some(committed.len())
 }
 
 /// `path` for a `file:` URI: every byte outside the unreserved set percent-encoded (RFC 3986),
@@ -191,4 +308,72 @@ fn table(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database in WAL mode whose connection is still open: its file, and the log holding
+    /// `rows` transactions of one row each.
+    fn live(dir: &Path, rows: usize) -> (Vec<u8>, Vec<u8>, Connection) {
+        let path = dir.join("live.db");
+        let conn = Connection::open(&path).expect("open");
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .expect("wal");
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .expect("no checkpoint");
+        conn.execute_batch("CREATE TABLE t (v TEXT); PRAGMA wal_checkpoint(TRUNCATE);")
+            .expect("create");
+        for i in 0..rows {
+            conn.execute(
+                "INSERT INTO t VALUES (?1)",
+                [format!("row {i} {}", "x".repeat(900))],
+            )
+            .expect("insert");
+        }
+        let db = std::fs::read(&path).expect("db");
+        let wal = std::fs::read(dir.join("live.db-wal")).expect("wal");
+        (db, wal, conn)
+    }
+
+    fn rows(image: &[u8]) -> i64 {
+        let mut head = image.to_vec();
+        head[18..20].copy_from_slice(&[1, 1]);
+        let mut conn = Connection::open_in_memory().expect("memory");
+        conn.deserialize_read_exact(MAIN_DB, &head[..], head.len(), true)
+            .expect("deserialize");
+        conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .expect("count")
+    }
+
+    #[test]
+    fn a_log_cut_anywhere_gives_the_transactions_committed_before_the_cut() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (db, wal, _open) = live(dir.path(), 6);
+        assert_eq!(rows(&db), 0, "the rows are in the log alone");
+        let mut seen = 0;
+        for cut in (0..=wal.len()).step_by(97).chain([wal.len()]) {
+            let mut image = db.clone();
+            let n = match apply_wal(&mut image, &wal[..cut]) {
+                Some(_) => rows(&image),
+                None => 0,
+            };
+            assert!(n >= seen, "cut at {cut}: {n} rows after {seen}");
+            seen = n;
+        }
+        assert_eq!(seen, 6);
+        // A flipped byte in the last frame loses its transaction, not the ones before.
+        let mut bad = wal.clone();
+        let last = bad.len() - 10;
+        bad[last] ^= 0xFF;
+        let mut image = db.clone();
+        apply_wal(&mut image, &bad).expect("earlier commits");
+        assert_eq!(rows(&image), 5);
+        // Another database's page size, or no log at all: nothing applied.
+        assert_eq!(apply_wal(&mut db.clone(), b"not a log"), None);
+        let mut other = db.clone();
+        other[16..18].copy_from_slice(&1024u16.to_be_bytes());
+        assert_eq!(apply_wal(&mut other, &wal), None);
+    }
 }
