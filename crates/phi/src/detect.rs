@@ -616,19 +616,23 @@ impl Detector for Name {
         };
         // Stop words are looked up only for what would be reported: most candidates are not.
         let stop = || names::is_stop(first) || names::is_stop(last);
+        // "Referred by Dr. Gregory House": a doctor, reported as a name but counted as no patient
+        // (the reason says so: [`STAFF_REASON`]).
+        let doctor = {
+            let b = cx.before.trim_end();
+            b.ends_with("Dr.") || b.ends_with(" Dr") || b == "Dr"
+        };
         // "Mary-Ann", "Garcia-Lopez": a name of two listed names.
         if first.split('-').any(names::is_first) && last.split('-').any(names::is_last) {
             if stop() {
                 return None;
             }
-            return ok(
-                if cx.has(Kw::Name) {
-                    Confidence::High
-                } else {
-                    Confidence::Medium
-                },
-                "name-lists",
-            );
+            let confidence = if cx.has(Kw::Name) {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            };
+            return ok(confidence, if doctor { STAFF_REASON } else { "name-lists" });
         }
         let titled = cx.before.trim_end().ends_with("Mr.")
             || cx.before.trim_end().ends_with("Mrs.")
@@ -647,7 +651,10 @@ impl Detector for Name {
                     .and_then(|at| before.get(at..))
                     .is_some_and(|w| w.eq_ignore_ascii_case("dear")));
         if (titled || labelled) && !stop() {
-            return ok(Confidence::Medium, "keyword:name");
+            return ok(
+                Confidence::Medium,
+                if doctor { STAFF_REASON } else { "keyword:name" },
+            );
         }
         None
     }
@@ -655,6 +662,9 @@ impl Detector for Name {
         person_name(value)
     }
 }
+
+/// The reason of a name found after a doctor's title: staff, counted as no patient.
+pub const STAFF_REASON: &str = "title:doctor";
 
 /// "Patient: ", "Dear" or "Mrs." directly before the candidate, as a whole word ("forms" does not
 /// end in the title "Ms", nor "outpatient" in "patient").
@@ -1581,6 +1591,37 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    #[test]
+    fn doctors_are_named_but_are_no_patients() {
+        let text = "Patient Maria Gonzalez was referred by Dr. Gregory House, seen by Dr. Lisa Cuddy \
+                    and called by Dr John Smith.";
+        let e = Engine::get().expect("engine");
+        let mut hits = Vec::new();
+        e.scan_text(text, None, &mut hits);
+        let reasons: Vec<(&str, Reason)> = hits
+            .iter()
+            .map(|h| (&text[h.start..h.end], h.reason))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                ("Maria Gonzalez", Reason::Rule("name-lists")),
+                ("Gregory House", Reason::Rule(STAFF_REASON)),
+                ("Lisa Cuddy", Reason::Rule(STAFF_REASON)),
+                ("John Smith", Reason::Rule(STAFF_REASON)),
+            ]
+        );
+        let o = crate::scan_bytes(
+            "note.txt",
+            text.as_bytes(),
+            &crate::ScanOptions::default(),
+            &crate::Hasher::with_key([1; 32]),
+        )
+        .expect("scan");
+        assert_eq!(o.report.counts.get(&PhiKind::Name), Some(&4));
+        assert_eq!(o.report.individuals, 1);
     }
 
     #[test]

@@ -706,8 +706,11 @@ impl<'e> Cx<'e> {
             self.health = true;
         }
         let hash = self.hasher.hash_raw(h.kind, value, &mut self.scratch);
-        // The provider of a visit, a study's referring physician: reported, but no patient.
-        if h.kind.identifies_person() && !field.is_some_and(|f| f.staff) {
+        // The provider of a visit, a study's referring physician, "Dr. House" in a note:
+        // reported, but no patient.
+        let staff = field.is_some_and(|f| f.staff)
+            || matches!(h.reason, Reason::Rule(r) if r == crate::detect::STAFF_REASON);
+        if h.kind.identifies_person() && !staff {
             match u.record {
                 Some(r) => {
                     self.records.insert((self.member_id, r));
