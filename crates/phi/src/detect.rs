@@ -1060,6 +1060,13 @@ pub enum Reason {
     Field,
 }
 
+impl Reason {
+    /// A name found as the practice's staff ([`STAFF_REASON`]): reported, counted as no patient.
+    pub fn is_staff(self) -> bool {
+        self == Reason::Rule(STAFF_REASON)
+    }
+}
+
 /// All detectors compiled into one multi-pattern regex plus keyword automata.
 pub struct Engine {
     detectors: Vec<Box<dyn Detector>>,

@@ -708,8 +708,7 @@ impl<'e> Cx<'e> {
         let hash = self.hasher.hash_raw(h.kind, value, &mut self.scratch);
         // The provider of a visit, a study's referring physician, "Dr. House" in a note:
         // reported, but no patient.
-        let staff = field.is_some_and(|f| f.staff)
-            || matches!(h.reason, Reason::Rule(r) if r == crate::detect::STAFF_REASON);
+        let staff = field.is_some_and(|f| f.staff) || h.reason.is_staff();
         if h.kind.identifies_person() && !staff {
             match u.record {
                 Some(r) => {

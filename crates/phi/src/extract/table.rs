@@ -109,11 +109,11 @@ fn split(line: &str, d: u8) -> Vec<Cow<'_, str>> {
 }
 
 /// A header row: mostly non-empty cells that start with a letter and hold no long digit runs.
-pub(crate) fn is_header(cells: &[String]) -> bool {
+pub(crate) fn is_header<S: AsRef<str>>(cells: &[S]) -> bool {
     let named = cells
         .iter()
         .filter(|c| {
-            let t = c.trim();
+            let t = c.as_ref().trim();
             t.chars().next().is_some_and(char::is_alphabetic)
                 && t.chars().filter(char::is_ascii_digit).count() <= 2
                 && t.len() <= 64

@@ -345,22 +345,16 @@ impl Columns {
     /// Three names or more, as [`super::table::is_header`] has them, two of them naming
     /// identifiers. Shapes first: most lines with runs of spaces are prose.
     fn is_header(&self, text: &str) -> bool {
-        let names = || {
-            self.spans
+        let names: Vec<&str> = self
+            .spans
+            .iter()
+            .filter_map(|&(_, _, bs, be)| text.get(bs..be))
+            .collect();
+        names.len() >= 3
+            && names.iter().all(|n| n.len() <= 40)
+            && super::table::is_header(&names)
+            && names
                 .iter()
-                .filter_map(|&(_, _, bs, be)| text.get(bs..be))
-        };
-        if self.spans.len() < 3 || names().any(|n| n.len() > 40) {
-            return false;
-        }
-        let named = names()
-            .filter(|t| {
-                t.chars().next().is_some_and(char::is_alphabetic)
-                    && t.bytes().filter(u8::is_ascii_digit).count() <= 2
-            })
-            .count();
-        named * 10 >= self.spans.len() * 8
-            && names()
                 .filter(|n| {
                     matches!(
                         crate::detect::classify_field(n),
