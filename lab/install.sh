@@ -26,6 +26,7 @@ APT_PACKAGES=(
   poppler-utils qpdf       # PDF checkers for the risk reports (pdftotext, qpdf --check)
   acl                      # setfacl: a file shared by access list for the PHI exposure test
   bsdextrautils            # column -t: a patient list printed as aligned text for the PHI tests
+  postgresql postgresql-client  # pg_dump backups for the PHI tests (they start a cluster of their own)
 )
 # Installed without recommends (fonts, Java, ...): the headless converter is all the tests need.
 APT_NO_RECOMMENDS=(

@@ -341,6 +341,10 @@ pub fn scan_file(
     );
     let mut format = fmt.as_str().to_string();
     cx.file_name(&name)?;
+    // A table's rows in a PostgreSQL directory backup, read with the columns its toc.dat names.
+    if extract::pgdump::is_data_name(&name) && extract::pgdump::data_file(path, &mut cx)? {
+        return Ok(Some(judge(cx, Format::PgDump.as_str(), path, &meta, acl)));
+    }
     match fmt {
         Format::Binary => {
             // The head again, from the reader's buffer (no read, no copy).
@@ -846,6 +850,7 @@ fn noun(format: &str) -> &'static str {
         "protected" => "password-protected document",
         "vcard" => "contact list",
         "sqlite" => "database file",
+        "pgdump" => "database backup",
         "html" => "web page",
         _ => "data file",
     }

@@ -15,6 +15,7 @@ pub mod markup;
 pub mod msg;
 pub mod office;
 pub mod pdf;
+pub mod pgdump;
 pub mod ppt;
 pub mod rtf;
 pub mod sql;
@@ -132,6 +133,8 @@ pub enum Format {
     Sqlite,
     /// An HTML page: text, tables by their header cells, form fields.
     Html,
+    /// A PostgreSQL backup in one of `pg_dump`'s archive formats (custom, directory, tar).
+    PgDump,
     /// A password-protected Office file (DOCX, XLSX, PPTX saved with a password: an OLE2
     /// `EncryptedPackage`): reported as protected, not readable.
     Protected,
@@ -141,7 +144,7 @@ pub enum Format {
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 23] = [
+    pub const ALL: [Format; 24] = [
         Format::Text,
         Format::Csv,
         Format::Json,
@@ -164,6 +167,7 @@ impl Format {
         Format::Vcard,
         Format::Sqlite,
         Format::Html,
+        Format::PgDump,
         Format::Binary,
     ];
 
@@ -191,6 +195,7 @@ impl Format {
             Format::Vcard => "vcard",
             Format::Sqlite => "sqlite",
             Format::Html => "html",
+            Format::PgDump => "pgdump",
             Format::Msg => "msg",
             Format::Binary => "binary",
         }
@@ -246,6 +251,9 @@ pub fn sniff(name: &str, head: &[u8]) -> Format {
     }
     if sqlite::looks_like_sqlite(head) {
         return Format::Sqlite;
+    }
+    if pgdump::looks_like_pgdump(head) {
+        return Format::PgDump;
     }
     if office::is_tar(head) {
         return Format::Tar;
@@ -549,6 +557,11 @@ impl<'e> Cx<'e> {
         Ok(())
     }
 
+    /// Bytes that may still be expanded from this file before [`Cx::expand`] fails.
+    pub(crate) fn expand_room(&self) -> u64 {
+        self.limits.max_expanded.saturating_sub(self.expanded)
+    }
+
     /// Distinct individuals seen so far.
     pub fn individuals(&self) -> u64 {
         let free = self
@@ -757,6 +770,20 @@ impl<'e> Cx<'e> {
 
     /// Scan an embedded file (archive member, attachment) with its own format.
     pub fn member(&mut self, name: &str, data: &[u8]) -> Result<(), ExtractError> {
+        self.within(name, |cx| {
+            let fmt = sniff(name, data);
+            cx.file_name(name)
+                .and_then(|()| extract_bytes(fmt, name, data, cx))
+        })
+    }
+
+    /// Run `read` inside the embedded file `name`: its findings are located in it, and its
+    /// failure is a warning, not the file's (except running out of time or a bomb).
+    pub(crate) fn within(
+        &mut self,
+        name: &str,
+        read: impl FnOnce(&mut Self) -> Result<(), ExtractError>,
+    ) -> Result<(), ExtractError> {
         if self.member.len() >= self.limits.max_depth {
             self.warnings.push(format!(
                 "{}: not opened: nested deeper than {} levels",
@@ -770,10 +797,7 @@ impl<'e> Cx<'e> {
         self.next_member_id = self.next_member_id.wrapping_add(1);
         self.member.push(name.to_string());
         let outer = self.member_path.replace(self.member.join("!").into());
-        let fmt = sniff(name, data);
-        let r = self
-            .file_name(name)
-            .and_then(|()| extract_bytes(fmt, name, data, self));
+        let r = read(self);
         self.member.pop();
         self.member_path = outer;
         self.member_id = saved;
@@ -928,6 +952,7 @@ pub fn extract_stream(
         Format::Text => text::text(r, cx),
         Format::Csv => table::csv(r, name, cx),
         Format::Sql => sql::sql(r, cx),
+        Format::PgDump => pgdump::pgdump(r, cx),
         Format::Hl7 => hl7::hl7(r, cx),
         Format::Mbox => mail::mbox(r, cx),
         Format::Tar => office::tar(r, cx),

@@ -3,6 +3,7 @@
 //! (backups, `.tar.gz` exports), read as a stream.
 
 use super::markup::{XmlMode, xml_mode};
+use super::pgdump;
 use super::{Cx, ExtractError, Unit, ssn_number};
 use calamine::{Data, Reader};
 use std::io::{Read, Seek};
@@ -341,11 +342,23 @@ pub fn is_tar(head: &[u8]) -> bool {
 }
 
 /// A decompressing reader that fails past `cap` bytes (a bomb), saying so in `over`.
-struct Capped<R> {
+pub(crate) struct Capped<R> {
     inner: R,
-    read: u64,
+    /// Bytes read so far.
+    pub(crate) read: u64,
     cap: u64,
-    over: bool,
+    pub(crate) over: bool,
+}
+
+impl<R> Capped<R> {
+    pub(crate) fn new(inner: R, cap: u64) -> Self {
+        Capped {
+            inner,
+            read: 0,
+            cap,
+            over: false,
+        }
+    }
 }
 
 impl<R: Read> Read for Capped<R> {
@@ -369,12 +382,7 @@ pub fn gzip(data: &[u8], name: &str, cx: &mut Cx<'_>) -> Result<(), ExtractError
         .saturating_mul(cx.limits.max_ratio)
         .max(1 << 20)
         .min(cx.limits.max_expanded);
-    let mut dec = Capped {
-        inner: flate2::read::MultiGzDecoder::new(data),
-        read: 0,
-        cap,
-        over: false,
-    };
+    let mut dec = Capped::new(flate2::read::MultiGzDecoder::new(data), cap);
     let bomb = |dec: &Capped<_>| ExtractError::Bomb {
         reason: format!("gzip expands past {} bytes", dec.cap),
     };
@@ -420,6 +428,7 @@ pub fn tar(r: &mut dyn Read, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
         .entries()
         .map_err(|e| ExtractError::corrupt("tar", e))?;
     let mut seen = 0usize;
+    let mut pg: Option<pgdump::Toc> = None;
     loop {
         cx.check_deadline()?;
         let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| entries.next()))
@@ -458,6 +467,15 @@ pub fn tar(r: &mut dyn Read, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
             return Ok(());
         }
         cx.expand(data.len() as u64)?;
+        // A tar-format PostgreSQL backup: its table of contents names the members holding the
+        // tables' rows, and their columns.
+        if let Some(table) = pg.as_ref().and_then(|t| t.table_file(&name)) {
+            pgdump::tar_member(table, &name, &data, cx)?;
+            continue;
+        }
+        if name.rsplit('/').next() == Some("toc.dat") && pgdump::looks_like_pgdump(&data) {
+            pg = pgdump::tar_toc(&data);
+        }
         cx.member(&name, &data)?;
     }
 }
