@@ -577,6 +577,13 @@ pub fn generate(root: &Path, seed: u64, scale: u32) -> std::io::Result<Truth> {
             &people,
             &format!("share/Mailing/labels_{rep}.csv"),
         )?;
+        // Its own random numbers, as above.
+        pg_backup(
+            &mut out,
+            &mut Gen::new(seed ^ 0x0050_4744_4d50 ^ u64::from(rep)),
+            &people,
+            &format!("share/IT/backup/pm_nightly_{rep}.dump"),
+        )?;
     }
     Ok(out.truth)
 }
@@ -1910,6 +1917,246 @@ fn sqlite_app(
     };
     let bytes = db().map_err(std::io::Error::other)?;
     out.write(path, "sqlite", &bytes, t)
+}
+
+/// The nightly backup of a practice-management system on PostgreSQL, as `pg_dump -Fc` writes it
+/// ([`pg_custom`]): a patients table and a supplies table of part, lot and order numbers.
+fn pg_backup(out: &mut Out<'_>, g: &mut Gen, people: &[Person], path: &str) -> std::io::Result<()> {
+    let mut t = TruthFile::default();
+    let mut patients = String::new();
+    for (i, p) in people.iter().enumerate() {
+        let visit = g.service_date();
+        patients.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\tcleaning due\\nlast visit {visit}\n",
+            i + 1,
+            p.mrn,
+            p.last,
+            p.first,
+            p.dob.format("%Y-%m-%d"),
+            p.ssn,
+            p.phone,
+            p.street,
+            p.plan_id,
+            p.email,
+        ));
+        add_person_core(&mut t, p);
+        t.values.extend([
+            (PhiKind::Mrn, p.mrn.clone()),
+            (PhiKind::Dob, p.dob.format("%Y-%m-%d").to_string()),
+            (PhiKind::Ssn, p.ssn.clone()),
+            (PhiKind::Phone, p.phone.clone()),
+            (PhiKind::Address, p.street.clone()),
+            (PhiKind::PlanId, p.plan_id.clone()),
+            (PhiKind::Email, p.email.clone()),
+        ]);
+        t.negatives.push(("visit-date".into(), visit));
+    }
+    let mut supplies = String::new();
+    for i in 0..10 {
+        let (part, lot) = (g.part_number(), g.digits(9));
+        let oref = format!(
+            "{}-{}-{}",
+            g.rng.random_range(200..999),
+            g.rng.random_range(200..999),
+            g.digits(4)
+        );
+        supplies.push_str(&format!("{i}\t{part}\t{lot}\t{oref}\n"));
+        t.negatives.extend([
+            ("part".into(), part),
+            ("lot".into(), lot),
+            ("order-ref".into(), oref),
+        ]);
+    }
+    let bytes = pg_custom(&[
+        PgTable {
+            name: "patient",
+            columns: &[
+                "patnum",
+                "chart_number",
+                "lname",
+                "fname",
+                "birthdate",
+                "ssn",
+                "wireless_phone",
+                "address",
+                "subscriber_id",
+                "email",
+                "note",
+            ],
+            types: &[
+                "integer", "text", "text", "text", "date", "text", "text", "text", "text", "text",
+                "text",
+            ],
+            rows: patients,
+        },
+        PgTable {
+            name: "supply",
+            columns: &["supply_num", "part_no", "lot", "order_ref"],
+            types: &["integer", "text", "text", "text"],
+            rows: supplies,
+        },
+    ]);
+    out.write(path, "pgdump", &bytes, t)
+}
+
+/// A table of a [`pg_custom`] archive: its rows in `COPY`'s text format.
+struct PgTable {
+    name: &'static str,
+    columns: &'static [&'static str],
+    types: &'static [&'static str],
+    rows: String,
+}
+
+/// An archive in `pg_dump`'s custom format, version 1.14 (PostgreSQL 12 to 15), as
+/// `pg_backup_archiver.c` (`WriteHead`, `WriteToc`) and `pg_backup_custom.c` write it: header,
+/// table of contents (the encoding, then a TABLE and a TABLE DATA entry per table), and a
+/// zlib-compressed data block per table whose offset the table of contents gives. `pg_restore`
+/// reads it (the `pg_dumps` tests check).
+fn pg_custom(tables: &[PgTable]) -> Vec<u8> {
+    fn int(b: &mut Vec<u8>, v: i64) {
+        b.push(u8::from(v < 0));
+        b.extend_from_slice(&u32::try_from(v.unsigned_abs()).unwrap_or(0).to_le_bytes());
+    }
+    fn string(b: &mut Vec<u8>, s: Option<&str>) {
+        match s {
+            None => int(b, -1),
+            Some(s) => {
+                int(b, i64::try_from(s.len()).unwrap_or(0));
+                b.extend_from_slice(s.as_bytes());
+            }
+        }
+    }
+    // Section numbers (teSection) and data offset flags (K_OFFSET_*).
+    const PRE_DATA: i64 = 2;
+    const DATA: i64 = 3;
+    const POS_SET: u8 = 2;
+    const NO_DATA: u8 = 3;
+    let mut b = b"PGDMP".to_vec();
+    b.extend_from_slice(&[1, 14, 0, 4, 8, 1]);
+    int(&mut b, -1); // compression: zlib's default level
+    for v in [0, 0, 9, 1, 10, 126, 0] {
+        int(&mut b, v); // made 2026-11-01 09:00:00
+    }
+    for s in ["practice", "15.4", "15.4"] {
+        string(&mut b, Some(s));
+    }
+    int(&mut b, i64::try_from(2 + 2 * tables.len()).unwrap_or(0));
+    // Entries as WriteToc writes them; the position of each data offset, to fill in below.
+    let mut offsets = Vec::new();
+    let mut entry = |b: &mut Vec<u8>,
+                     id: i64,
+                     tag: &str,
+                     desc: &str,
+                     section: i64,
+                     text: [Option<&str>; 4],
+                     deps: Option<i64>| {
+        let [defn, drop, copy, schema] = text;
+        int(b, id);
+        int(b, i64::from(desc == "TABLE DATA"));
+        string(b, Some("0"));
+        string(b, Some("0"));
+        string(b, Some(tag));
+        string(b, Some(desc));
+        int(b, section);
+        string(b, defn);
+        string(b, drop);
+        string(b, copy);
+        string(b, schema);
+        string(b, schema.map(|_| ""));
+        string(b, (desc == "TABLE").then_some("heap"));
+        string(b, schema.map(|_| "postgres"));
+        string(b, Some("false"));
+        if let Some(d) = deps {
+            string(b, Some(&d.to_string()));
+        }
+        string(b, None);
+        if desc == "TABLE DATA" {
+            b.push(POS_SET);
+            offsets.push(b.len());
+        } else {
+            b.push(NO_DATA);
+        }
+        b.extend_from_slice(&[0; 8]);
+    };
+    let set = |name: &str, value: &str| format!("SET {name} = '{value}';\n");
+    let encoding = set("client_encoding", "UTF8");
+    entry(
+        &mut b,
+        1,
+        "ENCODING",
+        "ENCODING",
+        PRE_DATA,
+        [Some(&encoding), None, None, None],
+        None,
+    );
+    let std = set("standard_conforming_strings", "on");
+    entry(
+        &mut b,
+        2,
+        "STDSTRINGS",
+        "STDSTRINGS",
+        PRE_DATA,
+        [Some(&std), None, None, None],
+        None,
+    );
+    for (i, tb) in tables.iter().enumerate() {
+        let id = 3 + 2 * i64::try_from(i).unwrap_or(0);
+        let cols: Vec<String> = tb
+            .columns
+            .iter()
+            .zip(tb.types)
+            .map(|(c, ty)| format!("    {c} {ty}"))
+            .collect();
+        let create = format!(
+            "CREATE TABLE public.{} (\n{}\n);\n",
+            tb.name,
+            cols.join(",\n")
+        );
+        let drop = format!("DROP TABLE public.{};\n", tb.name);
+        let copy = format!(
+            "COPY public.{} ({}) FROM stdin;\n",
+            tb.name,
+            tb.columns.join(", ")
+        );
+        let schema = Some("public");
+        entry(
+            &mut b,
+            id,
+            tb.name,
+            "TABLE",
+            PRE_DATA,
+            [Some(&create), Some(&drop), None, schema],
+            None,
+        );
+        entry(
+            &mut b,
+            id + 1,
+            tb.name,
+            "TABLE DATA",
+            DATA,
+            [Some(""), Some(""), Some(&copy), schema],
+            Some(id),
+        );
+    }
+    for (i, (tb, at)) in tables.iter().zip(offsets).enumerate() {
+        let pos = u64::try_from(b.len()).unwrap_or(0);
+        b[at..at + 8].copy_from_slice(&pos.to_le_bytes());
+        b.push(1); // BLK_DATA
+        int(&mut b, 4 + 2 * i64::try_from(i).unwrap_or(0));
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        // The rows end with COPY's end-of-data line, as pg_dump writes them.
+        let packed = z
+            .write_all(format!("{}\\.\n", tb.rows).as_bytes())
+            .and_then(|()| z.finish())
+            .unwrap_or_default();
+        // In chunks of at most 4 KiB, as pg_dump writes them.
+        for chunk in packed.chunks(4096) {
+            int(&mut b, i64::try_from(chunk.len()).unwrap_or(0));
+            b.extend_from_slice(chunk);
+        }
+        int(&mut b, 0);
+    }
+    b
 }
 
 fn handout(out: &mut Out<'_>, g: &mut Gen, path: &str) -> std::io::Result<()> {

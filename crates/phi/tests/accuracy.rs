@@ -31,7 +31,7 @@ fn corpus_meets_the_accuracy_goals_in_every_format() {
         truth.files.iter().map(|f| f.format.as_str()).collect();
     for want in [
         "csv", "tsv", "xlsx", "docx", "odt", "pptx", "pdf", "rtf", "text", "log", "json", "xml",
-        "sql", "hl7", "eml", "mbox", "zip", "dicom", "utf16", "latin1",
+        "sql", "pgdump", "hl7", "eml", "mbox", "zip", "dicom", "utf16", "latin1",
     ] {
         assert!(formats.contains(want), "corpus lacks {want}");
     }

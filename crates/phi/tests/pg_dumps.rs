@@ -25,19 +25,7 @@ struct Cluster {
 
 impl Cluster {
     fn start() -> Cluster {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path().join("bin"))
-            .filter(|b| b.join("initdb").is_file())
-            .max()
-            .unwrap_or_else(|| {
-                panic!(
-                    "PostgreSQL's server programs are missing: install the `postgresql` package \
-                     (run `sudo lab/install.sh`); this test needs the real pg_dump and does not skip"
-                )
-            });
+        let bin = pg_bin();
         let dir = medguard_lab::workdir("pgdump");
         let c = Cluster { dir, bin };
         if is_root() {
@@ -136,6 +124,23 @@ impl Drop for Cluster {
             .arg("stop")
             .output();
     }
+}
+
+/// The programs of Debian's newest PostgreSQL (`/usr/lib/postgresql/15/bin`).
+fn pg_bin() -> PathBuf {
+    std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|b| b.join("initdb").is_file())
+        .max()
+        .unwrap_or_else(|| {
+            panic!(
+                "PostgreSQL's server programs are missing: install the `postgresql` package \
+                 (run `sudo lab/install.sh`); this test needs the real pg_dump and does not skip"
+            )
+        })
 }
 
 fn is_root() -> bool {
@@ -366,4 +371,54 @@ fn a_damaged_backup_keeps_the_rows_before_the_damage() {
     long.truncate(chunk + 40);
     let o = scan_bytes("practice.dump", &long, &opts, &hasher).expect("scan");
     assert!(!o.report.warnings.is_empty());
+}
+
+/// The accuracy corpus's backup (written by the corpus generator, not by pg_dump) is one that
+/// `pg_restore` reads, and medguard finds in it the SSNs `pg_restore` prints.
+#[test]
+fn the_corpus_backup_is_a_real_pg_dump_archive() {
+    let dir = medguard_lab::workdir("pgdump-corpus");
+    let truth = medguard_phi::corpus::generate(dir.path(), 3, 1).expect("corpus");
+    let file = truth
+        .files
+        .iter()
+        .find(|f| f.format == "pgdump")
+        .expect("a pg_dump archive in the corpus");
+    let path = dir.path().join(&file.path);
+    let sql = common::run(
+        Command::new(pg_bin().join("pg_restore"))
+            .args(["-f", "-"])
+            .arg(&path),
+        "pg_restore",
+    );
+    let sql = String::from_utf8(sql).expect("UTF-8");
+    // The patients' rows as pg_restore prints them: the SSN is the sixth column.
+    let rows: Vec<&str> = sql
+        .split("COPY public.patient ")
+        .nth(1)
+        .expect("the patients' data")
+        .lines()
+        .skip(1)
+        .take_while(|l| *l != "\\.")
+        .collect();
+    let restored: BTreeSet<String> = rows
+        .iter()
+        .map(|r| r.split('\t').nth(5).expect("six columns").to_string())
+        .collect();
+    let planted: BTreeSet<String> = file
+        .values
+        .iter()
+        .filter(|(k, _)| *k == PhiKind::Ssn)
+        .map(|(_, v)| v.clone())
+        .collect();
+    assert_eq!(restored, planted);
+    let o = scan(&path).expect("scan").expect("found");
+    let found: BTreeSet<String> = o
+        .findings
+        .iter()
+        .filter(|f| f.kind == PhiKind::Ssn)
+        .filter_map(|f| f.value.clone())
+        .collect();
+    assert_eq!(found, planted);
+    assert_eq!(o.report.individuals, rows.len() as u64);
 }
