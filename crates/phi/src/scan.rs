@@ -8,7 +8,7 @@ use crate::mask::Hasher;
 use medguard_model::{PhiExposure, PhiFileReport, PhiFinding, PhiKind, PhiScanSummary, Severity};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -383,6 +383,19 @@ pub fn scan_file(
         }
         // Read in place, page by page, whatever its size.
         Format::Sqlite => extract::sqlite::file(path, &mut cx)?,
+        // Streamed, a tar inside member by member, whatever its size; the file's size bounds the
+        // expansion ratio.
+        Format::Gzip | Format::Xz | Format::Bzip2 => {
+            if let Some(kind) = extract::compressed_kind(fmt) {
+                extract::office::compressed(kind, &mut r, Some(meta.len()), &name, &mut cx)?;
+            }
+        }
+        // Read in place (it seeks to its header at the end), whatever its size.
+        Format::SevenZip => {
+            let mut f = r.into_inner();
+            f.rewind()?;
+            extract::sevenz::sevenz(f, &mut cx)?;
+        }
         _ => extract::extract_stream(fmt, &name, &mut r, &mut cx)?,
     }
     Ok(Some(judge(cx, &format, path, &meta, acl)))
@@ -846,7 +859,7 @@ fn noun(format: &str) -> &'static str {
         "dicom" => "X-ray image file (DICOM)",
         "eml" | "msg" => "e-mail",
         "mbox" => "mailbox",
-        "zip" | "gzip" | "tar" => "archive",
+        "zip" | "gzip" | "tar" | "xz" | "bzip2" | "7z" => "archive",
         "protected" => "password-protected document",
         "vcard" => "contact list",
         "sqlite" => "database file",

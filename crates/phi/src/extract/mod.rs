@@ -18,6 +18,7 @@ pub mod pdf;
 pub mod pgdump;
 pub mod ppt;
 pub mod rtf;
+pub mod sevenz;
 pub mod sql;
 pub mod sqlite;
 pub mod table;
@@ -116,8 +117,14 @@ pub enum Format {
     /// A zip container: archive, DOCX, XLSX, PPTX, ODT, ODS.
     Zip,
     Gzip,
-    /// A tar archive (POSIX/GNU/pax), also inside gzip (`.tar.gz`).
+    /// An xz stream (`.xz`, `.tar.xz`).
+    Xz,
+    /// A bzip2 stream (`.bz2`, `.tar.bz2`).
+    Bzip2,
+    /// A tar archive (POSIX/GNU/pax), also inside gzip, xz or bzip2 (`.tar.gz`).
     Tar,
+    /// A 7-Zip archive.
+    SevenZip,
     /// Legacy Excel (OLE2).
     Xls,
     /// Legacy Word 97-2003 (OLE2); a compound file with another name is opened and read as what
@@ -144,7 +151,7 @@ pub enum Format {
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 24] = [
+    pub const ALL: [Format; 27] = [
         Format::Text,
         Format::Csv,
         Format::Json,
@@ -158,7 +165,10 @@ impl Format {
         Format::Dicom,
         Format::Zip,
         Format::Gzip,
+        Format::Xz,
+        Format::Bzip2,
         Format::Tar,
+        Format::SevenZip,
         Format::Xls,
         Format::Doc,
         Format::Msg,
@@ -187,6 +197,9 @@ impl Format {
             Format::Dicom => "dicom",
             Format::Zip => "zip",
             Format::Gzip => "gzip",
+            Format::Xz => "xz",
+            Format::Bzip2 => "bzip2",
+            Format::SevenZip => "7z",
             Format::Tar => "tar",
             Format::Xls => "xls",
             Format::Doc => "doc",
@@ -248,6 +261,15 @@ pub fn sniff(name: &str, head: &[u8]) -> Format {
     }
     if head.starts_with(&[0x1f, 0x8b]) {
         return Format::Gzip;
+    }
+    if head.starts_with(b"\xFD7zXZ\0") {
+        return Format::Xz;
+    }
+    if looks_like_bzip2(head) {
+        return Format::Bzip2;
+    }
+    if sevenz::looks_like_7z(head) {
+        return Format::SevenZip;
     }
     if sqlite::looks_like_sqlite(head) {
         return Format::Sqlite;
@@ -357,6 +379,18 @@ pub fn sniff(name: &str, head: &[u8]) -> Format {
         return Format::Csv;
     }
     Format::Text
+}
+
+/// `BZh`, the block size (1-9), then the magic of a first block (pi) or of the end of an empty
+/// stream (sqrt(pi)).
+fn looks_like_bzip2(head: &[u8]) -> bool {
+    head.len() >= 10
+        && head.starts_with(b"BZh")
+        && (b'1'..=b'9').contains(&head[3])
+        && matches!(
+            &head[4..10],
+            [0x31, 0x41, 0x59, 0x26, 0x53, 0x59] | [0x17, 0x72, 0x45, 0x38, 0x50, 0x90]
+        )
 }
 
 fn trim_ascii_start(b: &[u8]) -> &[u8] {
@@ -924,7 +958,11 @@ pub fn extract_bytes(
 ) -> Result<(), ExtractError> {
     match fmt {
         Format::Zip => office::zip(std::io::Cursor::new(data), name, cx),
-        Format::Gzip => office::gzip(data, name, cx),
+        Format::Gzip | Format::Xz | Format::Bzip2 => {
+            let kind = compressed_kind(fmt).unwrap_or(office::Compressed::Gzip);
+            office::compressed(kind, &mut &data[..], Some(data.len() as u64), name, cx)
+        }
+        Format::SevenZip => sevenz::sevenz(std::io::Cursor::new(data), cx),
         Format::Xls => office::spreadsheet(std::io::Cursor::new(data), "xls", cx),
         Format::Sqlite => sqlite::bytes(data, cx),
         Format::Doc | Format::Msg | Format::Ppt | Format::Protected => {
@@ -956,6 +994,10 @@ pub fn extract_stream(
         Format::Hl7 => hl7::hl7(r, cx),
         Format::Mbox => mail::mbox(r, cx),
         Format::Tar => office::tar(r, cx),
+        Format::Gzip | Format::Xz | Format::Bzip2 => {
+            let kind = compressed_kind(fmt).unwrap_or(office::Compressed::Gzip);
+            office::compressed(kind, r, None, name, cx)
+        }
         Format::Vcard => vcard::vcard(r, cx),
         Format::Json => json::json(r, cx),
         Format::Xml => markup::xml(r, cx),
@@ -965,7 +1007,7 @@ pub fn extract_stream(
         Format::Eml => mail::eml(&read_capped(r, cx.limits.max_whole, "e-mail")?, None, cx),
         Format::Dicom => dicom::dicom(&read_prefix(r, 64 << 20)?, cx),
         Format::Zip
-        | Format::Gzip
+        | Format::SevenZip
         | Format::Xls
         | Format::Doc
         | Format::Msg
@@ -976,6 +1018,16 @@ pub fn extract_stream(
             let data = read_capped(r, cx.limits.max_whole, fmt.as_str())?;
             extract_bytes(fmt, name, &data, cx)
         }
+    }
+}
+
+/// The compressor of a single-stream compressed format.
+pub fn compressed_kind(fmt: Format) -> Option<office::Compressed> {
+    match fmt {
+        Format::Gzip => Some(office::Compressed::Gzip),
+        Format::Xz => Some(office::Compressed::Xz),
+        Format::Bzip2 => Some(office::Compressed::Bzip2),
+        _ => None,
     }
 }
 

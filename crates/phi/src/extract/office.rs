@@ -1,6 +1,6 @@
 //! Zip containers: archives (scanned recursively, with zip-bomb defences), DOCX/PPTX/ODT (their
-//! document XML), XLSX/XLS/ODS (calamine, the header row as context); gzip; and tar archives
-//! (backups, `.tar.gz` exports), read as a stream.
+//! document XML), XLSX/XLS/ODS (calamine, the header row as context); gzip, xz and bzip2; and
+//! tar archives (backups, `.tar.gz` exports), read as a stream.
 
 use super::markup::{XmlMode, xml_mode};
 use super::pgdump;
@@ -373,25 +373,75 @@ impl<R: Read> Read for Capped<R> {
     }
 }
 
-/// Scan a gzip stream: a tar inside (`.tar.gz`, `.tgz`) is read as a stream, member by member;
-/// anything else is expanded (capped) and scanned with its own format.
-pub fn gzip(data: &[u8], name: &str, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
+/// The single-stream compressors: gzip (`.gz`, `.tgz`), xz (`.xz`, `.txz`) and bzip2 (`.bz2`,
+/// `.tbz2`), each also around a tar archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compressed {
+    Gzip,
+    Xz,
+    Bzip2,
+}
+
+impl Compressed {
+    fn name(self) -> &'static str {
+        match self {
+            Compressed::Gzip => "gzip",
+            Compressed::Xz => "xz",
+            Compressed::Bzip2 => "bzip2",
+        }
+    }
+
+    /// The name of what it holds: `export.csv` for `export.csv.xz`.
+    fn inner(self, name: &str) -> &str {
+        let suffixes: &[&str] = match self {
+            Compressed::Gzip => &[".gz", ".tgz"],
+            Compressed::Xz => &[".xz", ".txz"],
+            Compressed::Bzip2 => &[".bz2", ".tbz2", ".tbz"],
+        };
+        suffixes
+            .iter()
+            .find_map(|s| name.strip_suffix(s))
+            .unwrap_or(name)
+    }
+}
+
+/// Scan a compressed stream of `len` bytes (when known): a tar inside (`.tar.gz`, `.tar.xz`,
+/// `.tar.bz2`) is read as a stream, member by member, whatever its size; anything else is
+/// expanded up to the whole-file limit and scanned with its own format. Expansion is capped by
+/// the ratio (past 1 MiB, when the length is known) and the file's expansion limit; an xz
+/// stream's dictionary by the whole-file limit.
+pub fn compressed(
+    kind: Compressed,
+    r: &mut dyn Read,
+    len: Option<u64>,
+    name: &str,
+    cx: &mut Cx<'_>,
+) -> Result<(), ExtractError> {
     let limit = cx.limits.max_whole;
-    // No more than the ratio allows (past 1 MiB), and never past the total expansion limit.
-    let cap = (data.len() as u64)
-        .saturating_mul(cx.limits.max_ratio)
-        .max(1 << 20)
+    let cap = len
+        .map_or(u64::MAX, |l| {
+            l.saturating_mul(cx.limits.max_ratio).max(1 << 20)
+        })
         .min(cx.limits.max_expanded);
-    let mut dec = Capped::new(flate2::read::MultiGzDecoder::new(data), cap);
+    let decoder: Box<dyn Read + '_> = match kind {
+        Compressed::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
+        Compressed::Xz => {
+            let kb = u32::try_from(limit / 1024).unwrap_or(u32::MAX);
+            Box::new(lzma_rust2::XzReader::new_mem_limit(r, true, kb))
+        }
+        Compressed::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(r)),
+    };
+    let mut dec = Capped::new(decoder, cap);
+    let what = kind.name();
     let bomb = |dec: &Capped<_>| ExtractError::Bomb {
-        reason: format!("gzip expands past {} bytes", dec.cap),
+        reason: format!("{what} expands past {} bytes", dec.cap),
     };
     let mut out = Vec::new();
     let head = (&mut dec).take(512).read_to_end(&mut out);
     if dec.over {
         return Err(bomb(&dec));
     }
-    head.map_err(|e| ExtractError::corrupt("gzip", e))?;
+    head.map_err(|e| ExtractError::corrupt(what, e))?;
     cx.in_archive = true;
     if is_tar(&out) {
         let r = tar(&mut std::io::Cursor::new(out).chain(&mut dec), cx);
@@ -403,18 +453,14 @@ pub fn gzip(data: &[u8], name: &str, cx: &mut Cx<'_>) -> Result<(), ExtractError
     if dec.over {
         return Err(bomb(&dec));
     }
-    rest.map_err(|e| ExtractError::corrupt("gzip", e))?;
+    rest.map_err(|e| ExtractError::corrupt(what, e))?;
     if out.len() as u64 > limit {
         return Err(ExtractError::Bomb {
-            reason: format!("gzip expands past {limit} bytes"),
+            reason: format!("{what} expands past {limit} bytes"),
         });
     }
     cx.expand(out.len() as u64)?;
-    let inner = name
-        .strip_suffix(".gz")
-        .or_else(|| name.strip_suffix(".tgz"))
-        .unwrap_or(name);
-    cx.member(inner, &out)
+    cx.member(kind.inner(name), &out)
 }
 
 /// Scan a tar archive (POSIX, GNU or pax; long names included) as a stream: one member at a time

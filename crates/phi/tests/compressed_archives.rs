@@ -1,0 +1,318 @@
+//! Archives as Windows desktops and Linux servers pack them, written by the real tools: 7-Zip
+//! (Debian's `7zz`) in each of its compression methods, solid, and with a password (names in
+//! clear, and names encrypted too); zip members compressed the ways 7-Zip offers besides
+//! Deflate; xz and bzip2 files and tar backups compressed with them (`xz`, `bzip2`, GNU `tar`).
+//! medguard finds in each what it finds in the files themselves, refuses what it cannot read
+//! safely and reports a password-protected archive as protected.
+
+mod common;
+
+use medguard_model::{PhiFinding, PhiKind};
+use medguard_phi::detect::Engine;
+use medguard_phi::scan::scan_file;
+use medguard_phi::{FileOutcome, Hasher, Limits, ScanOptions};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+const CSV: &str = "last_name,first_name,dob,ssn,phone\nGonzalez,Maria,03/14/1961,536-22-8726,\
+                   (217) 632-0143\nSmith,John,02/14/1980,536-22-8728,217-632-0199\n";
+const NOTE: &str = "Referral for Ysogra Nixyso, SSN 536-22-8727, DOB 01/02/1970.\n";
+
+fn opts(limits: Limits) -> ScanOptions {
+    ScanOptions {
+        min_records: 0,
+        limits,
+        ..ScanOptions::default()
+    }
+}
+
+fn scan_with(path: &Path, limits: Limits) -> Option<FileOutcome> {
+    scan_file(
+        path,
+        &opts(limits),
+        Engine::get().expect("engine"),
+        &Hasher::with_key([5; 32]),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn scan(path: &Path) -> FileOutcome {
+    scan_with(path, Limits::default())
+        .unwrap_or_else(|| panic!("{} holds identifiers", path.display()))
+}
+
+/// What was found, wherever: kind and keyed hash.
+fn found(findings: &[PhiFinding]) -> BTreeSet<(PhiKind, String)> {
+    findings
+        .iter()
+        .map(|f| (f.kind, f.hash.hex_str(&mut [0; 32]).to_string()))
+        .collect()
+}
+
+/// The export and the letter in `dir/src`, and what medguard finds in them as plain files.
+fn sources(dir: &Path) -> BTreeSet<(PhiKind, String)> {
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    std::fs::write(src.join("patients.csv"), CSV).expect("write");
+    std::fs::write(src.join("referral.txt"), NOTE).expect("write");
+    let mut all = found(&scan(&src.join("patients.csv")).findings);
+    all.extend(found(&scan(&src.join("referral.txt")).findings));
+    assert!(all.len() >= 10, "{all:?}");
+    all
+}
+
+fn run(bin: &str, package: &str, args: &[&str], dir: &Path) {
+    let bin = medguard_lab::require(bin, package);
+    common::run(
+        Command::new(bin).args(args).current_dir(dir),
+        &format!("{package} {}", args.join(" ")),
+    );
+}
+
+/// `7zz a ARCHIVE -- patients.csv referral.txt` with `args`, in `dir/src`.
+fn sevenzip(dir: &Path, archive: &str, args: &[&str]) -> std::path::PathBuf {
+    let out = dir.join(archive);
+    let mut all = vec!["a", "-bd", "-bso0"];
+    all.extend_from_slice(args);
+    let out_s = out.to_string_lossy().into_owned();
+    all.extend([out_s.as_str(), "--", "patients.csv", "referral.txt"]);
+    run("7zz", "7zip", &all, &dir.join("src"));
+    out
+}
+
+#[test]
+fn seven_zip_archives_are_read_in_every_method() {
+    let dir = medguard_lab::workdir("phi-7z");
+    let want = sources(dir.path());
+    for (archive, args) in [
+        ("lzma2.7z", &[][..]),
+        ("lzma.7z", &["-m0=LZMA"][..]),
+        ("bzip2.7z", &["-m0=BZip2"][..]),
+        ("ppmd.7z", &["-m0=PPMd"][..]),
+        ("deflate.7z", &["-m0=Deflate"][..]),
+        ("solid-ultra.7z", &["-mx=9", "-ms=on"][..]),
+        ("copy.7z", &["-mx=0"][..]),
+    ] {
+        let path = sevenzip(dir.path(), archive, args);
+        let o = scan(&path);
+        assert_eq!(o.report.format, "7z", "{archive}");
+        assert_eq!(found(&o.findings), want, "{archive}");
+        assert!(o.report.exposure.unencrypted_archive, "{archive}");
+        assert!(
+            o.report.headline.contains("archive"),
+            "{}",
+            o.report.headline
+        );
+        let members: BTreeSet<&str> = o
+            .findings
+            .iter()
+            .filter_map(|f| f.location.member.as_deref())
+            .collect();
+        assert_eq!(
+            members,
+            BTreeSet::from(["patients.csv", "referral.txt"]),
+            "{archive}"
+        );
+    }
+}
+
+#[test]
+fn a_password_protected_seven_zip_archive_is_reported_protected() {
+    let dir = medguard_lab::workdir("phi-7z-password");
+    sources(dir.path());
+    // Contents encrypted, names in clear: a name that gives a patient away is still reported.
+    std::fs::write(
+        dir.path().join("src/patients.csv"),
+        "not read without the password",
+    )
+    .expect("write");
+    std::fs::rename(
+        dir.path().join("src/referral.txt"),
+        dir.path().join("src/Maria Gonzalez 536-22-8726.txt"),
+    )
+    .expect("rename");
+    let out = dir.path().join("enc.7z");
+    run(
+        "7zz",
+        "7zip",
+        &[
+            "a",
+            "-bd",
+            "-bso0",
+            "-pSecret",
+            &out.to_string_lossy(),
+            "--",
+            ".",
+        ],
+        &dir.path().join("src"),
+    );
+    let o = scan(&out);
+    assert!(!o.report.exposure.unencrypted_archive);
+    assert!(
+        o.report
+            .warnings
+            .iter()
+            .any(|w| w.contains("password-protected 7-Zip")),
+        "{:?}",
+        o.report.warnings
+    );
+    let ssn = o
+        .findings
+        .iter()
+        .find(|f| f.kind == PhiKind::Ssn)
+        .expect("the SSN in a member's name");
+    assert_eq!(ssn.location.field.as_deref(), Some("file name"));
+    assert_eq!(
+        ssn.location.member.as_deref(),
+        Some("Maria Gonzalez 536-22-8726.txt")
+    );
+
+    // Names encrypted too (-mhe): nothing is readable, and the warning says so.
+    let hidden = dir.path().join("hidden.7z");
+    run(
+        "7zz",
+        "7zip",
+        &[
+            "a",
+            "-bd",
+            "-bso0",
+            "-pSecret",
+            "-mhe=on",
+            &hidden.to_string_lossy(),
+            "--",
+            ".",
+        ],
+        &dir.path().join("src"),
+    );
+    let o = scan_with(&hidden, Limits::default()).expect("a report");
+    assert!(o.findings.is_empty());
+    assert!(
+        o.report
+            .warnings
+            .iter()
+            .any(|w| w.contains("member names were not scanned")),
+        "{:?}",
+        o.report.warnings
+    );
+}
+
+#[test]
+fn zip_members_compressed_by_seven_zip_are_read() {
+    let dir = medguard_lab::workdir("phi-zip-methods");
+    let want = sources(dir.path());
+    // Deflate64 is also what Windows Explorer writes for large members.
+    for method in ["Deflate64", "LZMA", "PPMd", "BZip2", "XZ"] {
+        let archive = format!("{method}.zip");
+        let mm = format!("-mm={method}");
+        let path = sevenzip(dir.path(), &archive, &["-tzip", &mm]);
+        let o = scan(&path);
+        assert_eq!(o.report.format, "zip", "{method}");
+        assert_eq!(found(&o.findings), want, "{method}");
+    }
+    // Info-ZIP's bzip2 members.
+    let bz = dir.path().join("infozip-bzip2.zip");
+    run(
+        "zip",
+        "zip",
+        &[
+            "-q",
+            "-Z",
+            "bzip2",
+            &bz.to_string_lossy(),
+            "patients.csv",
+            "referral.txt",
+        ],
+        &dir.path().join("src"),
+    );
+    assert_eq!(found(&scan(&bz).findings), want);
+}
+
+#[test]
+fn xz_and_bzip2_files_and_tar_backups_are_read() {
+    let dir = medguard_lab::workdir("phi-xz-bz2");
+    let want = sources(dir.path());
+    let src = dir.path().join("src");
+    let csv_only = found(&scan(&src.join("patients.csv")).findings);
+    run("xz", "xz-utils", &["-k", "patients.csv"], &src);
+    run("bzip2", "bzip2", &["-k", "patients.csv"], &src);
+    for (file, format) in [("patients.csv.xz", "xz"), ("patients.csv.bz2", "bzip2")] {
+        let o = scan(&src.join(file));
+        assert_eq!(o.report.format, format);
+        assert_eq!(found(&o.findings), csv_only, "{file}");
+        // The member is named by what it holds, and read as a CSV: by its columns.
+        let f = o
+            .findings
+            .iter()
+            .find(|f| f.kind == PhiKind::Ssn)
+            .expect("SSN");
+        assert_eq!(f.location.member.as_deref(), Some("patients.csv"));
+        assert_eq!(f.location.field.as_deref(), Some("ssn"));
+    }
+    for (file, flag, format) in [
+        ("backup.tar.xz", "-cJf", "xz"),
+        ("backup.tar.bz2", "-cjf", "bzip2"),
+    ] {
+        let out = dir.path().join(file);
+        run(
+            "tar",
+            "tar",
+            &[flag, &out.to_string_lossy(), "patients.csv", "referral.txt"],
+            &src,
+        );
+        let o = scan(&out);
+        assert_eq!(o.report.format, format);
+        assert_eq!(found(&o.findings), want, "{file}");
+    }
+}
+
+#[test]
+fn oversized_and_memory_hungry_archives_are_refused() {
+    let dir = medguard_lab::workdir("phi-7z-limits");
+    sources(dir.path());
+    let src = dir.path().join("src");
+    // A member of 8 MiB of zeros, a few kilobytes packed: over a 4 MiB member limit.
+    std::fs::write(src.join("patients.csv"), vec![0u8; 8 << 20]).expect("write");
+    let small = Limits {
+        max_whole: 4 << 20,
+        ..Limits::default()
+    };
+    let path = sevenzip(dir.path(), "zeros.7z", &["-md=1m"]);
+    let o = scan_with(&path, small.clone()).expect("the letter is still read");
+    assert!(
+        o.report
+            .warnings
+            .iter()
+            .any(|w| w.contains("patients.csv: not opened")),
+        "{:?}",
+        o.report.warnings
+    );
+    assert!(o.findings.iter().any(|f| f.kind == PhiKind::Ssn));
+    // A dictionary larger than the limit allows the decoder to allocate: refused, not read.
+    let big = sevenzip(dir.path(), "bigdict.7z", &["-md=64m"]);
+    let err = scan_file(
+        &big,
+        &opts(small),
+        Engine::get().expect("engine"),
+        &Hasher::with_key([5; 32]),
+    )
+    .err()
+    .expect("refused");
+    assert!(err.to_string().contains("7z"), "{err}");
+
+    // The same for xz: a stream whose dictionary exceeds the limit.
+    run("xz", "xz-utils", &["-k", "-9", "referral.txt"], &src);
+    let tiny = Limits {
+        max_whole: 1 << 20,
+        ..Limits::default()
+    };
+    let err = scan_file(
+        &src.join("referral.txt.xz"),
+        &opts(tiny),
+        Engine::get().expect("engine"),
+        &Hasher::with_key([5; 32]),
+    )
+    .err()
+    .expect("refused");
+    assert!(err.to_string().contains("xz"), "{err}");
+}
