@@ -316,3 +316,64 @@ fn oversized_and_memory_hungry_archives_are_refused() {
     .expect("refused");
     assert!(err.to_string().contains("xz"), "{err}");
 }
+
+/// A compressed tar backup larger than the whole-file limit is streamed member by member from
+/// disk, not refused: only its oversized member is skipped.
+#[test]
+fn a_compressed_backup_larger_than_the_limit_is_streamed() {
+    let dir = medguard_lab::workdir("phi-big-tar");
+    sources(dir.path());
+    let src = dir.path().join("src");
+    // Incompressible: the archive stays larger than the limit.
+    let mut noise = Vec::with_capacity(2 << 20);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    while noise.len() < 2 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        noise.extend_from_slice(&x.to_le_bytes());
+    }
+    std::fs::write(src.join("scan.raw"), &noise).expect("write");
+    let limits = Limits {
+        max_whole: 1 << 20,
+        ..Limits::default()
+    };
+    // xz at its smallest dictionary (256 KiB), which the 1 MiB limit lets the decoder allocate.
+    for (file, compress) in [
+        ("big.tar.gz", "gzip"),
+        ("big.tar.xz", "xz -0"),
+        ("big.tar.bz2", "bzip2"),
+    ] {
+        let out = dir.path().join(file);
+        run(
+            "tar",
+            "tar",
+            &[
+                "-I",
+                compress,
+                "-cf",
+                &out.to_string_lossy(),
+                "scan.raw",
+                "patients.csv",
+            ],
+            &src,
+        );
+        assert!(std::fs::metadata(&out).expect("stat").len() > limits.max_whole);
+        let o = scan_with(&out, limits.clone()).expect("found");
+        assert!(
+            o.findings
+                .iter()
+                .any(|f| f.kind == PhiKind::Ssn
+                    && f.location.member.as_deref() == Some("patients.csv")),
+            "{file}"
+        );
+        assert!(
+            o.report
+                .warnings
+                .iter()
+                .any(|w| w.contains("scan.raw: not opened")),
+            "{file}: {:?}",
+            o.report.warnings
+        );
+    }
+}
