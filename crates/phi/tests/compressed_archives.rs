@@ -288,6 +288,18 @@ fn oversized_and_memory_hungry_archives_are_refused() {
         o.report.warnings
     );
     assert!(o.findings.iter().any(|f| f.kind == PhiKind::Ssn));
+    // Under the member limit, the same 8 MiB of zeros from a few kilobytes is a bomb.
+    let bomb = scan_file(
+        &path,
+        &opts(Limits::default()),
+        Engine::get().expect("engine"),
+        &Hasher::with_key([5; 32]),
+    );
+    assert!(
+        matches!(bomb, Err(medguard_phi::ExtractError::Bomb { .. })),
+        "{:?}",
+        bomb.err()
+    );
     // A dictionary larger than the limit allows the decoder to allocate: refused, not read.
     let big = sevenzip(dir.path(), "bigdict.7z", &["-md=64m"]);
     let err = scan_file(

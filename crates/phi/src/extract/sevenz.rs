@@ -3,7 +3,9 @@
 //! Deflate), every member scanned with its own format, as a zip's are.
 //!
 //! Defences, as for zip: members counted against the archive's entry limit, each read up to the
-//! whole-file limit, expansion counted against the file's limit, decoder dictionaries and header
+//! whole-file limit, all of them together up to the expansion ratio times the archive's size
+//! (past 1 MiB; a solid archive does not say what each member's share is), expansion counted
+//! against the file's limit, decoder dictionaries and header
 //! buffers capped by the whole-file limit (a hostile archive cannot make the decoder allocate
 //! more), one decoding thread, the reader behind `catch_unwind`. A password-protected archive is
 //! reported as protected, not read: its members' names are still checked (unless the names are
@@ -32,8 +34,11 @@ pub fn sevenz<R: Read + Seek>(src: R, cx: &mut Cx<'_>) -> Result<(), ExtractErro
         .map_err(|_| corrupt("the 7z reader crashed"))?
 }
 
-fn members<R: Read + Seek>(src: R, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
+fn members<R: Read + Seek>(mut src: R, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
     let limit = cx.limits.max_whole;
+    let size = src.seek(std::io::SeekFrom::End(0))?;
+    src.rewind()?;
+    let mut room = size.saturating_mul(cx.limits.max_ratio).max(1 << 20);
     let memory_kb = usize::try_from(limit / 1024).unwrap_or(usize::MAX);
     let mut reader = match ArchiveReader::new_with_memory_limit(src, Password::empty(), memory_kb) {
         Ok(r) => r,
@@ -60,7 +65,7 @@ fn members<R: Read + Seek>(src: R, cx: &mut Cx<'_>) -> Result<(), ExtractError> 
         if entry.is_directory() || !entry.has_stream {
             return Ok(EntryDecision::Continue);
         }
-        let step = member(entry.name(), entry.size(), data, limit, cx);
+        let step = member(entry.name(), entry.size(), data, limit, &mut room, cx);
         match step {
             Ok(()) => Ok(EntryDecision::Continue),
             Err(e) => {
@@ -75,12 +80,14 @@ fn members<R: Read + Seek>(src: R, cx: &mut Cx<'_>) -> Result<(), ExtractError> 
     r.map_err(corrupt)
 }
 
-/// One member: read up to the whole-file limit and scanned with its own format.
+/// One member: read up to the whole-file limit and what is left of the archive's expansion
+/// `room`, and scanned with its own format.
 fn member(
     name: &str,
     size: u64,
     data: &mut dyn Read,
     limit: u64,
+    room: &mut u64,
     cx: &mut Cx<'_>,
 ) -> Result<(), ExtractError> {
     cx.check_deadline()?;
@@ -92,7 +99,19 @@ fn member(
     }
     // The header's size is a claim: memory grows with what is really there.
     let mut buf = Vec::with_capacity(usize::try_from(size.min(1 << 20)).unwrap_or(0));
-    data.take(limit).read_to_end(&mut buf).map_err(corrupt)?;
+    data.take(limit.min(*room) + 1)
+        .read_to_end(&mut buf)
+        .map_err(corrupt)?;
+    if buf.len() as u64 > *room {
+        return Err(ExtractError::Bomb {
+            reason: format!(
+                "7z members expand past {} times the archive's size",
+                cx.limits.max_ratio
+            ),
+        });
+    }
+    *room -= buf.len() as u64;
+    buf.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     cx.expand(buf.len() as u64)?;
     cx.member(name, &buf)
 }
