@@ -70,13 +70,13 @@ fn run(bin: &str, package: &str, args: &[&str], dir: &Path) {
     );
 }
 
-/// `7zz a ARCHIVE -- patients.csv referral.txt` with `args`, in `dir/src`.
+/// `7zz a ARCHIVE -- .` with `args`, in `dir/src`: the archive `dir/ARCHIVE` of what is there.
 fn sevenzip(dir: &Path, archive: &str, args: &[&str]) -> std::path::PathBuf {
     let out = dir.join(archive);
     let mut all = vec!["a", "-bd", "-bso0"];
     all.extend_from_slice(args);
     let out_s = out.to_string_lossy().into_owned();
-    all.extend([out_s.as_str(), "--", "patients.csv", "referral.txt"]);
+    all.extend([out_s.as_str(), "--", "."]);
     run("7zz", "7zip", &all, &dir.join("src"));
     out
 }
@@ -132,21 +132,7 @@ fn a_password_protected_seven_zip_archive_is_reported_protected() {
         dir.path().join("src/Maria Gonzalez 536-22-8726.txt"),
     )
     .expect("rename");
-    let out = dir.path().join("enc.7z");
-    run(
-        "7zz",
-        "7zip",
-        &[
-            "a",
-            "-bd",
-            "-bso0",
-            "-pSecret",
-            &out.to_string_lossy(),
-            "--",
-            ".",
-        ],
-        &dir.path().join("src"),
-    );
+    let out = sevenzip(dir.path(), "enc.7z", &["-pSecret"]);
     let o = scan(&out);
     assert!(!o.report.exposure.unencrypted_archive);
     assert!(
@@ -169,22 +155,7 @@ fn a_password_protected_seven_zip_archive_is_reported_protected() {
     );
 
     // Names encrypted too (-mhe): nothing is readable, and the warning says so.
-    let hidden = dir.path().join("hidden.7z");
-    run(
-        "7zz",
-        "7zip",
-        &[
-            "a",
-            "-bd",
-            "-bso0",
-            "-pSecret",
-            "-mhe=on",
-            &hidden.to_string_lossy(),
-            "--",
-            ".",
-        ],
-        &dir.path().join("src"),
-    );
+    let hidden = sevenzip(dir.path(), "hidden.7z", &["-pSecret", "-mhe=on"]);
     let o = scan_with(&hidden, Limits::default()).expect("a report");
     assert!(o.findings.is_empty());
     assert!(

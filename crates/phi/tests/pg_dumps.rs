@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::at;
+
 use medguard_model::{PhiFinding, PhiKind};
 use medguard_phi::detect::Engine;
 use medguard_phi::scan::scan_file;
@@ -184,18 +186,6 @@ fn scan(path: &Path) -> Result<Option<FileOutcome>, ExtractError> {
         },
         Engine::get().expect("engine"),
         &Hasher::with_key([5; 32]),
-    )
-}
-
-/// The finding of `kind` whose value contains `value`: its field (table.column) and member.
-fn at(findings: &[PhiFinding], kind: PhiKind, value: &str) -> (String, String) {
-    let f = findings
-        .iter()
-        .find(|f| f.kind == kind && f.value.as_deref().is_some_and(|v| v.contains(value)))
-        .unwrap_or_else(|| panic!("no {kind:?} {value:?} in {findings:#?}"));
-    (
-        f.location.field.as_deref().unwrap_or_default().to_string(),
-        f.location.member.as_deref().unwrap_or_default().to_string(),
     )
 }
 

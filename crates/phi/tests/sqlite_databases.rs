@@ -7,7 +7,9 @@
 
 mod common;
 
-use medguard_model::{PhiFinding, PhiKind};
+use common::at;
+
+use medguard_model::PhiKind;
 use medguard_phi::detect::Engine;
 use medguard_phi::scan::scan_file;
 use medguard_phi::{ExtractError, FileOutcome, Hasher, Limits, ScanOptions, scan_bytes};
@@ -69,18 +71,6 @@ fn unmasked() -> ScanOptions {
         min_records: 0,
         ..ScanOptions::default()
     }
-}
-
-/// The finding of `kind` whose value contains `value`: its field (table.column) and member.
-fn at(findings: &[PhiFinding], kind: PhiKind, value: &str) -> (String, String) {
-    let f = findings
-        .iter()
-        .find(|f| f.kind == kind && f.value.as_deref().is_some_and(|v| v.contains(value)))
-        .unwrap_or_else(|| panic!("no {kind:?} {value:?} in {findings:#?}"));
-    (
-        f.location.field.as_deref().unwrap_or_default().to_string(),
-        f.location.member.as_deref().unwrap_or_default().to_string(),
-    )
 }
 
 fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {

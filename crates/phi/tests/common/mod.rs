@@ -106,3 +106,21 @@ pub fn scan_letter_and_copy(path: &Path, hidden: &str, format: &str) -> [FileOut
         out
     })
 }
+
+/// The finding of `kind` whose value (scanned with `unmask`) contains `value`: its field
+/// (`table.column`) and member.
+#[allow(dead_code)] // only the database tests look findings up by value
+pub fn at(
+    findings: &[medguard_model::PhiFinding],
+    kind: medguard_model::PhiKind,
+    value: &str,
+) -> (String, String) {
+    let f = findings
+        .iter()
+        .find(|f| f.kind == kind && f.value.as_deref().is_some_and(|v| v.contains(value)))
+        .unwrap_or_else(|| panic!("no {kind:?} {value:?} in {findings:#?}"));
+    (
+        f.location.field.as_deref().unwrap_or_default().to_string(),
+        f.location.member.as_deref().unwrap_or_default().to_string(),
+    )
+}
