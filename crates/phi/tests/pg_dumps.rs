@@ -291,6 +291,36 @@ fn pg_dump_archives_are_read_with_their_column_names() {
     let mut dir_found = found(&all);
     dir_found.retain(|x| !x.2.is_empty());
     assert_eq!(dir_found, custom_found);
+    // The same directory packed for the NAS (tar -czf): its table files read with their columns,
+    // whether toc.dat comes first or (in name order) after them.
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| format!("practice.d/{}", e.file_name().to_string_lossy()))
+        .collect();
+    names.sort_by_key(|n| (!n.ends_with("/toc.dat"), n.clone()));
+    assert!(names[0].ends_with("toc.dat"));
+    for (packed, order) in [
+        ("toc-first.tar.gz", &names[..]),
+        ("by-name.tar.gz", &[][..]),
+    ] {
+        let out = c.dir.path().join(packed);
+        let mut tar = Command::new(medguard_lab::require("tar", "tar"));
+        tar.arg("-C").arg(c.dir.path()).arg("-czf").arg(&out);
+        if order.is_empty() {
+            tar.args(["--sort=name", "practice.d"]);
+        } else {
+            tar.args(order);
+        }
+        common::run(&mut tar, "tar");
+        let p = scan(&out).expect("scan").expect("found");
+        check_practice(&p.findings);
+        let member = at(&p.findings, PhiKind::Ssn, "536-22-8726").1;
+        assert!(member.ends_with(".dat.gz"), "{packed}: {member}");
+        let mut packed_found = found(&p.findings);
+        packed_found.retain(|x| !x.2.is_empty());
+        assert_eq!(packed_found, custom_found, "{packed}");
+    }
 
     // The plain SQL dump, read by the SQL reader: the same values under the same columns.
     let sql = c.dump("practice", &["-Fp"], "practice.sql");

@@ -474,17 +474,17 @@ pub fn tar(r: &mut dyn Read, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
         .entries()
         .map_err(|e| ExtractError::corrupt("tar", e))?;
     let mut seen = 0usize;
-    let mut pg: Option<pgdump::Toc> = None;
-    loop {
+    let mut pg = PgBackup::default();
+    let end = loop {
         cx.check_deadline()?;
         let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| entries.next()))
             .map_err(|_| ExtractError::corrupt("tar", "the tar reader crashed"))?;
         let mut entry = match next {
-            None => return Ok(()),
+            None => break Ok(()),
             Some(Ok(e)) => e,
             Some(Err(e)) if seen > 0 => {
                 cx.warnings.push(format!("tar ends early: {e}"));
-                return Ok(());
+                break Ok(());
             }
             Some(Err(e)) => return Err(ExtractError::corrupt("tar", e)),
         };
@@ -510,19 +510,68 @@ pub fn tar(r: &mut dyn Read, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
         let mut data = Vec::with_capacity(size.min(1 << 20) as usize);
         if let Err(e) = (&mut entry).take(limit).read_to_end(&mut data) {
             cx.warnings.push(format!("{name}: tar ends early: {e}"));
-            return Ok(());
+            break Ok(());
         }
         cx.expand(data.len() as u64)?;
-        // A tar-format PostgreSQL backup: its table of contents names the members holding the
-        // tables' rows, and their columns.
-        if let Some(table) = pg.as_ref().and_then(|t| t.table_file(&name)) {
-            pgdump::tar_member(table, &name, &data, cx)?;
-            continue;
+        if let Some(data) = pg.take(name.as_str(), data, cx)? {
+            cx.member(&name, &data)?;
         }
-        if name.rsplit('/').next() == Some("toc.dat") && pgdump::looks_like_pgdump(&data) {
-            pg = pgdump::tar_toc(&data);
+    };
+    pg.finish(cx)?;
+    end
+}
+
+/// A PostgreSQL backup in an archive: pg_dump's tar format, or a directory backup packed into
+/// one. Its `toc.dat` names the members holding the tables' rows and their columns. Table files
+/// met before it (a directory packed in name order: `3348.dat.gz` before `toc.dat`) are held, up
+/// to the whole-file limit together, until it comes; scanned as they are if it never does.
+#[derive(Default)]
+struct PgBackup {
+    toc: Option<pgdump::Toc>,
+    held: Vec<(String, Vec<u8>)>,
+    held_bytes: u64,
+}
+
+impl PgBackup {
+    /// Scan or hold the member if it belongs to a backup; give it back otherwise.
+    fn take(
+        &mut self,
+        name: &str,
+        data: Vec<u8>,
+        cx: &mut Cx<'_>,
+    ) -> Result<Option<Vec<u8>>, ExtractError> {
+        if let Some(table) = self.toc.as_ref().and_then(|t| t.table_file(name)) {
+            pgdump::tar_member(table, name, &data, cx)?;
+            return Ok(None);
         }
-        cx.member(&name, &data)?;
+        let base = name.rsplit('/').next().unwrap_or(name);
+        let size = data.len() as u64;
+        if self.toc.is_none()
+            && pgdump::is_data_name(base)
+            && self.held_bytes + size <= cx.limits.max_whole
+        {
+            self.held_bytes += size;
+            self.held.push((name.to_string(), data));
+            return Ok(None);
+        }
+        if base == "toc.dat" && pgdump::looks_like_pgdump(&data) {
+            self.toc = pgdump::tar_toc(&data);
+            for (held, d) in std::mem::take(&mut self.held) {
+                match self.toc.as_ref().and_then(|t| t.table_file(&held)) {
+                    Some(table) => pgdump::tar_member(table, &held, &d, cx)?,
+                    None => cx.member(&held, &d)?,
+                }
+            }
+        }
+        Ok(Some(data))
+    }
+
+    /// Scan the table files still held: no table of contents came for them.
+    fn finish(&mut self, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
+        for (name, data) in std::mem::take(&mut self.held) {
+            cx.member(&name, &data)?;
+        }
+        Ok(())
     }
 }
 

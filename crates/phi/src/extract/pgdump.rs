@@ -94,12 +94,19 @@ pub struct Toc {
 }
 
 impl Toc {
-    /// The table whose rows the member `name` holds (`3348.dat`), in a tar-format backup.
-    pub fn table_file(&self, name: &str) -> Option<&TableData> {
+    /// The table whose rows the member `name` holds (`3348.dat`), in a tar-format backup or a
+    /// directory backup packed into an archive (`practice.d/3348.dat.gz`), and whether the member
+    /// is gzipped.
+    pub fn table_file(&self, name: &str) -> Option<(&TableData, bool)> {
         let base = name.rsplit('/').next().unwrap_or(name);
+        let (file, gz) = match base.strip_suffix(".gz") {
+            Some(stem) => (stem, true),
+            None => (base, false),
+        };
         (self.layout == Layout::Files)
-            .then(|| self.tables.iter().find(|t| t.file.as_deref() == Some(base)))
+            .then(|| self.tables.iter().find(|t| t.file.as_deref() == Some(file)))
             .flatten()
+            .map(|t| (t, gz))
     }
 }
 
@@ -552,33 +559,42 @@ pub fn data_file(path: &Path, cx: &mut Cx<'_>) -> Result<bool, ExtractError> {
     else {
         return Ok(false);
     };
-    let f = std::fs::File::open(path)?;
-    let mut record = 0u64;
-    if stem.is_some() {
-        let mut capped = Capped::new(MultiGzDecoder::new(f), cx.expand_room());
-        let r = copy_rows(&mut BufReader::new(&mut capped), table, &mut record, cx);
-        cx.expand(capped.read)?;
-        r?;
-    } else {
-        copy_rows(&mut BufReader::new(f), table, &mut record, cx)?;
-    }
+    let mut f = std::fs::File::open(path)?;
+    table_rows(&mut f, stem.is_some(), table, cx)?;
     Ok(true)
 }
 
-/// A table's rows from a tar-format backup's member `name`.
-pub fn tar_member(
+/// A table's file (gzipped when `gz`): its rows, with its columns.
+fn table_rows(
+    r: &mut dyn Read,
+    gz: bool,
     table: &TableData,
+    cx: &mut Cx<'_>,
+) -> Result<(), ExtractError> {
+    let mut record = 0u64;
+    if !gz {
+        return copy_rows(&mut BufReader::new(r), table, &mut record, cx);
+    }
+    let mut capped = Capped::new(MultiGzDecoder::new(r), cx.expand_room());
+    let rows = copy_rows(&mut BufReader::new(&mut capped), table, &mut record, cx);
+    // Past the room left, this fails as a bomb, before the read error it caused.
+    cx.expand(capped.read)?;
+    rows
+}
+
+/// A table's rows from an archive's member `name` (gzipped when `gz`), as [`Toc::table_file`]
+/// found it.
+pub fn tar_member(
+    (table, gz): (&TableData, bool),
     name: &str,
     data: &[u8],
     cx: &mut Cx<'_>,
 ) -> Result<(), ExtractError> {
-    cx.within(name, |cx| {
-        let mut record = 0u64;
-        copy_rows(&mut &data[..], table, &mut record, cx)
-    })
+    cx.within(name, |cx| table_rows(&mut &data[..], gz, table, cx))
 }
 
-/// The table of contents of a tar-format backup's `toc.dat` member.
+/// The table of contents of a `toc.dat` archive member (a tar-format backup's, or a directory
+/// backup's packed into an archive).
 pub fn tar_toc(data: &[u8]) -> Option<Toc> {
     read_toc(&mut &data[..])
         .ok()
