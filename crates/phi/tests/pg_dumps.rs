@@ -321,6 +321,21 @@ fn pg_dump_archives_are_read_with_their_column_names() {
         packed_found.retain(|x| !x.2.is_empty());
         assert_eq!(packed_found, custom_found, "{packed}");
     }
+    // ... and zipped (Info-ZIP, as "Send to compressed folder" would).
+    let zipped = c.dir.path().join("practice-d.zip");
+    common::run(
+        Command::new(medguard_lab::require("zip", "zip"))
+            .current_dir(c.dir.path())
+            .arg("-qr")
+            .arg(&zipped)
+            .arg("practice.d"),
+        "zip",
+    );
+    let z = scan(&zipped).expect("scan").expect("found");
+    check_practice(&z.findings);
+    let mut zip_found = found(&z.findings);
+    zip_found.retain(|x| !x.2.is_empty());
+    assert_eq!(zip_found, custom_found);
 
     // The plain SQL dump, read by the SQL reader: the same values under the same columns.
     let sql = c.dump("practice", &["-Fp"], "practice.sql");

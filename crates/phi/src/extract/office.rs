@@ -158,6 +158,7 @@ pub fn zip<R: Read + Seek>(r: R, _name: &str, cx: &mut Cx<'_>) -> Result<(), Ext
             reason: format!("{} members (limit {})", zip.len(), cx.limits.max_entries),
         });
     }
+    let mut pg = PgBackup::default();
     for i in 0..zip.len() {
         cx.check_deadline()?;
         let part = match kind {
@@ -197,7 +198,11 @@ pub fn zip<R: Read + Seek>(r: R, _name: &str, cx: &mut Cx<'_>) -> Result<(), Ext
             continue;
         };
         match (kind, part) {
-            (ZipKind::Archive, _) => cx.member(&name, &data)?,
+            (ZipKind::Archive, _) => {
+                if let Some(data) = pg.take(&name, data, cx)? {
+                    cx.member(&name, &data)?;
+                }
+            }
             (_, Some(n)) if n == "docProps/core.xml" || n == "meta.xml" => properties(&data, cx)?,
             (ZipKind::Docx, _) => xml_mode(&data[..], XmlMode::Docx, None, cx)?,
             (ZipKind::Pptx, Some(n)) => {
@@ -212,7 +217,7 @@ pub fn zip<R: Read + Seek>(r: R, _name: &str, cx: &mut Cx<'_>) -> Result<(), Ext
             _ => {}
         }
     }
-    Ok(())
+    pg.finish(cx)
 }
 
 /// What calamine does not read in a workbook: cell comments and notes (`xl/comments*.xml`,
@@ -521,8 +526,8 @@ pub fn tar(r: &mut dyn Read, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
     end
 }
 
-/// A PostgreSQL backup in an archive: pg_dump's tar format, or a directory backup packed into
-/// one. Its `toc.dat` names the members holding the tables' rows and their columns. Table files
+/// A PostgreSQL backup in an archive: pg_dump's tar format, or a directory backup packed into a
+/// tar or a zip. Its `toc.dat` names the members holding the tables' rows and their columns. Table files
 /// met before it (a directory packed in name order: `3348.dat.gz` before `toc.dat`) are held, up
 /// to the whole-file limit together, until it comes; scanned as they are if it never does.
 #[derive(Default)]
