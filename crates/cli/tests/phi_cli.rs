@@ -88,10 +88,11 @@ fn json_scan_is_masked_ranked_and_stored_without_values() {
     assert!(files[0]["exposure"]["shared_folder"] == true);
     assert!(
         recs.iter().any(|r| r["type"] == "phi_error"
+            && r["problem"] == "unreadable"
             && r["path"]
                 .as_str()
                 .is_some_and(|p| p.ends_with("broken.docx"))),
-        "per-file error reported"
+        "per-file error reported, with why it matters"
     );
     // The store and its key are private, and hold no raw value even after --unmask.
     #[cfg(unix)]
@@ -127,6 +128,15 @@ fn json_scan_is_masked_ranked_and_stored_without_values() {
     assert!(stored.iter().any(|r| r["type"] == "phi_file"));
     assert!(stored.iter().any(|r| r["masked"] == "***-**-8726"));
     assert!(stored.iter().all(|r| r.get("value").is_none()));
+    // ... and what it could not check.
+    assert!(
+        stored.iter().any(|r| r["type"] == "phi_problem"
+            && r["problem"] == "unreadable"
+            && r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("broken.docx"))),
+        "{stored:?}"
+    );
 }
 
 #[test]

@@ -15,8 +15,8 @@ pub mod vuln;
 pub use alert::{Alert, AlertEvent};
 pub use asset::{Asset, Category, Finding, HostStatus, Service, Transport};
 pub use phi::{
-    Confidence, PhiExposure, PhiFileReport, PhiFinding, PhiKind, PhiLocation, PhiScanSummary,
-    ValueHash,
+    Confidence, PhiExposure, PhiFileReport, PhiFinding, PhiKind, PhiLocation, PhiProblem,
+    PhiScanSummary, ValueHash,
 };
 pub use severity::Severity;
 pub use vuln::{

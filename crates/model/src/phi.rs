@@ -245,6 +245,83 @@ impl Confidence {
     }
 }
 
+/// Why a file, or a part of one, could not be checked for patient data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PhiProblem {
+    /// Protected by a password: a protected Office file, an encrypted zip member or 7-Zip archive.
+    Protected,
+    /// A scanned image with no text in it (a PDF without a text layer).
+    ScannedImage,
+    /// Larger than the size limit for reading it (or one of its members) whole.
+    TooLarge,
+    /// Expands far past its own size: refused as a decompression bomb.
+    Bomb,
+    /// Took longer than the per-file time budget.
+    TimedOut,
+    /// Damaged, cut short, or not what its name says.
+    Unreadable,
+}
+
+impl PhiProblem {
+    /// Every problem, in the order a report lists them.
+    pub const ALL: [PhiProblem; 6] = [
+        PhiProblem::Protected,
+        PhiProblem::ScannedImage,
+        PhiProblem::TooLarge,
+        PhiProblem::Bomb,
+        PhiProblem::TimedOut,
+        PhiProblem::Unreadable,
+    ];
+
+    /// The stable name (as in JSON and the store).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhiProblem::Protected => "protected",
+            PhiProblem::ScannedImage => "scanned-image",
+            PhiProblem::TooLarge => "too-large",
+            PhiProblem::Bomb => "bomb",
+            PhiProblem::TimedOut => "timed-out",
+            PhiProblem::Unreadable => "unreadable",
+        }
+    }
+
+    /// The problem named `s` ([`PhiProblem::as_str`]).
+    pub fn parse(s: &str) -> Option<PhiProblem> {
+        PhiProblem::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// What it means, for the practice.
+    pub fn plain(self) -> &'static str {
+        match self {
+            PhiProblem::Protected => {
+                "Protected by a password: its contents could not be checked. The password is \
+                 what keeps it safe, so it must be strong and not kept beside the file."
+            }
+            PhiProblem::ScannedImage => {
+                "A scanned image: there is no text to read, so patient details in it were not \
+                 checked. Open it and look, or store scans only in the records system."
+            }
+            PhiProblem::TooLarge => {
+                "Too large, or packed too many archives deep, to be read whole (or a file inside \
+                 it is): check it by hand, or unpack it and scan again."
+            }
+            PhiProblem::Bomb => {
+                "Expands to far more than its size, as a decompression bomb does: it was not \
+                 opened. Find out who put it there."
+            }
+            PhiProblem::TimedOut => {
+                "Took longer than the time allowed for one file: scan it again with a longer \
+                 --time-budget."
+            }
+            PhiProblem::Unreadable => {
+                "Damaged, cut short or not what its name says: it could not be read. Check \
+                 whether it is still needed."
+            }
+        }
+    }
+}
+
 /// Where in a file a value was found. Only the fields that apply are set.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhiLocation {
@@ -528,6 +605,15 @@ pub struct PhiScanSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn problem_names_round_trip() {
+        for p in PhiProblem::ALL {
+            assert_eq!(PhiProblem::parse(p.as_str()), Some(p));
+            let json = serde_json::to_string(&p).expect("ser");
+            assert_eq!(json, format!("\"{}\"", p.as_str()));
+        }
+    }
 
     #[test]
     fn kind_names_round_trip() {

@@ -5,7 +5,9 @@
 use crate::detect::Engine;
 use crate::extract::{self, Cx, ExtractError, Format, Limits};
 use crate::mask::Hasher;
-use medguard_model::{PhiExposure, PhiFileReport, PhiFinding, PhiKind, PhiScanSummary, Severity};
+use medguard_model::{
+    PhiExposure, PhiFileReport, PhiFinding, PhiKind, PhiProblem, PhiScanSummary, Severity,
+};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Seek};
@@ -20,8 +22,9 @@ pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
 pub trait FindingSink {
     /// One file that holds identifiers, with its findings (masked unless `--unmask`).
     fn file(&mut self, report: &PhiFileReport, findings: &[PhiFinding]) -> Result<(), SinkError>;
-    /// A file (or archive member) that could not be read; the scan goes on.
-    fn error(&mut self, path: &str, error: &str) -> Result<(), SinkError>;
+    /// A file (or a part of one: an archive member, a page) that could not be read, why it
+    /// matters (`problem`) and what happened (`error`); the scan goes on.
+    fn error(&mut self, path: &str, problem: PhiProblem, error: &str) -> Result<(), SinkError>;
     /// Progress: one more file looked at.
     fn progress(&mut self, _files: u64, _bytes: u64) {}
 }
@@ -74,12 +77,14 @@ pub enum ScanError {
 pub struct FileOutcome {
     pub report: PhiFileReport,
     pub findings: Vec<PhiFinding>,
+    /// What could not be read, and why (the report's `warnings` are their texts).
+    pub problems: Vec<(PhiProblem, String)>,
 }
 
 enum Msg {
     File(Box<FileOutcome>),
     /// A file that could not be read (with its size), or a walk entry (no size: not a file).
-    Error(String, String, Option<u64>),
+    Error(String, PhiProblem, String, Option<u64>),
     /// A file looked at with nothing to report (binary content), and its size.
     Seen(u64),
 }
@@ -202,7 +207,8 @@ pub fn scan(
                         Ok(e) => e,
                         Err(err) => {
                             let path = err_path(&err);
-                            batch.push(Msg::Error(path, err.to_string(), None));
+                            let problem = PhiProblem::Unreadable;
+                            batch.push(Msg::Error(path, problem, err.to_string(), None));
                             return ignore::WalkState::Continue;
                         }
                     };
@@ -222,12 +228,16 @@ pub fn scan(
                     let msg = match scanned {
                         Ok(Ok(Some(o))) => Msg::File(Box::new(o)),
                         Ok(Ok(None)) => Msg::Seen(size()),
-                        Ok(Err(e)) => {
-                            Msg::Error(path.display().to_string(), error_chain(&e), Some(size()))
-                        }
+                        Ok(Err(e)) => Msg::Error(
+                            path.display().to_string(),
+                            e.problem(),
+                            error_chain(&e),
+                            Some(size()),
+                        ),
                         // The panic's own message can quote the file's text: never repeated.
                         Err(_) => Msg::Error(
                             path.display().to_string(),
+                            PhiProblem::Unreadable,
                             "medguard failed on this file (a bug, please report it)".to_string(),
                             Some(size()),
                         ),
@@ -252,23 +262,26 @@ pub fn scan(
                     sink.progress(summary.files_scanned, summary.bytes_scanned);
                     Ok(())
                 }
-                Msg::Error(path, err, size) => {
+                Msg::Error(path, problem, err, size) => {
                     if let Some(bytes) = size {
                         summary.files_scanned += 1;
                         summary.bytes_scanned += bytes;
                         sink.progress(summary.files_scanned, summary.bytes_scanned);
                     }
                     summary.errors += 1;
-                    sink.error(&path, &err)
+                    sink.error(&path, problem, &err)
                 }
                 Msg::File(o) => {
                     summary.files_scanned += 1;
                     summary.bytes_scanned += o.report.size;
                     sink.progress(summary.files_scanned, summary.bytes_scanned);
-                    for w in &o.report.warnings {
-                        let _ = sink.error(&o.report.path, w);
-                    }
-                    if o.report.individuals >= opts.min_records && !o.findings.is_empty() {
+                    let warned = o
+                        .problems
+                        .iter()
+                        .try_for_each(|(problem, w)| sink.error(&o.report.path, *problem, w));
+                    if warned.is_err() {
+                        warned
+                    } else if o.report.individuals >= opts.min_records && !o.findings.is_empty() {
                         summary.files_with_phi += 1;
                         summary.individuals += o.report.individuals;
                         for (k, n) in &o.report.counts {
@@ -482,11 +495,12 @@ fn build(cx: Cx<'_>, format: &str, path: &str, size: u64, exposure: PhiExposure)
         risk,
         severity,
         headline,
-        warnings: cx.warnings,
+        warnings: cx.warnings.iter().map(|(_, w)| w.clone()).collect(),
     };
     FileOutcome {
         report,
         findings: cx.findings,
+        problems: cx.warnings,
     }
 }
 

@@ -16,7 +16,12 @@ impl FindingSink for Collect {
         self.0.extend_from_slice(f);
         Ok(())
     }
-    fn error(&mut self, path: &str, error: &str) -> Result<(), SinkError> {
+    fn error(
+        &mut self,
+        path: &str,
+        _: medguard_model::PhiProblem,
+        error: &str,
+    ) -> Result<(), SinkError> {
         self.1.push(format!("{path}: {error}"));
         Ok(())
     }

@@ -27,7 +27,12 @@ impl FindingSink for Collect {
         self.files.push((r.clone(), f.to_vec()));
         Ok(())
     }
-    fn error(&mut self, path: &str, error: &str) -> Result<(), SinkError> {
+    fn error(
+        &mut self,
+        path: &str,
+        _: medguard_model::PhiProblem,
+        error: &str,
+    ) -> Result<(), SinkError> {
         self.errors.push((path.to_string(), error.to_string()));
         Ok(())
     }

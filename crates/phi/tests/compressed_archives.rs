@@ -7,7 +7,7 @@
 
 mod common;
 
-use medguard_model::{PhiFinding, PhiKind};
+use medguard_model::{PhiFinding, PhiKind, PhiProblem};
 use medguard_phi::detect::Engine;
 use medguard_phi::scan::scan_file;
 use medguard_phi::{FileOutcome, Hasher, Limits, ScanOptions};
@@ -135,6 +135,7 @@ fn a_password_protected_seven_zip_archive_is_reported_protected() {
     let out = sevenzip(dir.path(), "enc.7z", &["-pSecret"]);
     let o = scan(&out);
     assert!(!o.report.exposure.unencrypted_archive);
+    assert!(o.problems.iter().any(|(p, _)| *p == PhiProblem::Protected));
     assert!(
         o.report
             .warnings
@@ -258,6 +259,10 @@ fn oversized_and_memory_hungry_archives_are_refused() {
         "{:?}",
         o.report.warnings
     );
+    assert_eq!(
+        o.problems.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+        [PhiProblem::TooLarge]
+    );
     assert!(o.findings.iter().any(|f| f.kind == PhiKind::Ssn));
     // Under the member limit, the same 8 MiB of zeros from a few kilobytes is a bomb.
     let bomb = scan_file(
@@ -359,4 +364,77 @@ fn a_compressed_backup_larger_than_the_limit_is_streamed() {
             o.report.warnings
         );
     }
+}
+
+/// A zip member compressed with a method nothing here reads (Zstandard, method 93) is named as
+/// unreadable, and the archive is not taken for a password-protected one; a member with a
+/// password (Info-ZIP's -P) is.
+#[test]
+fn zip_members_that_cannot_be_read_say_why() {
+    let dir = medguard_lab::workdir("phi-zip-why");
+    let want = sources(dir.path());
+    let src = dir.path().join("src");
+    let stored = dir.path().join("stored.zip");
+    run(
+        "zip",
+        "zip",
+        &[
+            "-q",
+            "-0",
+            &stored.to_string_lossy(),
+            "patients.csv",
+            "referral.txt",
+        ],
+        &src,
+    );
+    // The first member's method, in its local header and in the central directory: Zstandard.
+    let mut bytes = std::fs::read(&stored).expect("read");
+    assert_eq!(&bytes[..4], b"PK\x03\x04");
+    bytes[8..10].copy_from_slice(&93u16.to_le_bytes());
+    let cd = bytes
+        .windows(4)
+        .position(|w| w == b"PK\x01\x02")
+        .expect("central directory");
+    bytes[cd + 10..cd + 12].copy_from_slice(&93u16.to_le_bytes());
+    let zstd = dir.path().join("zstd.zip");
+    std::fs::write(&zstd, &bytes).expect("write");
+    let o = scan(&zstd);
+    assert!(
+        o.report.exposure.unencrypted_archive,
+        "not a protected archive"
+    );
+    assert!(
+        o.problems
+            .iter()
+            .any(|(p, w)| *p == PhiProblem::Unreadable && w.contains("patients.csv")),
+        "{:?}",
+        o.problems
+    );
+    // The other member is read.
+    assert!(found(&o.findings).is_subset(&want));
+    assert!(
+        o.findings
+            .iter()
+            .any(|f| f.location.member.as_deref() == Some("referral.txt"))
+    );
+
+    let locked = dir.path().join("locked.zip");
+    run(
+        "zip",
+        "zip",
+        &[
+            "-q",
+            "-P",
+            "secret",
+            &locked.to_string_lossy(),
+            "patients.csv",
+        ],
+        &src,
+    );
+    let o = scan_with(&locked, Limits::default()).expect("a report");
+    assert!(!o.report.exposure.unencrypted_archive);
+    assert_eq!(
+        o.problems.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+        [PhiProblem::Protected]
+    );
 }

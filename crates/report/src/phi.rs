@@ -2,7 +2,7 @@
 //! it, the riskiest files first (masked evidence only), and what to do.
 
 use crate::{Section, chart, esc, severity_color};
-use medguard_model::{PhiKind, Severity};
+use medguard_model::{PhiKind, PhiProblem, Severity};
 use medguard_store::{PhiStore, SqliteStore, StoreError};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -163,12 +163,61 @@ pub fn section(store: &SqliteStore) -> Result<Option<Section>, StoreError> {
             }
         }
     }
+    problems(&mut html, &mut headline, &store.phi_problems(scan.id)?);
     Ok(Some(Section {
         id: "patient-data",
         title: "Patient data in files".to_string(),
         headline,
         html,
     }))
+}
+
+/// What the scan could not check, by why, then the files: a clean result means nothing for them.
+fn problems(html: &mut String, headline: &mut Vec<String>, problems: &[(String, PhiProblem)]) {
+    if problems.is_empty() {
+        return;
+    }
+    let mut by: BTreeMap<PhiProblem, u64> = BTreeMap::new();
+    for (_, p) in problems {
+        *by.entry(*p).or_default() += 1;
+    }
+    headline.push(format!(
+        "{} could not be checked (password-protected, scanned images, damaged or too large): \
+         any patient data in them is not counted here.",
+        plural(
+            problems.len() as u64,
+            "file or part of one",
+            "files or parts of files"
+        )
+    ));
+    html.push_str(
+        "<h3>What the scan could not check</h3><table><tr><th>Files</th><th>Why, and what to do</th></tr>",
+    );
+    for (p, n) in &by {
+        let _ = write!(
+            html,
+            "<tr><td>{n}</td><td>{}<div class=\"tech\">{}</div></td></tr>",
+            esc(p.plain()),
+            p.as_str()
+        );
+    }
+    html.push_str("</table><table><tr><th>File</th><th>Why</th></tr>");
+    for (path, p) in problems.iter().take(SHOWN) {
+        let _ = write!(
+            html,
+            "<tr><td><code>{}</code></td><td>{}</td></tr>",
+            esc(path),
+            p.as_str()
+        );
+    }
+    html.push_str("</table>");
+    if problems.len() > SHOWN {
+        let _ = write!(
+            html,
+            "<p>{} more are listed by <code>medguard phi show</code>.</p>",
+            problems.len() - SHOWN
+        );
+    }
 }
 
 #[cfg(test)]
@@ -219,6 +268,8 @@ mod tests {
             std::slice::from_ref(&finding),
         )
         .expect("add");
+        w.add_problem("/srv/share/scan-0412.pdf", PhiProblem::ScannedImage)
+            .expect("problem");
         w.commit(&PhiScanSummary {
             roots: vec!["/srv/share".into()],
             files_scanned: 5,
@@ -240,5 +291,19 @@ mod tests {
         let a = s.html.find("/srv/share/a.csv").expect("a");
         let low = s.html.find("/srv/share/low.csv").expect("low");
         assert!(a < low, "riskiest first");
+        // What it could not check is said, in plain words, with the file.
+        assert!(
+            s.headline
+                .last()
+                .is_some_and(|h| h.contains("1 file or part of one could not be checked")),
+            "{:?}",
+            s.headline
+        );
+        assert!(s.html.contains("What the scan could not check"));
+        assert!(
+            s.html
+                .contains(esc(PhiProblem::ScannedImage.plain()).as_str())
+        );
+        assert!(s.html.contains("/srv/share/scan-0412.pdf"));
     }
 }

@@ -27,6 +27,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0021_phi_hash_blob.sql"),
     },
     Migration {
+        version: 22,
+        name: "phi problems",
+        sql: include_str!("../migrations/sqlite/0022_phi_problems.sql"),
+    },
+    Migration {
         version: 30,
         name: "alerts",
         sql: include_str!("../migrations/sqlite/0030_alerts.sql"),
@@ -144,13 +149,13 @@ mod tests {
         let mut conn = Connection::open_in_memory().expect("open");
         apply(&mut conn).expect("migrate");
         conn.execute(
-            "INSERT INTO schema_migrations VALUES (22, 'from a newer build', 'later')",
+            "INSERT INTO schema_migrations VALUES (23, 'from a newer build', 'later')",
             [],
         )
         .expect("record");
         match apply(&mut conn) {
-            Err(StoreError::TooNew { found: 22, .. }) => {}
-            other => panic!("expected TooNew for version 22, got {other:?}"),
+            Err(StoreError::TooNew { found: 23, .. }) => {}
+            other => panic!("expected TooNew for version 23, got {other:?}"),
         }
     }
 

@@ -6,7 +6,9 @@
 
 use crate::{Result, SqliteStore};
 use chrono::{DateTime, Utc};
-use medguard_model::{Confidence, PhiFileReport, PhiFinding, PhiKind, PhiScanSummary, ValueHash};
+use medguard_model::{
+    Confidence, PhiFileReport, PhiFinding, PhiKind, PhiProblem, PhiScanSummary, ValueHash,
+};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -15,6 +17,8 @@ use std::collections::BTreeMap;
 pub trait PhiWriter {
     /// Record one file and its findings (any `value` is dropped, never stored).
     fn add_file(&mut self, report: &PhiFileReport, findings: &[PhiFinding]) -> Result<()>;
+    /// Record a file (or a part of one) that could not be checked, and why.
+    fn add_problem(&mut self, path: &str, problem: PhiProblem) -> Result<()>;
     /// Record the totals and make the scan visible.
     fn commit(self: Box<Self>, summary: &PhiScanSummary) -> Result<i64>;
 }
@@ -44,6 +48,8 @@ pub trait PhiStore {
     fn phi_scans(&self) -> Result<Vec<PhiScanRecord>>;
     /// Files of a scan (the latest when `None`), riskiest first.
     fn phi_files(&self, scan_id: Option<i64>) -> Result<Vec<PhiFileRecord>>;
+    /// What a scan could not check: (path, why), in the order met.
+    fn phi_problems(&self, scan_id: i64) -> Result<Vec<(String, PhiProblem)>>;
     /// Findings of one stored file (masked; `value` is always `None`).
     fn phi_findings(&self, file_id: i64) -> Result<Vec<PhiFinding>>;
     /// Files (of any scan) holding a value with this keyed hash. SQLite answers it with a table
@@ -136,6 +142,15 @@ impl PhiWriter for SqlitePhiWriter<'_> {
             bind_finding(&mut stmt, 1, file_id, f, &loc)?;
             stmt.raw_execute()?;
         }
+        Ok(())
+    }
+
+    fn add_problem(&mut self, path: &str, problem: PhiProblem) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO phi_problems (scan_id, path, problem) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![self.scan_id, path, problem.as_str()])?;
         Ok(())
     }
 
@@ -266,6 +281,25 @@ impl PhiStore for SqliteStore {
         Ok(out)
     }
 
+    fn phi_problems(&self, scan_id: i64) -> Result<Vec<(String, PhiProblem)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path, problem FROM phi_problems WHERE scan_id = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([scan_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (path, problem) = row?;
+            // A problem a newer build knows is shown as the one that says least.
+            out.push((
+                path,
+                PhiProblem::parse(&problem).unwrap_or(PhiProblem::Unreadable),
+            ));
+        }
+        Ok(out)
+    }
+
     fn phi_findings(&self, file_id: i64) -> Result<Vec<PhiFinding>> {
         let mut stmt = self.conn.prepare(
             "SELECT f.kind, f.masked, f.hash, f.confidence, f.reason, f.location, p.path
@@ -355,6 +389,32 @@ mod tests {
             confidence: Confidence::High,
             reason: "field:ssn".into(),
         }
+    }
+
+    #[test]
+    fn problems_belong_to_their_scan() {
+        let mut s = SqliteStore::in_memory().expect("store");
+        let mut w = s.phi_writer(&["/srv/share".into()]).expect("writer");
+        w.add_problem("/srv/share/scan.pdf", PhiProblem::ScannedImage)
+            .expect("add");
+        w.add_problem("/srv/share/old.7z", PhiProblem::Protected)
+            .expect("add");
+        let first = w.commit(&PhiScanSummary::default()).expect("commit");
+        // A scan that never commits leaves nothing behind.
+        let mut w = s.phi_writer(&["/srv/share".into()]).expect("writer");
+        w.add_problem("/srv/share/big.zip", PhiProblem::TooLarge)
+            .expect("add");
+        drop(w);
+        let w = s.phi_writer(&["/srv/share".into()]).expect("writer");
+        let second = w.commit(&PhiScanSummary::default()).expect("commit");
+        assert_eq!(
+            s.phi_problems(first).expect("problems"),
+            [
+                ("/srv/share/scan.pdf".to_string(), PhiProblem::ScannedImage),
+                ("/srv/share/old.7z".to_string(), PhiProblem::Protected),
+            ]
+        );
+        assert!(s.phi_problems(second).expect("problems").is_empty());
     }
 
     #[test]

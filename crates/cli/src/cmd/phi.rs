@@ -3,7 +3,7 @@
 
 use crate::{GlobalArgs, exit, output};
 use anyhow::Context;
-use medguard_model::{Confidence, PhiFileReport, PhiFinding, PhiKind, Severity};
+use medguard_model::{Confidence, PhiFileReport, PhiFinding, PhiKind, PhiProblem, Severity};
 use medguard_phi::{FindingSink, Hasher, ScanOptions, SinkError};
 use medguard_store::{PhiStore, PhiWriter, SqliteStore};
 use std::io::Write;
@@ -145,13 +145,17 @@ impl<W: Write> FindingSink for Sink<'_, W> {
         Ok(())
     }
 
-    fn error(&mut self, path: &str, error: &str) -> Result<(), SinkError> {
+    fn error(&mut self, path: &str, problem: PhiProblem, error: &str) -> Result<(), SinkError> {
         self.errors += 1;
+        // The path and why, never the message: it can name an archive member.
+        if let Some(w) = self.writer.as_mut() {
+            w.add_problem(path, problem)?;
+        }
         if self.json {
             output::json_line(
                 &mut self.out,
                 "phi_error",
-                &serde_json::json!({"path": path, "error": error}),
+                &serde_json::json!({"path": path, "problem": problem.as_str(), "error": error}),
             )?;
         } else {
             let line = format!("medguard: {path}: {error}");
@@ -547,6 +551,14 @@ fn print_human(
 fn show(g: &GlobalArgs, a: ShowArgs) -> anyhow::Result<i32> {
     let store = g.open_store()?;
     let files = store.phi_files(a.scan)?;
+    let scan = match a.scan {
+        Some(id) => Some(id),
+        None => store.phi_scans()?.first().map(|s| s.id),
+    };
+    let problems = match scan {
+        Some(id) => store.phi_problems(id)?,
+        None => Vec::new(),
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if g.json {
@@ -558,9 +570,16 @@ fn show(g: &GlobalArgs, a: ShowArgs) -> anyhow::Result<i32> {
                 }
             }
         }
+        for (path, problem) in &problems {
+            output::json_line(
+                &mut out,
+                "phi_problem",
+                &serde_json::json!({"path": path, "problem": problem.as_str()}),
+            )?;
+        }
         return Ok(exit::OK);
     }
-    if files.is_empty() {
+    if scan.is_none() {
         writeln!(
             out,
             "No PHI scan stored yet. Run `medguard phi scan <folder>`."
@@ -589,6 +608,24 @@ fn show(g: &GlobalArgs, a: ShowArgs) -> anyhow::Result<i32> {
                     x.location.field.as_deref().unwrap_or("")
                 )?;
             }
+        }
+    }
+    if files.is_empty() {
+        writeln!(out, "No patient data was found in the files checked.")?;
+    }
+    // What could not be checked: why it matters, then the files.
+    for problem in PhiProblem::ALL {
+        let paths: Vec<&str> = problems
+            .iter()
+            .filter(|(_, p)| *p == problem)
+            .map(|(path, _)| path.as_str())
+            .collect();
+        if paths.is_empty() {
+            continue;
+        }
+        writeln!(out, "\nNot checked ({}): {}", paths.len(), problem.plain())?;
+        for path in paths {
+            writeln!(out, "     {path}")?;
         }
     }
     Ok(exit::OK)

@@ -4,6 +4,7 @@
 //! never read. String attributes become units with their tag as context.
 
 use super::{Cx, ExtractError, Unit};
+use medguard_model::PhiProblem;
 use std::io::Read;
 
 /// Pixel Data: parsing stops here.
@@ -231,8 +232,10 @@ pub fn dicom(data: &[u8], cx: &mut Cx<'_>) -> Result<(), ExtractError> {
                         "truncated before the first element",
                     ));
                 }
-                cx.warnings
-                    .push(format!("truncated DICOM header after {elements} elements"));
+                cx.warn(
+                    PhiProblem::Unreadable,
+                    format!("truncated DICOM header after {elements} elements"),
+                );
                 return Ok(());
             }
         }

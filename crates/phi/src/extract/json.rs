@@ -9,6 +9,7 @@
 
 use super::text::decoded;
 use super::{Cx, ExtractError, Unit};
+use medguard_model::PhiProblem;
 use std::io::{BufRead, Read};
 
 /// Deepest nesting whose values are scanned; deeper containers are read past.
@@ -450,7 +451,9 @@ pub fn json(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
             0 | 1 => String::new(),
             n => format!(" (and {} more)", n - 1),
         };
-        cx.warnings.push(format!(
+        cx.warn(
+            PhiProblem::Unreadable,
+            format!(
             "json: {first}{more}; what came before was scanned, and the rest of a broken line as text"
         ));
     }
@@ -911,7 +914,10 @@ mod tests {
         let hasher = Hasher::with_key([9; 32]);
         let mut cx = Cx::new(engine, &hasher, false, limits, "t.json".into());
         extract_bytes(Format::Json, "t.json", data, &mut cx).expect("scan");
-        (findings(&cx), cx.warnings.clone())
+        (
+            findings(&cx),
+            cx.warnings.iter().map(|(_, w)| w.clone()).collect(),
+        )
     }
 
     fn scan(data: &[u8]) -> (Vec<String>, Vec<String>) {

@@ -4,6 +4,7 @@
 use super::text::{Lines, decode, decoded};
 use super::{Cx, ExtractError, Unit};
 use mail_parser::{MessageParser, MimeHeaders, PartType};
+use medguard_model::PhiProblem;
 use std::io::BufRead;
 
 /// Header names that start a message file.
@@ -143,9 +144,10 @@ pub fn mbox(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
             msg.push(b'\n');
         } else if !truncated {
             truncated = true;
-            cx.warnings.push(format!(
-                "message {record}: longer than {cap} bytes, rest not scanned"
-            ));
+            cx.warn(
+                PhiProblem::TooLarge,
+                format!("message {record}: longer than {cap} bytes, rest not scanned"),
+            );
         }
     }
     if record > 0 && !msg.is_empty() {
@@ -157,7 +159,10 @@ pub fn mbox(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
 fn eml_or_warn(msg: &[u8], record: u64, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
     match eml(msg, Some(record), cx) {
         Err(ExtractError::Corrupt { reason, .. }) => {
-            cx.warnings.push(format!("message {record}: {reason}"));
+            cx.warn(
+                PhiProblem::Unreadable,
+                format!("message {record}: {reason}"),
+            );
             Ok(())
         }
         other => other,

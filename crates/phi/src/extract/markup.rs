@@ -2,6 +2,7 @@
 //! context.
 
 use super::{Cx, ExtractError, Unit};
+use medguard_model::PhiProblem;
 use quick_xml::XmlVersion;
 use quick_xml::events::Event;
 use std::io::BufRead;
@@ -179,7 +180,7 @@ pub fn xml_mode(
             Ok(e) => e,
             Err(e) => {
                 if events > 1 {
-                    cx.warnings.push(format!("xml ends early: {e}"));
+                    cx.warn(PhiProblem::Unreadable, format!("xml ends early: {e}"));
                     break;
                 }
                 return Err(ExtractError::corrupt("xml", e));

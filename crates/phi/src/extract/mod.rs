@@ -27,7 +27,7 @@ pub mod vcard;
 
 use crate::detect::{Engine, FieldClass, FieldInfo, Hit, Reason, Scratch};
 use crate::mask::{self, Hasher};
-use medguard_model::{PhiFinding, PhiKind, PhiLocation, ValueHash};
+use medguard_model::{PhiFinding, PhiKind, PhiLocation, PhiProblem, ValueHash};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, Read};
@@ -92,6 +92,18 @@ pub enum ExtractError {
 }
 
 impl ExtractError {
+    /// What it means for the file: why it could not be checked.
+    pub fn problem(&self) -> PhiProblem {
+        match self {
+            ExtractError::TooLarge { .. } => PhiProblem::TooLarge,
+            ExtractError::Timeout { .. } => PhiProblem::TimedOut,
+            ExtractError::Bomb { .. } => PhiProblem::Bomb,
+            ExtractError::Io(_) | ExtractError::Corrupt { .. } | ExtractError::BinaryText => {
+                PhiProblem::Unreadable
+            }
+        }
+    }
+
     pub(crate) fn corrupt(format: &'static str, reason: impl std::fmt::Display) -> Self {
         ExtractError::Corrupt {
             format,
@@ -458,7 +470,8 @@ pub struct Cx<'e> {
     records: HashSet<(u32, u64), FastHash>,
     distinct: BTreeMap<PhiKind, HashSet<[u8; 16], FastHash>>,
     pub(crate) health: bool,
-    pub(crate) warnings: Vec<String>,
+    /// What could not be read, and why: the scan goes on.
+    pub(crate) warnings: Vec<(PhiProblem, String)>,
     pub(crate) in_archive: bool,
     pub(crate) encrypted_members: bool,
     pub(crate) in_email: bool,
@@ -589,6 +602,11 @@ impl<'e> Cx<'e> {
             });
         }
         Ok(())
+    }
+
+    /// Note what could not be read, and why.
+    pub(crate) fn warn(&mut self, problem: PhiProblem, text: String) {
+        self.warnings.push((problem, text));
     }
 
     /// Bytes that may still be expanded from this file before [`Cx::expand`] fails.
@@ -819,10 +837,13 @@ impl<'e> Cx<'e> {
         read: impl FnOnce(&mut Self) -> Result<(), ExtractError>,
     ) -> Result<(), ExtractError> {
         if self.member.len() >= self.limits.max_depth {
-            self.warnings.push(format!(
-                "{}: not opened: nested deeper than {} levels",
-                name, self.limits.max_depth
-            ));
+            self.warn(
+                PhiProblem::TooLarge,
+                format!(
+                    "{}: not opened: nested deeper than {} levels",
+                    name, self.limits.max_depth
+                ),
+            );
             return Ok(());
         }
         self.check_deadline()?;
@@ -845,7 +866,7 @@ impl<'e> Cx<'e> {
                     msg.push_str(&format!(": {s}"));
                     src = s.source();
                 }
-                self.warnings.push(msg);
+                self.warn(e.problem(), msg);
                 Ok(())
             }
         }
@@ -923,9 +944,10 @@ pub(crate) fn document_text(
         Some(t) => text::text_str(&t, None, None, cx),
         None => {
             cx.encrypted_members = true;
-            cx.warnings.push(format!(
-                "password-protected {what}: its text was not scanned"
-            ));
+            cx.warn(
+                PhiProblem::Protected,
+                format!("password-protected {what}: its text was not scanned"),
+            );
             Ok(())
         }
     }

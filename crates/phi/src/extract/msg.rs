@@ -7,6 +7,7 @@
 //! its own format, or an attached message, read the same way to a bounded depth).
 
 use super::{Cx, ExtractError, Unit};
+use medguard_model::PhiProblem;
 use std::io::{Read, Seek};
 
 type Ole<'d> = cfb::CompoundFile<std::io::Cursor<&'d [u8]>>;
@@ -123,9 +124,10 @@ fn message(
     } else if let Some(c) = stream(ole, &format!("{dir}/__substg1.0_10090102")) {
         match decompress_rtf(&c, MAX_STREAM as usize) {
             Ok(rtf) => super::rtf::rtf(&rtf, cx)?,
-            Err(e) => cx
-                .warnings
-                .push(format!("message body (compressed RTF): {e}")),
+            Err(e) => cx.warn(
+                PhiProblem::Unreadable,
+                format!("message body (compressed RTF): {e}"),
+            ),
         }
     }
     for r in children(ole, dir, "__recip_version1.0_#") {
@@ -149,11 +151,14 @@ fn message(
         let inner = format!("{adir}/__substg1.0_3701000D");
         if ole.is_storage(&inner) {
             if depth >= cx.limits.max_depth {
-                cx.warnings.push(format!(
-                    "attached message {}: not opened: nested deeper than {} levels",
-                    i + 1,
-                    cx.limits.max_depth
-                ));
+                cx.warn(
+                    PhiProblem::TooLarge,
+                    format!(
+                        "attached message {}: not opened: nested deeper than {} levels",
+                        i + 1,
+                        cx.limits.max_depth
+                    ),
+                );
             } else {
                 message(ole, &inner, depth + 1, cx)?;
             }

@@ -6,6 +6,7 @@ use super::markup::{XmlMode, xml_mode};
 use super::pgdump;
 use super::{Cx, ExtractError, Unit, ssn_number};
 use calamine::{Data, Reader};
+use medguard_model::PhiProblem;
 use std::io::{Read, Seek};
 
 /// Read one zip member, enforcing the size, ratio and total-expansion caps.
@@ -17,8 +18,14 @@ fn read_member<R: Read + Seek>(
     let mut f = match zip.by_index(i) {
         Ok(f) => f,
         Err(zip::result::ZipError::UnsupportedArchive(m)) => {
-            cx.encrypted_members = true;
-            cx.warnings.push(format!("member {i}: not opened: {m}"));
+            // A password, or a compression method nothing here reads (zstd).
+            let problem = if m.contains("assword") || m.contains("ncrypt") {
+                cx.encrypted_members = true;
+                PhiProblem::Protected
+            } else {
+                PhiProblem::Unreadable
+            };
+            cx.warn(problem, format!("member {i}: not opened: {m}"));
             return Ok(None);
         }
         Err(e) => return Err(ExtractError::corrupt("zip", e)),
@@ -29,15 +36,20 @@ fn read_member<R: Read + Seek>(
     let name = String::from_utf8_lossy(f.name_raw()).into_owned();
     if f.encrypted() {
         cx.encrypted_members = true;
+        cx.warn(
+            PhiProblem::Protected,
+            format!("{name}: not opened: protected by a password"),
+        );
         return Ok(None);
     }
     let declared = f.size();
     let packed = f.compressed_size().max(1);
     let limit = cx.limits.max_whole;
     if declared > limit {
-        cx.warnings.push(format!(
-            "{name}: not opened: {declared} bytes exceed the {limit}-byte member limit"
-        ));
+        cx.warn(
+            PhiProblem::TooLarge,
+            format!("{name}: not opened: {declared} bytes exceed the {limit}-byte member limit"),
+        );
         return Ok(None);
     }
     if declared > (1 << 20) && declared / packed > cx.limits.max_ratio {
@@ -50,11 +62,13 @@ fn read_member<R: Read + Seek>(
         });
     }
     let mut data = Vec::with_capacity(declared.min(limit) as usize);
-    // The declared size can lie: cap what is actually read too.
-    (&mut f)
-        .take(limit + 1)
-        .read_to_end(&mut data)
-        .map_err(|e| ExtractError::corrupt("zip", format!("{name}: {e}")))?;
+    // The declared size can lie: cap what is actually read too. A member that cannot be
+    // decompressed (damaged, or a method nothing here reads: Zstandard) costs itself, not the
+    // other members.
+    if let Err(e) = (&mut f).take(limit + 1).read_to_end(&mut data) {
+        cx.warn(PhiProblem::Unreadable, format!("{name}: not read: {e}"));
+        return Ok(None);
+    }
     if data.len() as u64 > limit {
         return Err(ExtractError::Bomb {
             reason: format!("{name} expands past {limit} bytes"),
@@ -292,7 +306,7 @@ fn cell_comments(data: &[u8], cx: &mut Cx<'_>) -> Result<(), ExtractError> {
             Ok(Event::Eof) => return Ok(()),
             Ok(_) => {}
             Err(e) => {
-                cx.warnings.push(format!("cell comments: {e}"));
+                cx.warn(PhiProblem::Unreadable, format!("cell comments: {e}"));
                 return Ok(());
             }
         }
@@ -333,7 +347,7 @@ fn properties(data: &[u8], cx: &mut Cx<'_>) -> Result<(), ExtractError> {
             Ok(quick_xml::events::Event::Eof) => return Ok(()),
             Ok(_) => {}
             Err(e) => {
-                cx.warnings.push(format!("document properties: {e}"));
+                cx.warn(PhiProblem::Unreadable, format!("document properties: {e}"));
                 return Ok(());
             }
         }
@@ -488,7 +502,7 @@ pub fn tar(r: &mut dyn Read, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
             None => break Ok(()),
             Some(Ok(e)) => e,
             Some(Err(e)) if seen > 0 => {
-                cx.warnings.push(format!("tar ends early: {e}"));
+                cx.warn(PhiProblem::Unreadable, format!("tar ends early: {e}"));
                 break Ok(());
             }
             Some(Err(e)) => return Err(ExtractError::corrupt("tar", e)),
@@ -506,15 +520,19 @@ pub fn tar(r: &mut dyn Read, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let (size, limit) = (entry.size(), cx.limits.max_whole);
         if size > limit {
-            cx.warnings.push(format!(
-                "{name}: not opened: {size} bytes exceed the {limit}-byte member limit"
-            ));
+            cx.warn(
+                PhiProblem::TooLarge,
+                format!("{name}: not opened: {size} bytes exceed the {limit}-byte member limit"),
+            );
             continue;
         }
         // The header's size is a claim: memory grows with what is really there.
         let mut data = Vec::with_capacity(size.min(1 << 20) as usize);
         if let Err(e) = (&mut entry).take(limit).read_to_end(&mut data) {
-            cx.warnings.push(format!("{name}: tar ends early: {e}"));
+            cx.warn(
+                PhiProblem::Unreadable,
+                format!("{name}: tar ends early: {e}"),
+            );
             break Ok(());
         }
         cx.expand(data.len() as u64)?;
@@ -645,7 +663,7 @@ pub fn spreadsheet<R: Read + Seek + Clone>(
         let range = match range {
             Ok(r) => r,
             Err(e) => {
-                cx.warnings.push(format!("sheet {sheet}: {e}"));
+                cx.warn(PhiProblem::Unreadable, format!("sheet {sheet}: {e}"));
                 continue;
             }
         };

@@ -9,6 +9,7 @@
 use super::markup::{XmlMode, xml_mode};
 use super::{Cx, ExtractError, Unit};
 use lopdf::{Document, Object, ObjectId};
+use medguard_model::PhiProblem;
 use std::collections::HashSet;
 
 /// Form fields read from one PDF, and how deep their tree is followed.
@@ -35,18 +36,21 @@ pub fn pdf(data: &[u8], cx: &mut Cx<'_>) -> Result<(), ExtractError> {
                 }
                 super::text::text_str(&t, Some(n), None, cx)?;
             }
-            Ok(Err(e)) => cx.warnings.push(format!("page {n}: {e}")),
-            Err(_) => cx
-                .warnings
-                .push(format!("page {n}: the PDF text extractor crashed")),
+            Ok(Err(e)) => cx.warn(PhiProblem::Unreadable, format!("page {n}: {e}")),
+            Err(_) => cx.warn(
+                PhiProblem::Unreadable,
+                format!("page {n}: the PDF text extractor crashed"),
+            ),
         }
     }
     let fields = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| form(&doc, cx)))
         .map_err(|_| ExtractError::corrupt("pdf", "the PDF form reader crashed"))??;
     info(&doc, cx)?;
     if !any_text && fields == 0 {
-        cx.warnings
-            .push("no text layer (a scanned image?): not checked for patient data".to_string());
+        cx.warn(
+            PhiProblem::ScannedImage,
+            "no text layer (a scanned image?): not checked for patient data".to_string(),
+        );
     }
     Ok(())
 }
@@ -132,7 +136,7 @@ fn form(doc: &Document, cx: &mut Cx<'_>) -> Result<usize, ExtractError> {
                     walk.values += 1;
                     xml_mode(&xml[..], XmlMode::Generic, None, cx)?;
                 }
-                Err(e) => cx.warnings.push(format!("XFA form data: {e}")),
+                Err(e) => cx.warn(PhiProblem::Unreadable, format!("XFA form data: {e}")),
             }
         }
     }

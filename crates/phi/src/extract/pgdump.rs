@@ -26,6 +26,7 @@ use super::sql::copy_values;
 use super::text::{Lines, decode};
 use super::{Cx, ExtractError, Field, Unit};
 use flate2::read::{MultiGzDecoder, ZlibDecoder};
+use medguard_model::PhiProblem;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 use std::rc::Rc;
@@ -349,7 +350,9 @@ pub fn pgdump(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> 
             Ok(false) => return Ok(()),
             Err(e @ (ExtractError::Timeout { .. } | ExtractError::Bomb { .. })) => return Err(e),
             Err(e) => {
-                cx.warnings.push(format!(
+                cx.warn(
+                    e.problem(),
+                    format!(
                     "the backup's data is cut short or damaged after {blocks} blocks: failed to \
                      {e}"
                 ));
@@ -416,8 +419,8 @@ fn decompressed(
         Compression::Gzip => Box::new(ZlibDecoder::new(r)),
         Compression::Other(how) => {
             let w = format!("its data is compressed with {how} (PostgreSQL 16 or later): not read");
-            if !cx.warnings.contains(&w) {
-                cx.warnings.push(w);
+            if !cx.warnings.iter().any(|(_, x)| *x == w) {
+                cx.warn(PhiProblem::Unreadable, w);
             }
             return Ok(());
         }
@@ -444,9 +447,10 @@ fn large_object(
         Ok(())
     })?;
     if data.len() as u64 > limit {
-        cx.warnings.push(format!(
-            "{name}: not opened: larger than the {limit}-byte limit"
-        ));
+        cx.warn(
+            PhiProblem::TooLarge,
+            format!("{name}: not opened: larger than the {limit}-byte limit"),
+        );
         return Ok(());
     }
     if data.is_empty() {

@@ -12,6 +12,7 @@
 //! encrypted too).
 
 use super::{Cx, ExtractError};
+use medguard_model::PhiProblem;
 use sevenz_rust2::{ArchiveReader, EntryDecision, Password};
 use std::io::{Read, Seek};
 
@@ -92,9 +93,10 @@ fn member(
 ) -> Result<(), ExtractError> {
     cx.check_deadline()?;
     if size > limit {
-        cx.warnings.push(format!(
-            "{name}: not opened: {size} bytes exceed the {limit}-byte member limit"
-        ));
+        cx.warn(
+            PhiProblem::TooLarge,
+            format!("{name}: not opened: {size} bytes exceed the {limit}-byte member limit"),
+        );
         return Ok(());
     }
     // The header's size is a claim: memory grows with what is really there.
@@ -126,8 +128,9 @@ fn is_password_error(e: &sevenz_rust2::Error) -> bool {
 /// A password-protected archive: reported, its content not scanned.
 fn protected(cx: &mut Cx<'_>, what: &str) -> Result<(), ExtractError> {
     cx.encrypted_members = true;
-    cx.warnings.push(format!(
-        "password-protected 7-Zip archive: {what} were not scanned"
-    ));
+    cx.warn(
+        PhiProblem::Protected,
+        format!("password-protected 7-Zip archive: {what} were not scanned"),
+    );
     Ok(())
 }

@@ -15,6 +15,7 @@
 //! transactions applied, up to the whole-file limit.
 
 use super::{Cx, ExtractError, Field, Unit, ssn_number, text};
+use medguard_model::PhiProblem;
 use rusqlite::config::DbConfig;
 use rusqlite::limits::Limit;
 use rusqlite::types::ValueRef;
@@ -53,7 +54,9 @@ pub fn file(path: &Path, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
                 return bytes(&db, cx);
             }
         } else {
-            cx.warnings.push(format!(
+            cx.warn(
+                PhiProblem::TooLarge,
+                format!(
                 "its write-ahead log ({wal_len} bytes of recent changes) was not read: with the \
                  database it is larger than the {}-byte limit",
                 cx.limits.max_whole
@@ -260,7 +263,7 @@ fn tables(conn: &Connection, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
         match table(conn, &name, &mut record, cx) {
             Ok(()) => {}
             Err(e @ (ExtractError::Timeout { .. } | ExtractError::Bomb { .. })) => return Err(e),
-            Err(e) => cx.warnings.push(format!("table {name}: failed to {e}")),
+            Err(e) => cx.warn(e.problem(), format!("table {name}: failed to {e}")),
         }
     }
     Ok(())
