@@ -487,13 +487,10 @@ c.save()
             "{file}: the author is staff"
         );
         if file == "card.pdf" {
-            // The page itself is still an image to the scanner: said so.
-            assert!(
-                o.report
-                    .warnings
-                    .iter()
-                    .any(|w| w.contains("no text layer"))
-            );
+            // The page itself is still an image to the scanner: said so, as a scanned image.
+            assert!(o.problems.iter().any(|(p, w)| {
+                *p == medguard_model::PhiProblem::ScannedImage && w.contains("no text layer")
+            }));
         }
     }
 }
