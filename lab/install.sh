@@ -28,6 +28,7 @@ APT_PACKAGES=(
   bsdextrautils            # column -t: a patient list printed as aligned text for the PHI tests
   postgresql postgresql-client  # pg_dump backups for the PHI tests (they start a cluster of their own)
   7zip xz-utils bzip2      # 7zz, xz, bzip2: archives as Windows desktops and Linux servers pack them, for the PHI tests
+  qemu-utils               # qemu-img: virtual disk images the PHI scanner names as not checked
 )
 # Installed without recommends (fonts, Java, ...): the headless converter is all the tests need.
 APT_NO_RECOMMENDS=(

@@ -261,17 +261,21 @@ pub enum PhiProblem {
     TimedOut,
     /// Damaged, cut short, or not what its name says.
     Unreadable,
+    /// A kind of file medguard cannot look inside: an Outlook mailbox, an Access database, a
+    /// virtual disk image, a RAR archive, a SQL Server backup.
+    NotSupported,
 }
 
 impl PhiProblem {
     /// Every problem, in the order a report lists them.
-    pub const ALL: [PhiProblem; 6] = [
+    pub const ALL: [PhiProblem; 7] = [
         PhiProblem::Protected,
         PhiProblem::ScannedImage,
         PhiProblem::TooLarge,
         PhiProblem::Bomb,
         PhiProblem::TimedOut,
         PhiProblem::Unreadable,
+        PhiProblem::NotSupported,
     ];
 
     /// The stable name (as in JSON and the store).
@@ -283,6 +287,7 @@ impl PhiProblem {
             PhiProblem::Bomb => "bomb",
             PhiProblem::TimedOut => "timed-out",
             PhiProblem::Unreadable => "unreadable",
+            PhiProblem::NotSupported => "not-supported",
         }
     }
 
@@ -317,6 +322,11 @@ impl PhiProblem {
             PhiProblem::Unreadable => {
                 "Damaged, cut short or not what its name says: it could not be read. Check \
                  whether it is still needed."
+            }
+            PhiProblem::NotSupported => {
+                "A mailbox, database or disk image medguard cannot look inside: it may hold \
+                 patient data. Check it with the program that made it, or make sure it is \
+                 encrypted and only staff can reach it."
             }
         }
     }

@@ -368,6 +368,11 @@ pub fn scan_file(
                 return Ok(None);
             }
         }
+        // Only its head is read: enough to say what it is.
+        Format::Unsupported => {
+            let head = r.fill_buf()?;
+            extract::extract_bytes(fmt, &name, head, &mut cx)?;
+        }
         Format::Zip if meta.len() > opts.limits.max_whole => {
             let kind = crate::extract::office::container_kind(r.get_mut());
             if let Some(k) = kind {

@@ -157,13 +157,16 @@ pub enum Format {
     /// A password-protected Office file (DOCX, XLSX, PPTX saved with a password: an OLE2
     /// `EncryptedPackage`): reported as protected, not readable.
     Protected,
+    /// A container of data medguard cannot look inside ([`unsupported_container`]): reported as
+    /// not checked.
+    Unsupported,
     /// Media, executables and other binaries without text worth scanning.
     Binary,
 }
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 27] = [
+    pub const ALL: [Format; 28] = [
         Format::Text,
         Format::Csv,
         Format::Json,
@@ -190,6 +193,7 @@ impl Format {
         Format::Sqlite,
         Format::Html,
         Format::PgDump,
+        Format::Unsupported,
         Format::Binary,
     ];
 
@@ -221,6 +225,7 @@ impl Format {
             Format::Sqlite => "sqlite",
             Format::Html => "html",
             Format::PgDump => "pgdump",
+            Format::Unsupported => "unsupported",
             Format::Msg => "msg",
             Format::Binary => "binary",
         }
@@ -288,6 +293,9 @@ pub fn sniff(name: &str, head: &[u8]) -> Format {
     }
     if pgdump::looks_like_pgdump(head) {
         return Format::PgDump;
+    }
+    if unsupported_container(head).is_some() {
+        return Format::Unsupported;
     }
     if office::is_tar(head) {
         return Format::Tar;
@@ -391,6 +399,32 @@ pub fn sniff(name: &str, head: &[u8]) -> Format {
         return Format::Csv;
     }
     Format::Text
+}
+
+/// What a file is, when it is a container of data medguard cannot look inside, from the magic
+/// its format's specification puts at its start: an Outlook data file (\[MS-PST\] 2.2.2.6,
+/// `!BDN`), an Access database (the Jet and ACE engines' page 0), a RAR archive (RAR 4 and 5
+/// signatures), a SQL Server or NTBackup backup (Microsoft Tape Format's `TAPE` descriptor block),
+/// or a virtual machine's disk (VHDX, dynamic VHD, VMDK, qcow2, VDI). Each has binary fields
+/// right after its magic: a text file that happens to start with `TAPE` is not one.
+pub fn unsupported_container(head: &[u8]) -> Option<&'static str> {
+    const KINDS: [(usize, &[u8], &str); 10] = [
+        (0, b"!BDN", "an Outlook data file (.pst/.ost)"),
+        (4, b"Standard Jet DB", "an Access database (.mdb)"),
+        (4, b"Standard ACE DB", "an Access database (.accdb)"),
+        (0, b"Rar!\x1a\x07", "a RAR archive"),
+        (0, b"TAPE", "a SQL Server or Windows backup (.bak, .bkf)"),
+        (0, b"vhdxfile", "a virtual disk image (VHDX)"),
+        (0, b"conectix", "a virtual disk image (VHD)"),
+        (0, b"KDMV", "a virtual disk image (VMDK)"),
+        (0, b"QFI\xfb", "a virtual disk image (qcow2)"),
+        (64, b"\x7f\x10\xda\xbe", "a virtual disk image (VDI)"),
+    ];
+    KINDS
+        .iter()
+        .find(|(at, magic, _)| head.get(*at..at + magic.len()) == Some(*magic))
+        .filter(|_| looks_binary(head))
+        .map(|(_, _, what)| *what)
 }
 
 /// `BZh`, the block size (1-9), then the magic of a first block (pi) or of the end of an empty
@@ -990,6 +1024,14 @@ pub fn extract_bytes(
         Format::Doc | Format::Msg | Format::Ppt | Format::Protected => {
             extract_ole(ole_format(data), name, data, cx)
         }
+        Format::Unsupported => {
+            let what = unsupported_container(data).unwrap_or("a container");
+            cx.warn(
+                PhiProblem::NotSupported,
+                format!("{what}: medguard cannot look inside it"),
+            );
+            Ok(())
+        }
         Format::Binary => {
             if is_text_ext(&ext_of(name)) {
                 Err(ExtractError::BinaryText)
@@ -1036,6 +1078,7 @@ pub fn extract_stream(
         | Format::Ppt
         | Format::Protected
         | Format::Sqlite
+        | Format::Unsupported
         | Format::Binary => {
             let data = read_capped(r, cx.limits.max_whole, fmt.as_str())?;
             extract_bytes(fmt, name, &data, cx)
@@ -1099,6 +1142,34 @@ mod tests {
                 proptest::prop_assert_eq!(col.at(&text, b), want);
             }
         }
+    }
+
+    #[test]
+    fn containers_are_told_by_their_magic_not_by_a_text_that_starts_alike() {
+        let with = |at: usize, magic: &[u8]| {
+            let mut b = vec![0u8; 512];
+            b[at..at + magic.len()].copy_from_slice(magic);
+            b
+        };
+        for (at, magic, what) in [
+            (0, &b"!BDN"[..], "Outlook"),
+            (4, b"Standard Jet DB", ".mdb"),
+            (4, b"Standard ACE DB", ".accdb"),
+            (0, b"Rar!\x1a\x07\x01\x00", "RAR"),
+            (0, b"TAPE", "SQL Server"),
+        ] {
+            let head = with(at, magic);
+            assert!(unsupported_container(&head).is_some_and(|w| w.contains(what)));
+            assert_eq!(sniff("x", &head), Format::Unsupported);
+        }
+        assert_eq!(
+            unsupported_container(b"TAPE LOG 2024-11-02: restore tested\n"),
+            None
+        );
+        assert_eq!(
+            sniff("tapes.txt", b"TAPE LOG 2024-11-02: ok\n"),
+            Format::Text
+        );
     }
 
     #[test]
