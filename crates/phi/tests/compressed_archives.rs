@@ -70,6 +70,15 @@ fn run(bin: &str, package: &str, args: &[&str], dir: &Path) {
     );
 }
 
+/// The scan of `o` warned of `text`.
+fn assert_warned(o: &FileOutcome, text: &str) {
+    assert!(
+        o.report.warnings.iter().any(|w| w.contains(text)),
+        "no warning of {text:?}: {:?}",
+        o.report.warnings
+    );
+}
+
 /// `7zz a ARCHIVE -- .` with `args`, in `dir/src`: the archive `dir/ARCHIVE` of what is there.
 fn sevenzip(dir: &Path, archive: &str, args: &[&str]) -> std::path::PathBuf {
     let out = dir.join(archive);
@@ -136,14 +145,7 @@ fn a_password_protected_seven_zip_archive_is_reported_protected() {
     let o = scan(&out);
     assert!(!o.report.exposure.unencrypted_archive);
     assert!(o.problems.iter().any(|(p, _)| *p == PhiProblem::Protected));
-    assert!(
-        o.report
-            .warnings
-            .iter()
-            .any(|w| w.contains("password-protected 7-Zip")),
-        "{:?}",
-        o.report.warnings
-    );
+    assert_warned(&o, "password-protected 7-Zip");
     let ssn = o
         .findings
         .iter()
@@ -159,14 +161,7 @@ fn a_password_protected_seven_zip_archive_is_reported_protected() {
     let hidden = sevenzip(dir.path(), "hidden.7z", &["-pSecret", "-mhe=on"]);
     let o = scan_with(&hidden, Limits::default()).expect("a report");
     assert!(o.findings.is_empty());
-    assert!(
-        o.report
-            .warnings
-            .iter()
-            .any(|w| w.contains("member names were not scanned")),
-        "{:?}",
-        o.report.warnings
-    );
+    assert_warned(&o, "member names were not scanned");
 }
 
 #[test]
@@ -251,14 +246,7 @@ fn oversized_and_memory_hungry_archives_are_refused() {
     };
     let path = sevenzip(dir.path(), "zeros.7z", &["-md=1m"]);
     let o = scan_with(&path, small.clone()).expect("the letter is still read");
-    assert!(
-        o.report
-            .warnings
-            .iter()
-            .any(|w| w.contains("patients.csv: not opened")),
-        "{:?}",
-        o.report.warnings
-    );
+    assert_warned(&o, "patients.csv: not opened");
     assert_eq!(
         o.problems.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
         [PhiProblem::TooLarge]
@@ -355,14 +343,7 @@ fn a_compressed_backup_larger_than_the_limit_is_streamed() {
                     && f.location.member.as_deref() == Some("patients.csv")),
             "{file}"
         );
-        assert!(
-            o.report
-                .warnings
-                .iter()
-                .any(|w| w.contains("scan.raw: not opened")),
-            "{file}: {:?}",
-            o.report.warnings
-        );
+        assert_warned(&o, "scan.raw: not opened");
     }
 }
 
