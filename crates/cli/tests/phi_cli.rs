@@ -166,6 +166,11 @@ fn human_output_min_records_and_fail_on() {
         !text.contains("note.txt"),
         "--min-records 5 hides the one-patient note: {text}"
     );
+    // The last line says what could not be checked, and why.
+    assert!(
+        text.contains("1 file or part of a file could not be checked (unreadable 1)"),
+        "{text}"
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("broken.docx") && err.contains("failed to"),

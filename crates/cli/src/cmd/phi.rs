@@ -6,6 +6,7 @@ use anyhow::Context;
 use medguard_model::{Confidence, PhiFileReport, PhiFinding, PhiKind, PhiProblem, Severity};
 use medguard_phi::{FindingSink, Hasher, ScanOptions, SinkError};
 use medguard_store::{PhiStore, PhiWriter, SqliteStore};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -117,6 +118,8 @@ struct Sink<'w, W: Write> {
     files: Vec<(PhiFileReport, Vec<PhiFinding>)>,
     examples: usize,
     errors: u64,
+    /// What could not be checked, by why.
+    problems: BTreeMap<PhiProblem, u64>,
     bar: Option<indicatif::ProgressBar>,
     lines: FindingWriter,
 }
@@ -147,6 +150,7 @@ impl<W: Write> FindingSink for Sink<'_, W> {
 
     fn error(&mut self, path: &str, problem: PhiProblem, error: &str) -> Result<(), SinkError> {
         self.errors += 1;
+        *self.problems.entry(problem).or_default() += 1;
         // The path and why, never the message: it can name an archive member.
         if let Some(w) = self.writer.as_mut() {
             w.add_problem(path, problem)?;
@@ -363,6 +367,7 @@ fn scan(g: &GlobalArgs, a: ScanArgs) -> anyhow::Result<i32> {
         files: Vec::new(),
         examples: a.examples,
         errors: 0,
+        problems: BTreeMap::new(),
         bar,
         lines: FindingWriter::default(),
     };
@@ -410,7 +415,7 @@ fn scan(g: &GlobalArgs, a: ScanArgs) -> anyhow::Result<i32> {
         }
         output::json_line(out, "phi_summary", &summary)?;
     } else if !g.quiet || !files.is_empty() {
-        print_human(out, &files, &summary, g.color())?;
+        print_human(out, &files, &summary, &sink.problems, g.color())?;
     }
     out.flush()?;
     let worst = files.iter().map(|(r, _)| r.severity).max();
@@ -436,6 +441,7 @@ pub(crate) fn scan_into(
         files: Vec::new(),
         examples: 0,
         errors: 0,
+        problems: BTreeMap::new(),
         bar: None,
         lines: FindingWriter::default(),
     };
@@ -475,6 +481,7 @@ fn print_human(
     out: &mut impl Write,
     files: &[(PhiFileReport, Vec<PhiFinding>)],
     s: &medguard_model::PhiScanSummary,
+    problems: &BTreeMap<PhiProblem, u64>,
     color: bool,
 ) -> anyhow::Result<()> {
     let exposed = files
@@ -537,13 +544,31 @@ fn print_human(
         }
         writeln!(out, "     Fix: {}", r.advice())?;
     }
+    let unchecked: u64 = problems.values().sum();
+    let why: Vec<String> = problems
+        .iter()
+        .map(|(p, n)| format!("{} {n}", p.as_str()))
+        .collect();
     writeln!(
         out,
-        "\n{} files, {} scanned in {:.1} s; {} could not be read.",
+        "\n{} files, {} scanned in {:.1} s; {}.",
         s.files_scanned,
         size(s.bytes_scanned),
         s.elapsed_ms as f64 / 1000.0,
-        s.errors
+        if unchecked == 0 {
+            "everything could be read".to_string()
+        } else {
+            format!(
+                "{unchecked} {} could not be checked ({}): the lines starting 'medguard:' say \
+                 which",
+                if unchecked == 1 {
+                    "file or part of a file"
+                } else {
+                    "files or parts of files"
+                },
+                why.join(", ")
+            )
+        }
     )?;
     Ok(())
 }
