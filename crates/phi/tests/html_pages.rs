@@ -117,6 +117,54 @@ fn libreoffice_web_page_of_a_referral() {
     assert_eq!(found(&o), expected);
 }
 
+/// A visits list whose patient cell spans two visit rows (merged in Word, `rowspan="2"` in
+/// LibreOffice's page): the second visit's cells keep their columns.
+#[test]
+fn libreoffice_web_page_with_a_cell_spanning_rows() {
+    let dir = medguard_lab::workdir("phi-html-rowspan");
+    let docx = dir.path().join("visits.docx");
+    common::python(
+        "import docx, sys\n\
+         d = docx.Document()\n\
+         t = d.add_table(rows=4, cols=4)\n\
+         rows = [['Patient', 'Visit date', 'Procedure', 'DOB'],\n\
+         \x20       ['Maria Gonzalez', '11/02/2026', 'D1110', '03/14/1961'],\n\
+         \x20       ['', '11/09/2026', 'D0274', '03/14/1961'],\n\
+         \x20       ['John Smith', '11/03/2026', 'D1110', '02/14/1980']]\n\
+         for r, cells in enumerate(rows):\n\
+         \x20   for c, v in enumerate(cells): t.cell(r, c).text = v\n\
+         t.cell(1, 0).merge(t.cell(2, 0))\n\
+         d.save(sys.argv[1])",
+        &[docx.as_os_str()],
+    );
+    common::soffice(
+        dir.path(),
+        "libreoffice-writer-nogui",
+        "html",
+        dir.path(),
+        &docx,
+    );
+    let data = std::fs::read(dir.path().join("visits.html")).expect("LibreOffice wrote a page");
+    assert!(
+        String::from_utf8_lossy(&data).contains("rowspan=\"2\""),
+        "a cell spanning two rows"
+    );
+    let o = scan("visits.html", &data);
+    assert_eq!(
+        found(&o),
+        [
+            row("name", "Maria Gonzalez", "Patient", Some(1)),
+            row("procedure", "D1110", "Procedure", Some(1)),
+            row("dob", "03/14/1961", "DOB", Some(1)),
+            row("procedure", "D0274", "Procedure", Some(2)),
+            row("dob", "03/14/1961", "DOB", Some(2)),
+            row("name", "John Smith", "Patient", Some(3)),
+            row("procedure", "D1110", "Procedure", Some(3)),
+            row("dob", "02/14/1980", "DOB", Some(3)),
+        ]
+    );
+}
+
 #[test]
 fn python_email_html_only_message_with_a_results_table() {
     let out = common::python(

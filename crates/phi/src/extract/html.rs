@@ -77,6 +77,8 @@ struct Cell {
     start: usize,
     /// Columns it spans (`colspan`, 1 to 64).
     span: usize,
+    /// Rows it spans (`rowspan`, 1 to 1024).
+    rows: u32,
     /// A place taken by the cell before it (`colspan`): no value, its name in a header.
     spanned: bool,
 }
@@ -92,6 +94,45 @@ struct Table {
     data: bool,
     /// The record of a table of "name | value" rows.
     pairs: Option<u64>,
+    /// Per column, the rows still to come that a cell above takes (`rowspan`): they hold no cell
+    /// of their own there, and their cells start one column further right.
+    below: Vec<u32>,
+    /// The row's own cells that span rows below: (column, columns, rows below).
+    new_spans: Vec<(usize, usize, u32)>,
+}
+
+/// Columns a cell spanning rows can take (`rowspan` is followed that far): a practice's report is
+/// narrower, and a hostile page cannot make every row fill thousands of places.
+const MAX_SPANNED_COLUMNS: usize = 256;
+
+impl Table {
+    /// Empty places for the columns a cell above still takes, from the row's next column on.
+    fn fill_from_above(&mut self) {
+        while self.below.get(self.row.len()).is_some_and(|&n| n > 0) {
+            self.row.push(Cell {
+                span: 1,
+                rows: 1,
+                ..Cell::default()
+            });
+        }
+    }
+
+    /// The row is complete: cells above take one row less, and its own spans begin.
+    fn next_row(&mut self) {
+        self.fill_from_above();
+        for n in &mut self.below {
+            *n = n.saturating_sub(1);
+        }
+        for (col, width, rows) in std::mem::take(&mut self.new_spans) {
+            let end = (col + width).min(MAX_SPANNED_COLUMNS);
+            if self.below.len() < end {
+                self.below.resize(end, 0);
+            }
+            for n in self.below.iter_mut().take(end).skip(col) {
+                *n = (*n).max(rows);
+            }
+        }
+    }
 }
 
 /// The page being read.
@@ -175,16 +216,18 @@ impl Page<'_, '_> {
                     b"td" | b"th" => {
                         self.end_cell();
                         if let Some(t) = self.tables.last_mut() {
-                            let span = tag
-                                .attributes
-                                .get(&b"colspan"[..])
-                                .and_then(|v| lossy(&v.value).trim().parse::<usize>().ok())
-                                .unwrap_or(1)
-                                .clamp(1, 64);
+                            let number = |k: &[u8]| {
+                                tag.attributes
+                                    .get(k)
+                                    .and_then(|v| lossy(&v.value).trim().parse::<u32>().ok())
+                            };
+                            let span = number(b"colspan").unwrap_or(1).clamp(1, 64) as usize;
+                            let rows = number(b"rowspan").unwrap_or(1).clamp(1, 1024);
                             t.cell = Some(Cell {
                                 th: name == b"th",
                                 start: tag.span.start,
                                 span,
+                                rows,
                                 ..Cell::default()
                             });
                         }
@@ -306,6 +349,10 @@ impl Page<'_, '_> {
             && let Some(cell) = t.cell.take()
         {
             let (span, th, start) = (cell.span, cell.th, cell.start);
+            t.fill_from_above();
+            if cell.rows > 1 {
+                t.new_spans.push((t.row.len(), span, cell.rows - 1));
+            }
             t.row.push(cell);
             for _ in 1..span {
                 t.row.push(Cell {
@@ -324,6 +371,10 @@ impl Page<'_, '_> {
         let Some(t) = self.tables.last_mut() else {
             return Ok(());
         };
+        // A row ends at its </tr> and again at the next <tr>: only a row with cells counts.
+        if !t.row.is_empty() {
+            t.next_row();
+        }
         let cells = std::mem::take(&mut t.row);
         if cells.iter().all(|c| c.text.trim().is_empty()) {
             return Ok(());
