@@ -27,7 +27,7 @@ APT_PACKAGES=(
   acl                      # setfacl: a file shared by access list for the PHI exposure test
   bsdextrautils            # column -t: a patient list printed as aligned text for the PHI tests
   postgresql postgresql-client  # pg_dump backups for the PHI tests (they start a cluster of their own)
-  7zip xz-utils bzip2      # 7zz, xz, bzip2: archives as Windows desktops and Linux servers pack them, for the PHI tests
+  7zip xz-utils bzip2 zstd # 7zz, xz, bzip2: archives as Windows desktops and Linux servers pack them, for the PHI tests
   qemu-utils               # qemu-img: virtual disk images the PHI scanner names as not checked
 )
 # Installed without recommends (fonts, Java, ...): the headless converter is all the tests need.

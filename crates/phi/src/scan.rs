@@ -403,7 +403,7 @@ pub fn scan_file(
         Format::Sqlite => extract::sqlite::file(path, &mut cx)?,
         // Streamed, a tar inside member by member, whatever its size; the file's size bounds the
         // expansion ratio.
-        Format::Gzip | Format::Xz | Format::Bzip2 => {
+        Format::Gzip | Format::Xz | Format::Bzip2 | Format::Zstd => {
             if let Some(kind) = extract::compressed_kind(fmt) {
                 extract::office::compressed(kind, &mut r, Some(meta.len()), &name, &mut cx)?;
             }
@@ -878,7 +878,7 @@ fn noun(format: &str) -> &'static str {
         "dicom" => "X-ray image file (DICOM)",
         "eml" | "msg" => "e-mail",
         "mbox" => "mailbox",
-        "zip" | "gzip" | "tar" | "xz" | "bzip2" | "7z" => "archive",
+        "zip" | "gzip" | "tar" | "xz" | "bzip2" | "zstd" | "7z" => "archive",
         "protected" => "password-protected document",
         "vcard" => "contact list",
         "sqlite" => "database file",

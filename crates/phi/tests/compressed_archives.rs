@@ -203,7 +203,12 @@ fn xz_and_bzip2_files_and_tar_backups_are_read() {
     let csv_only = found(&scan(&src.join("patients.csv")).findings);
     run("xz", "xz-utils", &["-k", "patients.csv"], &src);
     run("bzip2", "bzip2", &["-k", "patients.csv"], &src);
-    for (file, format) in [("patients.csv.xz", "xz"), ("patients.csv.bz2", "bzip2")] {
+    run("zstd", "zstd", &["-q", "-k", "patients.csv"], &src);
+    for (file, format) in [
+        ("patients.csv.xz", "xz"),
+        ("patients.csv.bz2", "bzip2"),
+        ("patients.csv.zst", "zstd"),
+    ] {
         let o = scan(&src.join(file));
         assert_eq!(o.report.format, format);
         assert_eq!(found(&o.findings), csv_only, "{file}");
@@ -217,14 +222,21 @@ fn xz_and_bzip2_files_and_tar_backups_are_read() {
         assert_eq!(f.location.field.as_deref(), Some("ssn"));
     }
     for (file, flag, format) in [
-        ("backup.tar.xz", "-cJf", "xz"),
-        ("backup.tar.bz2", "-cjf", "bzip2"),
+        ("backup.tar.xz", "-J", "xz"),
+        ("backup.tar.bz2", "-j", "bzip2"),
+        ("backup.tar.zst", "--zstd", "zstd"),
     ] {
         let out = dir.path().join(file);
         run(
             "tar",
             "tar",
-            &[flag, &out.to_string_lossy(), "patients.csv", "referral.txt"],
+            &[
+                flag,
+                "-cf",
+                &out.to_string_lossy(),
+                "patients.csv",
+                "referral.txt",
+            ],
             &src,
         );
         let o = scan(&out);
@@ -291,6 +303,32 @@ fn oversized_and_memory_hungry_archives_are_refused() {
     .err()
     .expect("refused");
     assert!(err.to_string().contains("xz"), "{err}");
+
+    // And for Zstandard: a frame whose window (--long: 128 MiB; from a pipe, where zstd cannot
+    // shrink it to the input's size) exceeds the limit.
+    let zstd = medguard_lab::require("zstd", "zstd");
+    common::run(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "'{}' -q --long=27 < referral.txt > long.zst",
+                zstd.display()
+            ))
+            .current_dir(&src),
+        "zstd --long=27",
+    );
+    let err = scan_file(
+        &src.join("long.zst"),
+        &opts(Limits {
+            max_whole: 1 << 20,
+            ..Limits::default()
+        }),
+        Engine::get().expect("engine"),
+        &Hasher::with_key([5; 32]),
+    )
+    .err()
+    .expect("refused");
+    assert!(err.to_string().contains("zstd"), "{err}");
 }
 
 /// A compressed tar backup larger than the whole-file limit is streamed member by member from

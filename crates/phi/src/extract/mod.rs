@@ -133,6 +133,8 @@ pub enum Format {
     Xz,
     /// A bzip2 stream (`.bz2`, `.tar.bz2`).
     Bzip2,
+    /// A Zstandard stream (`.zst`, `.tar.zst`).
+    Zstd,
     /// A tar archive (POSIX/GNU/pax), also inside gzip, xz or bzip2 (`.tar.gz`).
     Tar,
     /// A 7-Zip archive.
@@ -166,7 +168,7 @@ pub enum Format {
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 28] = [
+    pub const ALL: [Format; 29] = [
         Format::Text,
         Format::Csv,
         Format::Json,
@@ -182,6 +184,7 @@ impl Format {
         Format::Gzip,
         Format::Xz,
         Format::Bzip2,
+        Format::Zstd,
         Format::Tar,
         Format::SevenZip,
         Format::Xls,
@@ -215,6 +218,7 @@ impl Format {
             Format::Gzip => "gzip",
             Format::Xz => "xz",
             Format::Bzip2 => "bzip2",
+            Format::Zstd => "zstd",
             Format::SevenZip => "7z",
             Format::Tar => "tar",
             Format::Xls => "xls",
@@ -284,6 +288,9 @@ pub fn sniff(name: &str, head: &[u8]) -> Format {
     }
     if looks_like_bzip2(head) {
         return Format::Bzip2;
+    }
+    if head.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
+        return Format::Zstd;
     }
     if sevenz::looks_like_7z(head) {
         return Format::SevenZip;
@@ -1014,7 +1021,7 @@ pub fn extract_bytes(
 ) -> Result<(), ExtractError> {
     match fmt {
         Format::Zip => office::zip(std::io::Cursor::new(data), name, cx),
-        Format::Gzip | Format::Xz | Format::Bzip2 => {
+        Format::Gzip | Format::Xz | Format::Bzip2 | Format::Zstd => {
             let kind = compressed_kind(fmt).unwrap_or(office::Compressed::Gzip);
             office::compressed(kind, &mut &data[..], Some(data.len() as u64), name, cx)
         }
@@ -1058,7 +1065,7 @@ pub fn extract_stream(
         Format::Hl7 => hl7::hl7(r, cx),
         Format::Mbox => mail::mbox(r, cx),
         Format::Tar => office::tar(r, cx),
-        Format::Gzip | Format::Xz | Format::Bzip2 => {
+        Format::Gzip | Format::Xz | Format::Bzip2 | Format::Zstd => {
             let kind = compressed_kind(fmt).unwrap_or(office::Compressed::Gzip);
             office::compressed(kind, r, None, name, cx)
         }
@@ -1092,6 +1099,7 @@ pub fn compressed_kind(fmt: Format) -> Option<office::Compressed> {
         Format::Gzip => Some(office::Compressed::Gzip),
         Format::Xz => Some(office::Compressed::Xz),
         Format::Bzip2 => Some(office::Compressed::Bzip2),
+        Format::Zstd => Some(office::Compressed::Zstd),
         _ => None,
     }
 }

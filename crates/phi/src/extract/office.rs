@@ -7,7 +7,7 @@ use super::pgdump;
 use super::{Cx, ExtractError, Unit, ssn_number};
 use calamine::{Data, Reader};
 use medguard_model::PhiProblem;
-use std::io::{Read, Seek};
+use std::io::{BufRead, Read, Seek};
 
 /// Read one zip member, enforcing the size, ratio and total-expansion caps.
 fn read_member<R: Read + Seek>(
@@ -392,13 +392,14 @@ impl<R: Read> Read for Capped<R> {
     }
 }
 
-/// The single-stream compressors: gzip (`.gz`, `.tgz`), xz (`.xz`, `.txz`) and bzip2 (`.bz2`,
-/// `.tbz2`), each also around a tar archive.
+/// The single-stream compressors: gzip (`.gz`, `.tgz`), xz (`.xz`, `.txz`), bzip2 (`.bz2`,
+/// `.tbz2`) and Zstandard (`.zst`, `.tzst`), each also around a tar archive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compressed {
     Gzip,
     Xz,
     Bzip2,
+    Zstd,
 }
 
 impl Compressed {
@@ -407,6 +408,7 @@ impl Compressed {
             Compressed::Gzip => "gzip",
             Compressed::Xz => "xz",
             Compressed::Bzip2 => "bzip2",
+            Compressed::Zstd => "zstd",
         }
     }
 
@@ -416,6 +418,7 @@ impl Compressed {
             Compressed::Gzip => &[".gz", ".tgz"],
             Compressed::Xz => &[".xz", ".txz"],
             Compressed::Bzip2 => &[".bz2", ".tbz2", ".tbz"],
+            Compressed::Zstd => &[".zst", ".tzst"],
         };
         suffixes
             .iter()
@@ -428,7 +431,7 @@ impl Compressed {
 /// `.tar.bz2`) is read as a stream, member by member, whatever its size; anything else is
 /// expanded up to the whole-file limit and scanned with its own format. Expansion is capped by
 /// the ratio (past 1 MiB, when the length is known) and the file's expansion limit; an xz
-/// stream's dictionary by the whole-file limit.
+/// stream's dictionary and a Zstandard frame's window by the whole-file limit.
 pub fn compressed(
     kind: Compressed,
     r: &mut dyn Read,
@@ -449,6 +452,11 @@ pub fn compressed(
             Box::new(lzma_rust2::XzReader::new_mem_limit(r, true, kb))
         }
         Compressed::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(r)),
+        Compressed::Zstd => Box::new(ZstdFrames {
+            frame: None,
+            src: Some(std::io::BufReader::new(r)),
+            max_window: limit,
+        }),
     };
     let mut dec = Capped::new(decoder, cap);
     let what = kind.name();
@@ -480,6 +488,38 @@ pub fn compressed(
     }
     cx.expand(out.len() as u64)?;
     cx.member(kind.inner(name), &out)
+}
+
+/// Zstandard frames one after another (the zstd tool writes one; files joined together hold
+/// more), each decoded with a window of at most `max_window` bytes.
+struct ZstdFrames<R: BufRead> {
+    frame: Option<ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>>,
+    src: Option<R>,
+    max_window: u64,
+}
+
+impl<R: BufRead> Read for ZstdFrames<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if let Some(frame) = self.frame.as_mut() {
+                let n = frame.read(buf)?;
+                if n > 0 || buf.is_empty() {
+                    return Ok(n);
+                }
+                self.src = self.frame.take().map(|f| f.into_inner());
+            }
+            let Some(mut src) = self.src.take() else {
+                return Ok(0);
+            };
+            if src.fill_buf()?.is_empty() {
+                return Ok(0);
+            }
+            let frame =
+                ruzstd::decoding::StreamingDecoder::new_with_max_window_size(src, self.max_window)
+                    .map_err(std::io::Error::other)?;
+            self.frame = Some(frame);
+        }
+    }
 }
 
 /// Scan a tar archive (POSIX, GNU or pax; long names included) as a stream: one member at a time
