@@ -352,11 +352,13 @@ fn a_compressed_backup_larger_than_the_limit_is_streamed() {
         max_whole: 1 << 20,
         ..Limits::default()
     };
-    // xz at its smallest dictionary (256 KiB), which the 1 MiB limit lets the decoder allocate.
+    // xz at its smallest dictionary (256 KiB) and zstd at level 1 (a 512 KiB window), which the
+    // 1 MiB limit lets the decoder allocate.
     for (file, compress) in [
         ("big.tar.gz", "gzip"),
         ("big.tar.xz", "xz -0"),
         ("big.tar.bz2", "bzip2"),
+        ("big.tar.zst", "zstd -1"),
     ] {
         let out = dir.path().join(file);
         run(
