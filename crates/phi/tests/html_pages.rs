@@ -40,11 +40,22 @@ fn row(
     (kind.into(), value.into(), field.into(), record)
 }
 
+/// `script` (Python, python-docx) writes `dir/STEM.docx` (its path is `sys.argv[1]`); LibreOffice
+/// saves it as a web page. The document's path and the page.
+fn web_page(dir: &std::path::Path, stem: &str, script: &str) -> (std::path::PathBuf, Vec<u8>) {
+    let docx = dir.join(format!("{stem}.docx"));
+    common::python(script, &[docx.as_os_str()]);
+    common::soffice(dir, "libreoffice-writer-nogui", "html", dir, &docx);
+    let page = std::fs::read(dir.join(format!("{stem}.html"))).expect("LibreOffice wrote a page");
+    (docx, page)
+}
+
 #[test]
 fn libreoffice_web_page_of_a_referral() {
     let dir = medguard_lab::workdir("phi-html");
-    let docx = dir.path().join("referral.docx");
-    common::python(
+    let (docx, data) = web_page(
+        dir.path(),
+        "referral",
         "import docx, sys\n\
          d = docx.Document()\n\
          d.add_heading('Referral', 1)\n\
@@ -55,16 +66,7 @@ fn libreoffice_web_page_of_a_referral() {
          for r, cells in enumerate(rows):\n\
          \x20   for c, v in enumerate(cells): t.cell(r, c).text = v\n\
          d.save(sys.argv[1])",
-        &[docx.as_os_str()],
     );
-    common::soffice(
-        dir.path(),
-        "libreoffice-writer-nogui",
-        "html",
-        dir.path(),
-        &docx,
-    );
-    let data = std::fs::read(dir.path().join("referral.html")).expect("LibreOffice wrote a page");
     assert!(
         String::from_utf8_lossy(&data).contains("<td"),
         "a table of plain cells"
@@ -122,8 +124,9 @@ fn libreoffice_web_page_of_a_referral() {
 #[test]
 fn libreoffice_web_page_with_a_cell_spanning_rows() {
     let dir = medguard_lab::workdir("phi-html-rowspan");
-    let docx = dir.path().join("visits.docx");
-    common::python(
+    let (_, data) = web_page(
+        dir.path(),
+        "visits",
         "import docx, sys\n\
          d = docx.Document()\n\
          t = d.add_table(rows=4, cols=4)\n\
@@ -135,16 +138,7 @@ fn libreoffice_web_page_with_a_cell_spanning_rows() {
          \x20   for c, v in enumerate(cells): t.cell(r, c).text = v\n\
          t.cell(1, 0).merge(t.cell(2, 0))\n\
          d.save(sys.argv[1])",
-        &[docx.as_os_str()],
     );
-    common::soffice(
-        dir.path(),
-        "libreoffice-writer-nogui",
-        "html",
-        dir.path(),
-        &docx,
-    );
-    let data = std::fs::read(dir.path().join("visits.html")).expect("LibreOffice wrote a page");
     assert!(
         String::from_utf8_lossy(&data).contains("rowspan=\"2\""),
         "a cell spanning two rows"
