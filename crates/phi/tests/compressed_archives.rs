@@ -37,6 +37,19 @@ fn scan_with(path: &Path, limits: Limits) -> Option<FileOutcome> {
     .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The error that refuses the file at `path` under `limits`.
+fn refused(path: &Path, limits: Limits) -> medguard_phi::ExtractError {
+    match scan_file(
+        path,
+        &opts(limits),
+        Engine::get().expect("engine"),
+        &Hasher::with_key([5; 32]),
+    ) {
+        Err(e) => e,
+        Ok(_) => panic!("{} was read, not refused", path.display()),
+    }
+}
+
 fn scan(path: &Path) -> FileOutcome {
     scan_with(path, Limits::default())
         .unwrap_or_else(|| panic!("{} holds identifiers", path.display()))
@@ -265,27 +278,14 @@ fn oversized_and_memory_hungry_archives_are_refused() {
     );
     assert!(o.findings.iter().any(|f| f.kind == PhiKind::Ssn));
     // Under the member limit, the same 8 MiB of zeros from a few kilobytes is a bomb.
-    let bomb = scan_file(
-        &path,
-        &opts(Limits::default()),
-        Engine::get().expect("engine"),
-        &Hasher::with_key([5; 32]),
-    );
+    let bomb = refused(&path, Limits::default());
     assert!(
-        matches!(bomb, Err(medguard_phi::ExtractError::Bomb { .. })),
-        "{:?}",
-        bomb.err()
+        matches!(bomb, medguard_phi::ExtractError::Bomb { .. }),
+        "{bomb:?}"
     );
     // A dictionary larger than the limit allows the decoder to allocate: refused, not read.
     let big = sevenzip(dir.path(), "bigdict.7z", &["-md=64m"]);
-    let err = scan_file(
-        &big,
-        &opts(small),
-        Engine::get().expect("engine"),
-        &Hasher::with_key([5; 32]),
-    )
-    .err()
-    .expect("refused");
+    let err = refused(&big, small);
     assert!(err.to_string().contains("7z"), "{err}");
 
     // The same for xz: a stream whose dictionary exceeds the limit.
@@ -294,14 +294,7 @@ fn oversized_and_memory_hungry_archives_are_refused() {
         max_whole: 1 << 20,
         ..Limits::default()
     };
-    let err = scan_file(
-        &src.join("referral.txt.xz"),
-        &opts(tiny),
-        Engine::get().expect("engine"),
-        &Hasher::with_key([5; 32]),
-    )
-    .err()
-    .expect("refused");
+    let err = refused(&src.join("referral.txt.xz"), tiny.clone());
     assert!(err.to_string().contains("xz"), "{err}");
 
     // And for Zstandard: a frame whose window (--long: 128 MiB; from a pipe, where zstd cannot
@@ -317,17 +310,7 @@ fn oversized_and_memory_hungry_archives_are_refused() {
             .current_dir(&src),
         "zstd --long=27",
     );
-    let err = scan_file(
-        &src.join("long.zst"),
-        &opts(Limits {
-            max_whole: 1 << 20,
-            ..Limits::default()
-        }),
-        Engine::get().expect("engine"),
-        &Hasher::with_key([5; 32]),
-    )
-    .err()
-    .expect("refused");
+    let err = refused(&src.join("long.zst"), tiny);
     assert!(err.to_string().contains("zstd"), "{err}");
 }
 
