@@ -451,11 +451,11 @@ pub fn json(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
             0 | 1 => String::new(),
             n => format!(" (and {} more)", n - 1),
         };
-        cx.warn(
-            PhiProblem::Unreadable,
-            format!(
-            "json: {first}{more}; what came before was scanned, and the rest of a broken line as text"
-        ));
+        let text = format!(
+            "json: {first}{more}; what came before was scanned, and the rest of a broken line as \
+             text"
+        );
+        cx.warn(PhiProblem::Unreadable, text);
     }
     Ok(())
 }

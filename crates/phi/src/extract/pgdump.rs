@@ -350,12 +350,10 @@ pub fn pgdump(r: &mut dyn BufRead, cx: &mut Cx<'_>) -> Result<(), ExtractError> 
             Ok(false) => return Ok(()),
             Err(e @ (ExtractError::Timeout { .. } | ExtractError::Bomb { .. })) => return Err(e),
             Err(e) => {
-                cx.warn(
-                    e.problem(),
-                    format!(
-                    "the backup's data is cut short or damaged after {blocks} blocks: failed to \
-                     {e}"
-                ));
+                let text = format!(
+                    "the backup's data is cut short or damaged after {blocks} blocks: failed to {e}"
+                );
+                cx.warn(e.problem(), text);
                 return Ok(());
             }
         }

@@ -54,13 +54,12 @@ pub fn file(path: &Path, cx: &mut Cx<'_>) -> Result<(), ExtractError> {
                 return bytes(&db, cx);
             }
         } else {
-            cx.warn(
-                PhiProblem::TooLarge,
-                format!(
+            let text = format!(
                 "its write-ahead log ({wal_len} bytes of recent changes) was not read: with the \
                  database it is larger than the {}-byte limit",
                 cx.limits.max_whole
-            ));
+            );
+            cx.warn(PhiProblem::TooLarge, text);
         }
     }
     let uri = format!("file:{}?immutable=1", uri_path(path));
