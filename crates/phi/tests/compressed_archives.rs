@@ -83,6 +83,19 @@ fn run(bin: &str, package: &str, args: &[&str], dir: &Path) {
     );
 }
 
+/// `len` bytes that do not compress (xorshift).
+fn noise(len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out
+}
+
 /// The scan of `o` warned of `text`.
 fn assert_warned(o: &FileOutcome, text: &str) {
     assert!(
@@ -263,13 +276,14 @@ fn oversized_and_memory_hungry_archives_are_refused() {
     let dir = medguard_lab::workdir("phi-7z-limits");
     sources(dir.path());
     let src = dir.path().join("src");
-    // A member of 8 MiB of zeros, a few kilobytes packed: over a 4 MiB member limit.
-    std::fs::write(src.join("patients.csv"), vec![0u8; 8 << 20]).expect("write");
     let small = Limits {
         max_whole: 4 << 20,
         ..Limits::default()
     };
-    let path = sevenzip(dir.path(), "zeros.7z", &["-md=1m"]);
+    // A member of 8 MiB that does not compress, in a solid archive before the letter: over a
+    // 4 MiB member limit, it is read past, and the letter after it in the same stream is read.
+    std::fs::write(src.join("patients.csv"), noise(8 << 20)).expect("write");
+    let path = sevenzip(dir.path(), "large.7z", &["-md=1m", "-ms=on"]);
     let o = scan_with(&path, small.clone()).expect("the letter is still read");
     assert_warned(&o, "patients.csv: not opened");
     assert_eq!(
@@ -277,12 +291,17 @@ fn oversized_and_memory_hungry_archives_are_refused() {
         [PhiProblem::TooLarge]
     );
     assert!(o.findings.iter().any(|f| f.kind == PhiKind::Ssn));
-    // Under the member limit, the same 8 MiB of zeros from a few kilobytes is a bomb.
-    let bomb = refused(&path, Limits::default());
-    assert!(
-        matches!(bomb, medguard_phi::ExtractError::Bomb { .. }),
-        "{bomb:?}"
-    );
+    // 8 MiB of zeros from a few kilobytes is a bomb, whether the member would be read (under
+    // the default limit) or read past (over the small one).
+    std::fs::write(src.join("patients.csv"), vec![0u8; 8 << 20]).expect("write");
+    let zeros = sevenzip(dir.path(), "zeros.7z", &["-md=1m"]);
+    for limits in [Limits::default(), small.clone()] {
+        let bomb = refused(&zeros, limits);
+        assert!(
+            matches!(bomb, medguard_phi::ExtractError::Bomb { .. }),
+            "{bomb:?}"
+        );
+    }
     // A dictionary larger than the limit allows the decoder to allocate: refused, not read.
     let big = sevenzip(dir.path(), "bigdict.7z", &["-md=64m"]);
     let err = refused(&big, small);
@@ -322,15 +341,7 @@ fn a_compressed_backup_larger_than_the_limit_is_streamed() {
     sources(dir.path());
     let src = dir.path().join("src");
     // Incompressible: the archive stays larger than the limit.
-    let mut noise = Vec::with_capacity(2 << 20);
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    while noise.len() < 2 << 20 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        noise.extend_from_slice(&x.to_le_bytes());
-    }
-    std::fs::write(src.join("scan.raw"), &noise).expect("write");
+    std::fs::write(src.join("scan.raw"), noise(2 << 20)).expect("write");
     let limits = Limits {
         max_whole: 1 << 20,
         ..Limits::default()

@@ -92,12 +92,28 @@ fn member(
     cx: &mut Cx<'_>,
 ) -> Result<(), ExtractError> {
     cx.check_deadline()?;
+    let bomb = |cx: &Cx<'_>| ExtractError::Bomb {
+        reason: format!(
+            "7z members expand past {} times the archive's size",
+            cx.limits.max_ratio
+        ),
+    };
     if size > limit {
         cx.warn(
             PhiProblem::TooLarge,
             format!("{name}: not opened: {size} bytes exceed the {limit}-byte member limit"),
         );
-        return Ok(());
+        // Read past it here, a slice at a time, so that the time budget and the ratio hold (in a
+        // solid archive the members after it come out of the same stream).
+        let mut slice = vec![0u8; 1 << 20];
+        loop {
+            cx.check_deadline()?;
+            let n = data.read(&mut slice).map_err(corrupt)?;
+            if n == 0 {
+                return Ok(());
+            }
+            *room = room.checked_sub(n as u64).ok_or_else(|| bomb(cx))?;
+        }
     }
     // The header's size is a claim: memory grows with what is really there.
     let mut buf = Vec::with_capacity(usize::try_from(size.min(1 << 20)).unwrap_or(0));
@@ -105,12 +121,7 @@ fn member(
         .read_to_end(&mut buf)
         .map_err(corrupt)?;
     if buf.len() as u64 > *room {
-        return Err(ExtractError::Bomb {
-            reason: format!(
-                "7z members expand past {} times the archive's size",
-                cx.limits.max_ratio
-            ),
-        });
+        return Err(bomb(cx));
     }
     *room -= buf.len() as u64;
     buf.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
