@@ -23,6 +23,12 @@ pub fn pdf(data: &[u8], cx: &mut Cx<'_>) -> Result<(), ExtractError> {
     let doc = std::panic::catch_unwind(|| lopdf::Document::load_mem(data))
         .map_err(|_| ExtractError::corrupt("pdf", "the PDF parser crashed"))?
         .map_err(|e| ExtractError::corrupt("pdf", e))?;
+    // Still encrypted after loading: it needs a password to open (one that only restricts
+    // printing or editing, with an empty password to open, is decrypted by the loader). Its text
+    // is out of reach: protected, not a scan without text.
+    if doc.is_encrypted() {
+        return super::document_text(None, "PDF", cx);
+    }
     let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
     let mut any_text = false;
     for n in pages {
