@@ -95,9 +95,9 @@ pub struct Toc {
 }
 
 impl Toc {
-    /// The table whose rows the member `name` holds (`3348.dat`), in a tar-format backup or a
-    /// directory backup packed into an archive (`practice.d/3348.dat.gz`), and whether the member
-    /// is gzipped.
+    /// The table whose rows the file or member `name` holds (`3348.dat`): in a directory backup,
+    /// a tar-format backup, or a directory backup packed into an archive
+    /// (`practice.d/3348.dat.gz`); and whether it is gzipped.
     pub fn table_file(&self, name: &str) -> Option<(&TableData, bool)> {
         let base = name.rsplit('/').next().unwrap_or(name);
         let (file, gz) = match base.strip_suffix(".gz") {
@@ -542,7 +542,6 @@ pub fn data_file(path: &Path, cx: &mut Cx<'_>) -> Result<bool, ExtractError> {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return Ok(false);
     };
-    let stem = name.strip_suffix(".gz");
     let Some(dir) = path.parent() else {
         return Ok(false);
     };
@@ -553,16 +552,11 @@ pub fn data_file(path: &Path, cx: &mut Cx<'_>) -> Result<bool, ExtractError> {
     let Ok((toc, _)) = read_toc(&mut toc_reader) else {
         return Ok(false);
     };
-    let file = stem.unwrap_or(name);
-    let Some(table) = toc
-        .tables
-        .iter()
-        .find(|t| toc.layout == Layout::Files && t.file.as_deref() == Some(file))
-    else {
+    let Some((table, gz)) = toc.table_file(name) else {
         return Ok(false);
     };
     let mut f = std::fs::File::open(path)?;
-    table_rows(&mut f, stem.is_some(), table, cx)?;
+    table_rows(&mut f, gz, table, cx)?;
     Ok(true)
 }
 
